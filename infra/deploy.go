@@ -1,0 +1,188 @@
+// Package infra is the whole argo-platform program. Deploy is what
+// `pulumi up` runs (main.go), what the mock tests run and what the
+// Automation API runs in the end-to-end tests.
+package infra
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/argo-platform/argo-platform/infra/gcp"
+	"github.com/argo-platform/argo-platform/stacks"
+)
+
+// Component keys for the per-component identities.
+const (
+	Controller = "controller"
+	Server     = "server"
+	Workflow   = "workflow"
+)
+
+// Deploy loads and validates the stack's settings, then builds the platform:
+// the GCP side first, then Argo Workflows on top of its outputs.
+func Deploy(ctx *pulumi.Context) error {
+	cfg, err := stacks.Load(ctx)
+	if err != nil {
+		// Nothing has been registered: bad input creates nothing.
+		return err
+	}
+	p, err := Platform(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	p.Export(ctx)
+	return nil
+}
+
+// GCP is what the Google Cloud side hands to the Argo component and to the
+// stack outputs.
+type GCP struct {
+	Settings stacks.Settings
+	Names    stacks.Names
+	Network  *gcp.Network
+	Cluster  *gcp.Cluster
+	Identity *gcp.Identity
+	Logs     *gcp.Logs
+	Database *gcp.Database
+	Edge     *gcp.Edge
+}
+
+// Platform registers every resource of a validated stack.
+func Platform(ctx *pulumi.Context, cfg *stacks.Loaded) (*GCP, error) {
+	s := cfg.Settings
+	n := stacks.NamesFor(s)
+	project, region := pulumi.String(s.Project), pulumi.String(s.Region)
+
+	var extra []string
+	if s.DNS.ManagedZone != "" {
+		extra = append(extra, "dns.googleapis.com")
+	}
+	services, err := gcp.NewServices(ctx, "apis", &gcp.ServicesArgs{Project: project, Extra: extra})
+	if err != nil {
+		return nil, err
+	}
+	// Every GCP resource waits for the APIs it calls.
+	afterAPIs := pulumi.DependsOn(services.Enabled)
+
+	network, err := gcp.NewNetwork(ctx, n.Base, &gcp.NetworkArgs{
+		Project:             project,
+		Region:              region,
+		SubnetCIDR:          s.Network.SubnetCIDR,
+		PodsCIDR:            s.Network.PodsCIDR,
+		ServicesCIDR:        s.Network.ServicesCIDR,
+		PrivateServicesCIDR: s.Network.PrivateServicesCIDR,
+	}, afterAPIs)
+	if err != nil {
+		return nil, err
+	}
+
+	var authorized []gcp.AuthorizedNetwork
+	for _, an := range s.Cluster.AuthorizedNetworks {
+		authorized = append(authorized, gcp.AuthorizedNetwork{Name: an.Name, CIDR: an.CIDR})
+	}
+	cluster, err := gcp.NewCluster(ctx, n.Base, &gcp.ClusterArgs{
+		Project:             project,
+		Region:              region,
+		Network:             network.SelfLink,
+		Subnet:              network.SubnetID.ToStringOutput(),
+		ReleaseChannel:      s.Cluster.ReleaseChannel,
+		ControlPlaneCIDR:    s.Network.ControlPlaneCIDR,
+		AuthorizedNetworks:  authorized,
+		MaintenanceStartUTC: s.Cluster.MaintenanceStartUTC,
+		DeletionProtection:  s.Cluster.DeletionProtection,
+		Protect:             s.Protect,
+	}, afterAPIs)
+	if err != nil {
+		return nil, err
+	}
+
+	identity, err := gcp.NewIdentity(ctx, "identity", &gcp.IdentityArgs{
+		Project:   s.Project,
+		Namespace: s.Argo.Namespace,
+		Cluster:   cluster.Resource,
+		Accounts: map[string]gcp.Account{
+			Controller: {ID: n.Controller.ID, KSA: n.Controller.KSA, DisplayName: "Argo workflow-controller (" + s.Environment + ")", DatabaseClient: true},
+			Server:     {ID: n.Server.ID, KSA: n.Server.KSA, DisplayName: "Argo server (" + s.Environment + ")", DatabaseClient: true},
+			Workflow:   {ID: n.Workflow.ID, KSA: n.Workflow.KSA, DisplayName: "Argo workflow pods (" + s.Environment + ")"},
+		},
+	}, afterAPIs)
+	if err != nil {
+		return nil, err
+	}
+	email := func(key string) pulumi.StringInput { return identity.Emails[key] }
+
+	logs, err := gcp.NewLogs(ctx, "logs", &gcp.LogsArgs{
+		Project:       project,
+		Location:      region,
+		BucketName:    n.Bucket,
+		RetentionDays: s.Logs.RetentionDays,
+		ForceDestroy:  s.Logs.ForceDestroy,
+		Readers:       map[string]pulumi.StringInput{Server: email(Server)},
+		Writers:       map[string]pulumi.StringInput{Controller: email(Controller), Workflow: email(Workflow)},
+		Protect:       s.Protect,
+	}, afterAPIs)
+	if err != nil {
+		return nil, err
+	}
+
+	database, err := gcp.NewDatabase(ctx, n.Base, &gcp.DatabaseArgs{
+		Project:         project,
+		Region:          region,
+		Network:         network.ID.ToStringOutput(),
+		PrivateServices: network.PrivateServices,
+		InstanceName:    n.Base,
+		DatabaseName:    n.Database,
+		Settings:        s.Database,
+		IAMUsers:        map[string]pulumi.StringInput{Controller: email(Controller), Server: email(Server)},
+		AdminUser:       n.AdminUser,
+		AdminPassword:   pulumi.ToSecret(pulumi.String(cfg.DatabaseAdminPassword)).(pulumi.StringOutput),
+		Protect:         s.Protect,
+	}, afterAPIs)
+	if err != nil {
+		return nil, err
+	}
+
+	edge, err := gcp.NewEdge(ctx, "edge", &gcp.EdgeArgs{
+		Project:     s.Project,
+		AddressName: n.Base,
+		Domain:      s.Domain,
+		Members:     s.IAP.Members,
+		ManagedZone: s.DNS.ManagedZone,
+	}, afterAPIs)
+	if err != nil {
+		return nil, err
+	}
+
+	return &GCP{
+		Settings: s, Names: n,
+		Network: network, Cluster: cluster, Identity: identity,
+		Logs: logs, Database: database, Edge: edge,
+	}, nil
+}
+
+// Outputs are the stack outputs a user needs, by name.
+func (p *GCP) Outputs() map[string]pulumi.Input {
+	return map[string]pulumi.Input{
+		"argoURL":           pulumi.String(fmt.Sprintf("https://%s/", p.Settings.Domain)),
+		"staticIP":          p.Edge.Address,
+		"staticIPName":      p.Edge.AddressName,
+		"logBucket":         p.Logs.Bucket,
+		"sqlConnectionName": p.Database.ConnectionName,
+		"clusterName":       p.Cluster.Name,
+		"serviceAccounts": pulumi.StringMap{
+			Controller: p.Identity.Emails[Controller],
+			Server:     p.Identity.Emails[Server],
+			Workflow:   p.Identity.Emails[Workflow],
+		},
+		// Secret: it names the cluster's endpoint and CA.
+		"kubeconfig": p.Cluster.Kubeconfig,
+	}
+}
+
+// Export publishes Outputs on the stack.
+func (p *GCP) Export(ctx *pulumi.Context) {
+	for name, value := range p.Outputs() {
+		ctx.Export(name, value)
+	}
+}

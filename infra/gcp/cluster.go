@@ -1,0 +1,167 @@
+package gcp
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/container"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// AutopilotChurn are the cluster fields Autopilot manages itself. Left
+// watched, they show a diff on every run and the provider plans a
+// replacement of the whole cluster (pulumi-gcp issues #1170 and #2247).
+var AutopilotChurn = []string{
+	"nodeConfig",
+	"nodePoolDefaults",
+	"nodePoolAutoConfig",
+	"dnsConfig",
+	"verticalPodAutoscaling",
+	"initialNodeCount",
+}
+
+// ClusterArgs configures Cluster.
+type ClusterArgs struct {
+	// Project and Region place the regional Autopilot cluster. Required.
+	Project pulumi.StringInput
+	Region  pulumi.StringInput
+	// Network and Subnet are the VPC and subnet to run in. Required.
+	Network pulumi.StringInput
+	Subnet  pulumi.StringInput
+	// ReleaseChannel is RAPID, REGULAR or STABLE. Required.
+	ReleaseChannel string
+	// ControlPlaneCIDR is the /28 for the control plane's private endpoint.
+	ControlPlaneCIDR string
+	// AuthorizedNetworks are the only ranges that may reach the public
+	// endpoint (name to CIDR).
+	AuthorizedNetworks []AuthorizedNetwork
+	// MaintenanceStartUTC opens the weekend maintenance window, "HH:MM".
+	MaintenanceStartUTC string
+	// DeletionProtection is GKE's guard against destroy; Protect adds Pulumi's.
+	DeletionProtection bool
+	Protect            bool
+}
+
+// AuthorizedNetwork is one range allowed to reach the control plane.
+type AuthorizedNetwork struct{ Name, CIDR string }
+
+// Cluster is a private GKE Autopilot cluster and the Kubernetes provider that
+// deploys into it.
+type Cluster struct {
+	pulumi.ResourceState
+
+	// Name, Endpoint and CACertificate identify the control plane.
+	Name          pulumi.StringOutput
+	Endpoint      pulumi.StringOutput
+	CACertificate pulumi.StringOutput
+	// Kubeconfig authenticates with gke-gcloud-auth-plugin (no token in it);
+	// it is stable across runs so Kubernetes objects are not replaced.
+	Kubeconfig pulumi.StringOutput
+	// Provider deploys into the cluster; pass it with pulumi.Providers.
+	Provider *kubernetes.Provider
+	// Resource is the cluster itself, for DependsOn and DeletedWith.
+	Resource *container.Cluster
+}
+
+// NewCluster creates the Autopilot cluster and its Kubernetes provider.
+func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pulumi.ResourceOption) (*Cluster, error) {
+	c := &Cluster{}
+	if err := ctx.RegisterComponentResource(typePrefix+"Cluster", name, c, opts...); err != nil {
+		return nil, err
+	}
+	blocks := container.ClusterMasterAuthorizedNetworksConfigCidrBlockArray{}
+	for _, n := range args.AuthorizedNetworks {
+		blocks = append(blocks, container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs{
+			DisplayName: pulumi.String(n.Name),
+			CidrBlock:   pulumi.String(n.CIDR),
+		})
+	}
+	cluster, err := container.NewCluster(ctx, name, &container.ClusterArgs{
+		Project:         args.Project,
+		Location:        args.Region,
+		Name:            pulumi.String(name),
+		EnableAutopilot: pulumi.Bool(true),
+		Network:         args.Network,
+		Subnetwork:      args.Subnet,
+		IpAllocationPolicy: container.ClusterIpAllocationPolicyArgs{
+			ClusterSecondaryRangeName:  pulumi.String(PodsRange),
+			ServicesSecondaryRangeName: pulumi.String(ServicesRange),
+		},
+		ReleaseChannel: container.ClusterReleaseChannelArgs{Channel: pulumi.String(args.ReleaseChannel)},
+		// Nodes get no public IPs; the control plane keeps a public endpoint
+		// that only the authorized networks below may reach.
+		PrivateClusterConfig: container.ClusterPrivateClusterConfigArgs{
+			EnablePrivateNodes:    pulumi.Bool(true),
+			EnablePrivateEndpoint: pulumi.Bool(false),
+			MasterIpv4CidrBlock:   pulumi.String(args.ControlPlaneCIDR),
+		},
+		MasterAuthorizedNetworksConfig: container.ClusterMasterAuthorizedNetworksConfigArgs{
+			CidrBlocks: blocks,
+			// Not every Google Cloud IP: only the ranges listed.
+			GcpPublicCidrsAccessEnabled: pulumi.Bool(false),
+		},
+		MaintenancePolicy: container.ClusterMaintenancePolicyArgs{
+			// Weekends only; GKE needs 48 hours of window in any 32 days.
+			RecurringWindow: container.ClusterMaintenancePolicyRecurringWindowArgs{
+				StartTime:  pulumi.String("2025-01-04T" + args.MaintenanceStartUTC + ":00Z"),
+				EndTime:    pulumi.String("2025-01-05T" + args.MaintenanceStartUTC + ":00Z"),
+				Recurrence: pulumi.String("FREQ=WEEKLY;BYDAY=SA"),
+			},
+		},
+		DeletionProtection: pulumi.Bool(args.DeletionProtection),
+	}, pulumi.Parent(c), protectIf(args.Protect), pulumi.IgnoreChanges(AutopilotChurn))
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+
+	kubeconfig := pulumi.All(cluster.Name, cluster.Endpoint, cluster.MasterAuth.ClusterCaCertificate().Elem()).
+		ApplyT(func(v []any) (string, error) {
+			return Kubeconfig(v[0].(string), v[1].(string), v[2].(string))
+		}).(pulumi.StringOutput)
+	provider, err := kubernetes.NewProvider(ctx, name, &kubernetes.ProviderArgs{
+		Kubeconfig: kubeconfig,
+	}, pulumi.Parent(c))
+	if err != nil {
+		return nil, fmt.Errorf("cluster: kubernetes provider: %w", err)
+	}
+
+	c.Name, c.Endpoint = cluster.Name, cluster.Endpoint
+	c.CACertificate = cluster.MasterAuth.ClusterCaCertificate().Elem()
+	c.Kubeconfig = pulumi.ToSecret(kubeconfig).(pulumi.StringOutput)
+	c.Provider, c.Resource = provider, cluster
+	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
+		"name":     cluster.Name,
+		"endpoint": cluster.Endpoint,
+	})
+}
+
+// Kubeconfig renders a kubeconfig for one GKE cluster that authenticates with
+// gke-gcloud-auth-plugin: no token is stored, and the text depends only on the
+// cluster's name, endpoint and CA, so it does not change between runs.
+func Kubeconfig(name, endpoint, caData string) (string, error) {
+	type named struct {
+		Name    string `json:"name"`
+		Cluster any    `json:"cluster,omitempty"`
+		Context any    `json:"context,omitempty"`
+		User    any    `json:"user,omitempty"`
+	}
+	cfg := map[string]any{
+		"apiVersion":      "v1",
+		"kind":            "Config",
+		"current-context": name,
+		"clusters": []named{{Name: name, Cluster: map[string]string{
+			"server":                     "https://" + endpoint,
+			"certificate-authority-data": caData,
+		}}},
+		"contexts": []named{{Name: name, Context: map[string]string{"cluster": name, "user": name}}},
+		"users": []named{{Name: name, User: map[string]any{"exec": map[string]any{
+			"apiVersion":         "client.authentication.k8s.io/v1beta1",
+			"command":            "gke-gcloud-auth-plugin",
+			"provideClusterInfo": true,
+			"installHint":        "Install gke-gcloud-auth-plugin: gcloud components install gke-gcloud-auth-plugin",
+		}}}},
+	}
+	out, err := json.MarshalIndent(cfg, "", "  ")
+	return string(out), err
+}

@@ -1,0 +1,155 @@
+package gcp
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/sql"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/argo-platform/argo-platform/stacks"
+)
+
+// DatabaseArgs configures Database.
+type DatabaseArgs struct {
+	// Project, Region and Network place the instance; it gets a private IP
+	// in Network only. Required.
+	Project pulumi.StringInput
+	Region  pulumi.StringInput
+	Network pulumi.StringInput
+	// PrivateServices is the peering the private IP needs. Required.
+	PrivateServices pulumi.Resource
+	// InstanceName and DatabaseName name the instance and Argo's database.
+	InstanceName, DatabaseName string
+	// Settings are the stack's database settings. Required.
+	Settings stacks.Database
+	// IAMUsers are service account e-mails that log in with IAM
+	// authentication (controller, server). Required.
+	IAMUsers map[string]pulumi.StringInput
+	// AdminUser and AdminPassword are the built-in user that runs the one-time
+	// grants (see infra/argo's bootstrap). Required; the password is secret.
+	AdminUser     string
+	AdminPassword pulumi.StringInput
+	// Protect adds Pulumi's protect.
+	Protect bool
+}
+
+// Database is the Cloud SQL for PostgreSQL instance behind Argo's workflow
+// archive and status offload.
+type Database struct {
+	pulumi.ResourceState
+
+	// ConnectionName is project:region:instance, what the Auth Proxy dials.
+	ConnectionName pulumi.StringOutput
+	// DatabaseName is Argo's database.
+	DatabaseName pulumi.StringOutput
+	// Users maps each IAMUsers key to its database user name; they exist
+	// once this output resolves.
+	Users map[string]pulumi.StringOutput
+	// Grants are the database users pods need before they start.
+	Grants []pulumi.Resource
+}
+
+// NewDatabase creates the instance, Argo's database and its users.
+func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...pulumi.ResourceOption) (*Database, error) {
+	db := &Database{Users: map[string]pulumi.StringOutput{}}
+	if err := ctx.RegisterComponentResource(typePrefix+"Database", name, db, opts...); err != nil {
+		return nil, err
+	}
+	s := args.Settings
+	availability := "ZONAL"
+	if s.HighAvailability {
+		availability = "REGIONAL"
+	}
+	instance, err := sql.NewDatabaseInstance(ctx, name, &sql.DatabaseInstanceArgs{
+		Project:         args.Project,
+		Region:          args.Region,
+		Name:            pulumi.String(args.InstanceName),
+		DatabaseVersion: pulumi.String(s.Version),
+		// Pulumi-side guard; the cloud's own is deletionProtectionEnabled.
+		DeletionProtection: pulumi.Bool(s.DeletionProtection),
+		Settings: sql.DatabaseInstanceSettingsArgs{
+			// Enterprise, not Enterprise Plus: new PostgreSQL 16+ instances
+			// default to Plus, which refuses db-custom tiers.
+			Edition:                   pulumi.String("ENTERPRISE"),
+			Tier:                      pulumi.String(s.Tier),
+			AvailabilityType:          pulumi.String(availability),
+			DiskType:                  pulumi.String("PD_SSD"),
+			DiskSize:                  pulumi.Int(s.DiskSizeGB),
+			DiskAutoresize:            pulumi.Bool(true),
+			DeletionProtectionEnabled: pulumi.Bool(s.DeletionProtection),
+			IpConfiguration: sql.DatabaseInstanceSettingsIpConfigurationArgs{
+				// Private IP only: reachable from the VPC, never the internet.
+				Ipv4Enabled:    pulumi.Bool(false),
+				PrivateNetwork: args.Network,
+				// Every connection is encrypted (the Auth Proxy does mTLS).
+				SslMode: pulumi.String("ENCRYPTED_ONLY"),
+			},
+			DatabaseFlags: sql.DatabaseInstanceSettingsDatabaseFlagArray{
+				// Argo logs in as its pods' Workload Identity: no password.
+				sql.DatabaseInstanceSettingsDatabaseFlagArgs{Name: pulumi.String("cloudsql.iam_authentication"), Value: pulumi.String("on")},
+			},
+			BackupConfiguration: sql.DatabaseInstanceSettingsBackupConfigurationArgs{
+				Enabled:                     pulumi.Bool(s.Backups),
+				PointInTimeRecoveryEnabled:  pulumi.Bool(s.PointInTimeRecovery),
+				StartTime:                   pulumi.String("16:00"),
+				TransactionLogRetentionDays: pulumi.Int(s.LogRetentionDays),
+				BackupRetentionSettings: sql.DatabaseInstanceSettingsBackupConfigurationBackupRetentionSettingsArgs{
+					RetainedBackups: pulumi.Int(s.BackupRetentionCount),
+				},
+			},
+			MaintenanceWindow: sql.DatabaseInstanceSettingsMaintenanceWindowArgs{
+				Day:         pulumi.Int(s.MaintenanceDay),
+				Hour:        pulumi.Int(s.MaintenanceHour),
+				UpdateTrack: pulumi.String("stable"),
+			},
+			InsightsConfig: sql.DatabaseInstanceSettingsInsightsConfigArgs{
+				QueryInsightsEnabled: pulumi.Bool(true),
+			},
+		},
+	}, pulumi.Parent(db), protectIf(args.Protect), pulumi.DependsOn([]pulumi.Resource{args.PrivateServices}))
+	if err != nil {
+		return nil, fmt.Errorf("database: instance: %w", err)
+	}
+	database, err := sql.NewDatabase(ctx, name+"-"+args.DatabaseName, &sql.DatabaseArgs{
+		Project:  args.Project,
+		Instance: instance.Name,
+		Name:     pulumi.String(args.DatabaseName),
+	}, pulumi.Parent(db), protectIf(args.Protect))
+	if err != nil {
+		return nil, fmt.Errorf("database: %s: %w", args.DatabaseName, err)
+	}
+	admin, err := sql.NewUser(ctx, name+"-"+args.AdminUser, &sql.UserArgs{
+		Project:  args.Project,
+		Instance: instance.Name,
+		Name:     pulumi.String(args.AdminUser),
+		Type:     pulumi.String("BUILT_IN"),
+		Password: pulumi.ToSecret(args.AdminPassword).(pulumi.StringOutput),
+	}, pulumi.Parent(db))
+	if err != nil {
+		return nil, fmt.Errorf("database: admin user: %w", err)
+	}
+	db.Grants = append(db.Grants, admin)
+	for _, key := range sortedKeys(args.IAMUsers) {
+		user, err := sql.NewUser(ctx, name+"-"+key, &sql.UserArgs{
+			Project:  args.Project,
+			Instance: instance.Name,
+			// Cloud SQL names an IAM service account user by its e-mail
+			// without ".gserviceaccount.com".
+			Name: args.IAMUsers[key].ToStringOutput().ApplyT(stacks.DatabaseUser).(pulumi.StringOutput),
+			Type: pulumi.String("CLOUD_IAM_SERVICE_ACCOUNT"),
+			// The controller's user owns Argo's tables; PostgreSQL refuses to
+			// drop a role that owns objects, so destroy leaves the role.
+			DeletionPolicy: pulumi.String("ABANDON"),
+		}, pulumi.Parent(db))
+		if err != nil {
+			return nil, fmt.Errorf("database: user %s: %w", key, err)
+		}
+		db.Users[key] = user.Name
+		db.Grants = append(db.Grants, user)
+	}
+	db.ConnectionName, db.DatabaseName = instance.ConnectionName, database.Name
+	return db, ctx.RegisterResourceOutputs(db, pulumi.Map{
+		"connectionName": instance.ConnectionName,
+		"database":       database.Name,
+	})
+}

@@ -1,0 +1,102 @@
+package gcp
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/projects"
+	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/serviceaccount"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Account is one component's identity: a Google service account and the
+// Kubernetes ServiceAccount allowed to act as it through Workload Identity.
+type Account struct {
+	// ID is the service account id; KSA the Kubernetes ServiceAccount name.
+	ID, KSA string
+	// DisplayName says what the account is for.
+	DisplayName string
+	// DatabaseClient grants the Cloud SQL roles needed to open the database
+	// through the Auth Proxy with IAM login.
+	DatabaseClient bool
+}
+
+// IdentityArgs configures Identity.
+type IdentityArgs struct {
+	// Project holds the accounts and its Workload Identity pool. Required.
+	Project string
+	// Namespace is where the Kubernetes ServiceAccounts live. Required.
+	Namespace string
+	// Accounts are created one per component. Required.
+	Accounts map[string]Account
+	// Cluster creates the project's Workload Identity pool: bindings naming
+	// <project>.svc.id.goog fail until it exists. Required.
+	Cluster pulumi.Resource
+}
+
+// Identity holds a service account per component (controller, server,
+// workflow pods), each bound to its Kubernetes ServiceAccount.
+type Identity struct {
+	pulumi.ResourceState
+
+	// Emails maps each account key to its service account e-mail.
+	Emails map[string]pulumi.StringOutput
+	// Grants are the IAM bindings pods need before they start.
+	Grants []pulumi.Resource
+}
+
+// Roles the database clients need on the project: connect through the Auth
+// Proxy, and log in as an IAM database user.
+var databaseClientRoles = []string{"roles/cloudsql.client", "roles/cloudsql.instanceUser"}
+
+// WorkloadIdentityMember is the principal of a Kubernetes ServiceAccount in
+// the project's Workload Identity pool.
+func WorkloadIdentityMember(project, namespace, ksa string) string {
+	return fmt.Sprintf("serviceAccount:%s.svc.id.goog[%s/%s]", project, namespace, ksa)
+}
+
+// NewIdentity creates the accounts and their bindings.
+func NewIdentity(ctx *pulumi.Context, name string, args *IdentityArgs, opts ...pulumi.ResourceOption) (*Identity, error) {
+	id := &Identity{Emails: map[string]pulumi.StringOutput{}}
+	if err := ctx.RegisterComponentResource(typePrefix+"Identity", name, id, opts...); err != nil {
+		return nil, err
+	}
+	outputs := pulumi.Map{}
+	for _, key := range sortedKeys(args.Accounts) {
+		a := args.Accounts[key]
+		// Seed lesson: explicit accounts, one per component, never the
+		// node's default account.
+		sa, err := serviceaccount.NewAccount(ctx, name+"-"+key, &serviceaccount.AccountArgs{
+			Project:     pulumi.String(args.Project),
+			AccountId:   pulumi.String(a.ID),
+			DisplayName: pulumi.String(a.DisplayName),
+		}, pulumi.Parent(id))
+		if err != nil {
+			return nil, fmt.Errorf("identity: %s: %w", key, err)
+		}
+		wi, err := serviceaccount.NewIAMMember(ctx, name+"-"+key+"-workload-identity", &serviceaccount.IAMMemberArgs{
+			ServiceAccountId: sa.Name,
+			Role:             pulumi.String("roles/iam.workloadIdentityUser"),
+			Member:           pulumi.String(WorkloadIdentityMember(args.Project, args.Namespace, a.KSA)),
+		}, pulumi.Parent(id), pulumi.DependsOn([]pulumi.Resource{args.Cluster}))
+		if err != nil {
+			return nil, fmt.Errorf("identity: %s: workload identity: %w", key, err)
+		}
+		id.Grants = append(id.Grants, wi)
+		if a.DatabaseClient {
+			for _, role := range databaseClientRoles {
+				m, err := projects.NewIAMMember(ctx, name+"-"+key+"-"+roleSuffix(role), &projects.IAMMemberArgs{
+					Project: pulumi.String(args.Project),
+					Role:    pulumi.String(role),
+					Member:  pulumi.Sprintf("serviceAccount:%s", sa.Email),
+				}, pulumi.Parent(id))
+				if err != nil {
+					return nil, fmt.Errorf("identity: %s: %s: %w", key, role, err)
+				}
+				id.Grants = append(id.Grants, m)
+			}
+		}
+		id.Emails[key] = sa.Email
+		outputs[key] = sa.Email
+	}
+	return id, ctx.RegisterResourceOutputs(id, outputs)
+}

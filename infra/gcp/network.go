@@ -1,0 +1,136 @@
+package gcp
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/compute"
+	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/servicenetworking"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Names of the subnet's secondary ranges, used by the cluster.
+const (
+	PodsRange     = "pods"
+	ServicesRange = "services"
+)
+
+// NetworkArgs configures Network.
+type NetworkArgs struct {
+	// Project and Region place the network. Required.
+	Project pulumi.StringInput
+	Region  pulumi.StringInput
+	// SubnetCIDR, PodsCIDR, ServicesCIDR are the subnet's primary and
+	// secondary ranges. Required.
+	SubnetCIDR, PodsCIDR, ServicesCIDR string
+	// PrivateServicesCIDR is reserved for Cloud SQL's private IP. Required.
+	PrivateServicesCIDR string
+}
+
+// Network is a VPC with one subnet, private services access for Cloud SQL and
+// Cloud NAT so private Autopilot nodes can pull Argo's public images.
+type Network struct {
+	pulumi.ResourceState
+
+	// ID and SelfLink identify the VPC.
+	ID       pulumi.IDOutput
+	SelfLink pulumi.StringOutput
+	// SubnetID is the cluster's subnet.
+	SubnetID pulumi.IDOutput
+	// PrivateServices is the peering Cloud SQL's private IP needs; depend on
+	// it before creating the instance.
+	PrivateServices pulumi.Resource
+}
+
+// NewNetwork creates the VPC, subnet, private services access and NAT.
+func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pulumi.ResourceOption) (*Network, error) {
+	n := &Network{}
+	if err := ctx.RegisterComponentResource(typePrefix+"Network", name, n, opts...); err != nil {
+		return nil, err
+	}
+	child := pulumi.Parent(n)
+
+	vpc, err := compute.NewNetwork(ctx, name, &compute.NetworkArgs{
+		Project:               args.Project,
+		Name:                  pulumi.String(name),
+		AutoCreateSubnetworks: pulumi.Bool(false),
+		RoutingMode:           pulumi.String("REGIONAL"),
+	}, child)
+	if err != nil {
+		return nil, fmt.Errorf("network: vpc: %w", err)
+	}
+	subnet, err := compute.NewSubnetwork(ctx, name, &compute.SubnetworkArgs{
+		Project:     args.Project,
+		Region:      args.Region,
+		Name:        pulumi.String(name),
+		Network:     vpc.ID(),
+		IpCidrRange: pulumi.String(args.SubnetCIDR),
+		SecondaryIpRanges: compute.SubnetworkSecondaryIpRangeArray{
+			compute.SubnetworkSecondaryIpRangeArgs{RangeName: pulumi.String(PodsRange), IpCidrRange: pulumi.String(args.PodsCIDR)},
+			compute.SubnetworkSecondaryIpRangeArgs{RangeName: pulumi.String(ServicesRange), IpCidrRange: pulumi.String(args.ServicesCIDR)},
+		},
+		// Nodes have no public IPs; Google APIs (GCS, Cloud SQL Admin) are
+		// reached privately.
+		PrivateIpGoogleAccess: pulumi.Bool(true),
+	}, child)
+	if err != nil {
+		return nil, fmt.Errorf("network: subnet: %w", err)
+	}
+
+	psa, err := netip.ParsePrefix(args.PrivateServicesCIDR)
+	if err != nil {
+		return nil, fmt.Errorf("network: private services range %q: %w", args.PrivateServicesCIDR, err)
+	}
+	reserved, err := compute.NewGlobalAddress(ctx, name+"-private-services", &compute.GlobalAddressArgs{
+		Project:      args.Project,
+		Name:         pulumi.String(name + "-private-services"),
+		Purpose:      pulumi.String("VPC_PEERING"),
+		AddressType:  pulumi.String("INTERNAL"),
+		Address:      pulumi.String(psa.Addr().String()),
+		PrefixLength: pulumi.Int(psa.Bits()),
+		Network:      vpc.ID(),
+	}, child)
+	if err != nil {
+		return nil, fmt.Errorf("network: private services range: %w", err)
+	}
+	peering, err := servicenetworking.NewConnection(ctx, name+"-private-services", &servicenetworking.ConnectionArgs{
+		Network:               vpc.ID(),
+		Service:               pulumi.String("servicenetworking.googleapis.com"),
+		ReservedPeeringRanges: pulumi.StringArray{reserved.Name},
+	}, child)
+	if err != nil {
+		return nil, fmt.Errorf("network: private services access: %w", err)
+	}
+
+	router, err := compute.NewRouter(ctx, name, &compute.RouterArgs{
+		Project: args.Project,
+		Region:  args.Region,
+		Name:    pulumi.String(name),
+		Network: vpc.ID(),
+	}, child)
+	if err != nil {
+		return nil, fmt.Errorf("network: router: %w", err)
+	}
+	// Private nodes have no route to the internet without NAT, and Argo's
+	// images live on public registries.
+	if _, err := compute.NewRouterNat(ctx, name, &compute.RouterNatArgs{
+		Project:                       args.Project,
+		Region:                        args.Region,
+		Name:                          pulumi.String(name),
+		Router:                        router.Name,
+		NatIpAllocateOption:           pulumi.String("AUTO_ONLY"),
+		SourceSubnetworkIpRangesToNat: pulumi.String("ALL_SUBNETWORKS_ALL_IP_RANGES"),
+		LogConfig: compute.RouterNatLogConfigArgs{
+			Enable: pulumi.Bool(true),
+			Filter: pulumi.String("ERRORS_ONLY"),
+		},
+	}, child); err != nil {
+		return nil, fmt.Errorf("network: nat: %w", err)
+	}
+
+	n.ID, n.SelfLink, n.SubnetID, n.PrivateServices = vpc.ID(), vpc.SelfLink, subnet.ID(), peering
+	return n, ctx.RegisterResourceOutputs(n, pulumi.Map{
+		"network": vpc.SelfLink,
+		"subnet":  subnet.SelfLink,
+	})
+}

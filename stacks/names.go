@@ -1,0 +1,56 @@
+package stacks
+
+import "strings"
+
+// Names are the resource names derived from a stack's settings: one place
+// decides them, so validation can check their length limits before anything
+// is created.
+type Names struct {
+	// Base is argo-<env>: the cluster, network, SQL instance and the seed's
+	// global static IP are all called this.
+	Base string
+	// Bucket is the log bucket, globally unique because it starts with the
+	// project id.
+	Bucket string
+	// Database is the PostgreSQL database Argo uses.
+	Database string
+	// AdminUser is the built-in database user that runs the bootstrap grants.
+	AdminUser string
+	// Accounts are the per-component service account ids.
+	Controller, Server, Workflow Account
+}
+
+// Account names one component's Google service account and the Kubernetes
+// ServiceAccount that impersonates it through Workload Identity.
+type Account struct {
+	// ID is the GSA account id (6-30 characters).
+	ID string
+	// KSA is the Kubernetes ServiceAccount name in Argo's namespace.
+	KSA string
+}
+
+// Email is the GSA's e-mail in project.
+func (a Account) Email(project string) string {
+	return a.ID + "@" + project + ".iam.gserviceaccount.com"
+}
+
+// DatabaseUser is the IAM database user Cloud SQL derives from a service
+// account e-mail: the e-mail without ".gserviceaccount.com".
+func DatabaseUser(email string) string {
+	return strings.TrimSuffix(email, ".gserviceaccount.com")
+}
+
+// NamesFor derives every name from the settings.
+func NamesFor(s Settings) Names {
+	base := "argo-" + s.Environment
+	return Names{
+		Base:      base,
+		Bucket:    s.Project + "-argo-logs-" + s.Environment,
+		Database:  "argo",
+		AdminUser: "argo-admin",
+		// Seed lesson: each component runs as its own, explicit account.
+		Controller: Account{ID: "argo-ctrl-" + s.Environment, KSA: "argo-workflow-controller"},
+		Server:     Account{ID: "argo-server-" + s.Environment, KSA: "argo-server"},
+		Workflow:   Account{ID: "argo-wf-" + s.Environment, KSA: "argo-workflow"},
+	}
+}

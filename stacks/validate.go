@@ -1,0 +1,348 @@
+package stacks
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+var (
+	projectRe   = regexp.MustCompile(`^[a-z][a-z0-9-]{4,28}[a-z0-9]$`)
+	regionRe    = regexp.MustCompile(`^[a-z]+-[a-z]+[0-9]+$`)
+	labelRe     = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	dnsLabelRe  = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	customTier  = regexp.MustCompile(`^db-custom-([0-9]+)-([0-9]+)$`)
+	semverRe    = regexp.MustCompile(`^v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$`)
+	hhmmRe      = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
+	emailRe     = regexp.MustCompile(`^[^@\s]+@[a-z0-9.-]+\.[a-z]{2,}$`)
+	memberKinds = []string{"user:", "group:", "serviceAccount:", "domain:"}
+)
+
+// Accepted values, named in error messages.
+var (
+	releaseChannels  = []string{"RAPID", "REGULAR", "STABLE"}
+	postgresVersions = []string{"POSTGRES_15", "POSTGRES_16", "POSTGRES_17", "POSTGRES_18"}
+	sharedCoreTiers  = []string{"db-f1-micro", "db-g1-small"}
+	reservedNS       = []string{"default", "kube-system", "kube-public", "kube-node-lease"}
+)
+
+// Oldest Argo release line still patched upstream; 3.6 and older are end of
+// life.
+const minArgoMajor, minArgoMinor = 3, 7
+
+// Validate checks the settings of stack and returns every problem at once,
+// each naming its key, the bad value and what is accepted.
+func (l *Loaded) Validate(stack string) error {
+	v := &problems{}
+	s := l.Settings
+	k := func(path string) string { return KeySettings + "." + path }
+
+	// Identity of the stack.
+	switch {
+	case !slices.Contains(Environments, s.Environment):
+		v.add(k("environment"), s.Environment, "one of "+strings.Join(Environments, ", "))
+	case slices.Contains(Environments, stack) && stack != s.Environment:
+		v.addf("%s: %q does not match the stack %q; a stack named after an environment must be that environment", k("environment"), s.Environment, stack)
+	}
+	if s.Project == "" {
+		v.addf("%s: missing; set it with `pulumi config set gcp:project <project-id>`", KeyProject)
+	} else if !projectRe.MatchString(s.Project) {
+		v.add(KeyProject, s.Project, "6-30 lowercase letters, digits or hyphens, starting with a letter, not ending with a hyphen")
+	}
+	if s.Region == "" {
+		v.addf("%s: missing; set it with `pulumi config set gcp:region <region>`, e.g. asia-northeast1", KeyRegion)
+	} else if !regionRe.MatchString(s.Region) {
+		v.add(KeyRegion, s.Region, "a region such as asia-northeast1 or europe-west4 (not a zone)")
+	}
+	if msg := checkDomain(s.Domain); msg != "" {
+		v.add(k("domain"), s.Domain, msg)
+	}
+
+	// Network.
+	n := s.Network
+	ranges := map[string]string{
+		"network.subnetCIDR":          n.SubnetCIDR,
+		"network.podsCIDR":            n.PodsCIDR,
+		"network.servicesCIDR":        n.ServicesCIDR,
+		"network.controlPlaneCIDR":    n.ControlPlaneCIDR,
+		"network.privateServicesCIDR": n.PrivateServicesCIDR,
+	}
+	parsed := map[string]netip.Prefix{}
+	for _, path := range sortedKeys(ranges) {
+		p, err := netip.ParsePrefix(ranges[path])
+		switch {
+		case err != nil || !p.Addr().Is4() || p.Masked() != p:
+			v.add(k(path), ranges[path], "an IPv4 network in CIDR form, e.g. 10.10.0.0/20")
+		case !p.Addr().IsPrivate():
+			v.add(k(path), ranges[path], "a private (RFC 1918) range")
+		default:
+			parsed[path] = p
+		}
+	}
+	if p, ok := parsed["network.controlPlaneCIDR"]; ok && p.Bits() != 28 {
+		v.add(k("network.controlPlaneCIDR"), n.ControlPlaneCIDR, "a /28 (GKE's control-plane range size)")
+	}
+	if p, ok := parsed["network.privateServicesCIDR"]; ok && p.Bits() > 24 {
+		v.add(k("network.privateServicesCIDR"), n.PrivateServicesCIDR, "a /24 or larger (Cloud SQL's minimum)")
+	}
+	paths := sortedKeys(parsed)
+	for i, a := range paths {
+		for _, b := range paths[i+1:] {
+			if parsed[a].Overlaps(parsed[b]) {
+				v.addf("%s: %s overlaps %s (%s); the ranges must be disjoint", k(a), ranges[a], k(b), ranges[b])
+			}
+		}
+	}
+
+	// Cluster.
+	c := s.Cluster
+	if !slices.Contains(releaseChannels, c.ReleaseChannel) {
+		v.add(k("cluster.releaseChannel"), c.ReleaseChannel, "one of "+strings.Join(releaseChannels, ", "))
+	}
+	if !hhmmRe.MatchString(c.MaintenanceStartUTC) {
+		v.add(k("cluster.maintenanceStartUTC"), c.MaintenanceStartUTC, `a time of day "HH:MM" in UTC`)
+	}
+	if len(c.AuthorizedNetworks) == 0 {
+		v.addf("%s: empty; list the deployers' and CI's egress ranges, or `pulumi up` cannot reach the control plane", k("cluster.authorizedNetworks"))
+	}
+	seen := map[string]bool{}
+	for i, an := range c.AuthorizedNetworks {
+		path := fmt.Sprintf("cluster.authorizedNetworks[%d]", i)
+		if an.Name == "" || seen[an.Name] {
+			v.add(k(path+".name"), an.Name, "a non-empty name, unique in the list")
+		}
+		seen[an.Name] = true
+		p, err := netip.ParsePrefix(an.CIDR)
+		switch {
+		case err != nil || !p.Addr().Is4() || p.Masked() != p:
+			v.add(k(path+".cidr"), an.CIDR, "an IPv4 network in CIDR form, e.g. 203.0.113.0/24")
+		case p.Bits() == 0:
+			v.add(k(path+".cidr"), an.CIDR, "a specific range; 0.0.0.0/0 would open the control plane to the internet")
+		}
+	}
+
+	// Database.
+	d := s.Database
+	if msg := checkTier(d.Tier); msg != "" {
+		v.add(k("database.tier"), d.Tier, msg)
+	}
+	if !slices.Contains(postgresVersions, d.Version) {
+		v.add(k("database.version"), d.Version, "one of "+strings.Join(postgresVersions, ", "))
+	}
+	v.inRange(k("database.diskSizeGB"), d.DiskSizeGB, 10, 65536)
+	v.inRange(k("database.backupRetentionCount"), d.BackupRetentionCount, 1, 365)
+	v.inRange(k("database.logRetentionDays"), d.LogRetentionDays, 1, 7)
+	v.inRange(k("database.maintenanceDay"), d.MaintenanceDay, 1, 7)
+	v.inRange(k("database.maintenanceHour"), d.MaintenanceHour, 0, 23)
+	if d.PointInTimeRecovery && !d.Backups {
+		v.addf("%s: true needs %s: true (point-in-time recovery replays logs onto a backup)", k("database.pointInTimeRecovery"), k("database.backups"))
+	}
+	if l.DatabaseAdminPassword == "" {
+		v.addf("%s: missing; set it once with `pulumi config set --secret %s \"$(openssl rand -base64 24)\"`", KeyDatabaseAdminPassword, KeyDatabaseAdminPassword)
+	} else if len(l.DatabaseAdminPassword) < 16 {
+		v.addf("%s: too short (%d characters); at least 16", KeyDatabaseAdminPassword, len(l.DatabaseAdminPassword))
+	}
+
+	// Logs, IAP, DNS.
+	v.inRange(k("logs.retentionDays"), s.Logs.RetentionDays, 1, 3650)
+	for i, m := range s.IAP.Members {
+		if msg := checkMember(m); msg != "" {
+			v.add(k(fmt.Sprintf("iap.members[%d]", i)), m, msg)
+		}
+	}
+	if z := s.DNS.ManagedZone; z != "" && !dnsLabelRe.MatchString(z) {
+		v.add(k("dns.managedZone"), z, "a Cloud DNS zone name: lowercase letters, digits and hyphens, up to 63")
+	}
+
+	// Argo.
+	a := s.Argo
+	if msg := checkArgoVersion(a.Version); msg != "" {
+		v.add(k("argo.version"), a.Version, msg)
+	}
+	if !dnsLabelRe.MatchString(a.Namespace) || slices.Contains(reservedNS, a.Namespace) {
+		v.add(k("argo.namespace"), a.Namespace, "a lowercase DNS label other than "+strings.Join(reservedNS, ", "))
+	}
+	v.inRange(k("argo.parallelism"), a.Parallelism, 1, 10000)
+	v.inRange(k("argo.namespaceParallelism"), a.NamespaceParallelism, 1, a.Parallelism)
+	v.inRange(k("argo.podBurst"), a.PodBurst, 1, 1000)
+	v.inRange(k("argo.workflowWorkers"), a.WorkflowWorkers, 1, 256)
+	v.inRange(k("argo.apiBurst"), a.APIBurst, 1, 1000)
+	v.inRange(k("argo.serverReplicas"), a.ServerReplicas, 1, 10)
+	v.inRange(k("argo.archiveTTLDays"), a.ArchiveTTLDays, 1, 3650)
+	v.inRange(k("argo.workflowTTLHours"), a.WorkflowTTLHours, 1, 720)
+	if a.PodsPerSecond <= 0 || a.PodsPerSecond > 1000 {
+		v.add(k("argo.podsPerSecond"), ftoa(a.PodsPerSecond), "a number above 0 and at most 1000")
+	}
+	if a.APIQPS <= 0 || a.APIQPS > 1000 {
+		v.add(k("argo.apiQPS"), ftoa(a.APIQPS), "a number above 0 and at most 1000")
+	}
+
+	// Derived names must fit GCP's limits.
+	if s.Project != "" && slices.Contains(Environments, s.Environment) {
+		for _, msg := range CheckNameLimits(NamesFor(s), s.Project) {
+			v.addf("%s", msg)
+		}
+	}
+
+	if s.Environment == Production {
+		l.productionInvariants(v)
+	}
+	return v.err()
+}
+
+// productionInvariants are what production may not turn off.
+func (l *Loaded) productionInvariants(v *problems) {
+	s := l.Settings
+	k := func(path string) string { return KeySettings + "." + path }
+	must := func(ok bool, path, why string) {
+		if !ok {
+			v.addf("%s: must be true in production (%s)", k(path), why)
+		}
+	}
+	must(s.Database.HighAvailability, "database.highAvailability", "a regional standby survives a zone outage")
+	must(s.Database.DeletionProtection, "database.deletionProtection", "the archive must survive a mistaken destroy")
+	must(s.Database.Backups, "database.backups", "the archive must be restorable")
+	must(s.Database.PointInTimeRecovery, "database.pointInTimeRecovery", "restores to the minute before a mistake")
+	must(s.Cluster.DeletionProtection, "cluster.deletionProtection", "running workflows must survive a mistaken destroy")
+	must(s.Protect, "protect", "Pulumi refuses to delete protected data")
+	if slices.Contains(sharedCoreTiers, s.Database.Tier) {
+		v.add(k("database.tier"), s.Database.Tier, "a dedicated-core tier (db-custom-N-M) in production; shared-core tiers have no SLA")
+	}
+	if len(s.IAP.Members) == 0 {
+		v.addf("%s: empty; production needs at least one member who may open the UI", k("iap.members"))
+	}
+	if s.Argo.ServerReplicas < 2 {
+		v.add(k("argo.serverReplicas"), strconv.Itoa(s.Argo.ServerReplicas), "2 or more in production (the UI stays up while a node drains)")
+	}
+}
+
+// CheckNameLimits reports every derived name that is too long for GCP.
+func CheckNameLimits(n Names, project string) []string {
+	type limit struct {
+		what, name string
+		max        int
+	}
+	limits := []limit{
+		{"GKE cluster name", n.Base, 40},
+		{"Cloud SQL instance name", n.Base, 84},
+		{"global address name", n.Base, 63},
+		{"GCS bucket name", n.Bucket, 63},
+	}
+	for _, a := range []Account{n.Controller, n.Server, n.Workflow} {
+		limits = append(limits,
+			limit{"service account id", a.ID, 30},
+			limit{"IAM database user (PostgreSQL's 63-byte identifier limit)", DatabaseUser(a.Email(project)), 63},
+		)
+	}
+	var out []string
+	for _, l := range limits {
+		if len(l.name) > l.max {
+			out = append(out, fmt.Sprintf("%s %q is %d characters, over GCP's limit of %d; use a shorter %s or environment", l.what, l.name, len(l.name), l.max, KeyProject))
+		}
+	}
+	return out
+}
+
+func checkDomain(d string) string {
+	const want = "a lowercase host name such as argo.staging.example.com: no scheme, path, port or trailing dot, at most 63 characters"
+	switch {
+	case d == "":
+		return "missing; " + want
+	case strings.Contains(d, "://"), strings.ContainsAny(d, "/:?# "), strings.HasSuffix(d, "."), d != strings.ToLower(d):
+		return want
+	case len(d) > 63:
+		// Google-managed certificates accept domains of at most 63 characters.
+		return want
+	}
+	labels := strings.Split(d, ".")
+	if len(labels) < 2 {
+		return want
+	}
+	for _, l := range labels {
+		if !labelRe.MatchString(l) {
+			return want
+		}
+	}
+	return ""
+}
+
+func checkTier(t string) string {
+	const want = "db-custom-<vCPUs>-<MiB> (1 or an even number of vCPUs up to 96; memory a multiple of 256 MiB, at least 3840, 0.9 to 6.5 GiB per vCPU), or db-f1-micro / db-g1-small outside production"
+	if slices.Contains(sharedCoreTiers, t) {
+		return ""
+	}
+	m := customTier.FindStringSubmatch(t)
+	if m == nil {
+		return want
+	}
+	cpus, _ := strconv.Atoi(m[1])
+	mem, _ := strconv.Atoi(m[2])
+	if cpus < 1 || cpus > 96 || (cpus > 1 && cpus%2 != 0) {
+		return want
+	}
+	if mem%256 != 0 || mem < 3840 || float64(mem) < 0.9*1024*float64(cpus) || float64(mem) > 6.5*1024*float64(cpus) {
+		return want
+	}
+	return ""
+}
+
+func checkMember(m string) string {
+	const want = "a principal prefixed user:, group:, serviceAccount: or domain: (never allUsers or allAuthenticatedUsers)"
+	if m == "allUsers" || m == "allAuthenticatedUsers" {
+		return "public access through IAP is refused; " + want
+	}
+	for _, p := range memberKinds {
+		if rest, ok := strings.CutPrefix(m, p); ok {
+			if p == "domain:" {
+				if checkDomain(rest) != "" {
+					return want
+				}
+				return ""
+			}
+			if !emailRe.MatchString(rest) {
+				return want
+			}
+			return ""
+		}
+	}
+	return want
+}
+
+func checkArgoVersion(ver string) string {
+	const want = "a release tag vMAJOR.MINOR.PATCH of a supported line (v3.7 or newer), e.g. " + DefaultArgoVersion
+	m := semverRe.FindStringSubmatch(ver)
+	if m == nil {
+		return want
+	}
+	major, _ := strconv.Atoi(m[1])
+	minor, _ := strconv.Atoi(m[2])
+	if major < minArgoMajor || (major == minArgoMajor && minor < minArgoMinor) {
+		return "no longer supported upstream; " + want
+	}
+	return ""
+}
+
+// problems collects validation errors in the order found.
+type problems struct{ errs []error }
+
+func (p *problems) add(key, value, accepted string) {
+	p.errs = append(p.errs, fmt.Errorf("%s: invalid value %q; accepted: %s", key, value, accepted))
+}
+
+func (p *problems) addf(format string, args ...any) {
+	p.errs = append(p.errs, fmt.Errorf(format, args...))
+}
+
+func (p *problems) inRange(key string, n, lo, hi int) {
+	if n < lo || n > hi {
+		p.add(key, strconv.Itoa(n), fmt.Sprintf("a whole number from %d to %d", lo, hi))
+	}
+}
+
+func (p *problems) err() error { return errors.Join(p.errs...) }
+
+func ftoa(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }

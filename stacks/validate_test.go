@@ -1,0 +1,189 @@
+package stacks
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestCheckTier(t *testing.T) {
+	for _, tc := range []struct {
+		tier string
+		ok   bool
+	}{
+		{"db-custom-1-3840", true},
+		{"db-custom-2-7680", true},
+		{"db-custom-4-26624", true}, // 6.5 GiB per vCPU
+		{"db-custom-4-26880", false},
+		{"db-custom-3-7680", false}, // odd vCPU count above 1
+		{"db-custom-2-3841", false}, // not a multiple of 256
+		{"db-custom-1-1024", false}, // under 3840
+		{"db-custom-98-400000", false},
+		{"db-f1-micro", true},
+		{"db-g1-small", true},
+		{"db-n1-standard-1", false},
+		{"", false},
+	} {
+		assert.Equal(t, tc.ok, checkTier(tc.tier) == "", tc.tier)
+	}
+}
+
+func TestCheckDomain(t *testing.T) {
+	for _, tc := range []struct {
+		domain string
+		ok     bool
+	}{
+		{"argo.staging.example.com", true},
+		{"argo.example.com", true},
+		{"a-b.example.co", true},
+		{"", false},
+		{"localhost", false},
+		{"https://argo.example.com", false},
+		{"argo.example.com/ui", false},
+		{"argo.example.com:443", false},
+		{"argo.example.com.", false},
+		{"Argo.example.com", false},
+		{"-argo.example.com", false},
+		{"argo..example.com", false},
+		{strings.Repeat("a", 55) + ".example.com", false}, // over 63 characters
+	} {
+		assert.Equal(t, tc.ok, checkDomain(tc.domain) == "", tc.domain)
+	}
+}
+
+func TestCheckMember(t *testing.T) {
+	for _, tc := range []struct {
+		member string
+		ok     bool
+	}{
+		{"user:alice@example.com", true},
+		{"group:data@example.com", true},
+		{"serviceAccount:ci@p.iam.gserviceaccount.com", true},
+		{"domain:example.com", true},
+		{"allUsers", false},
+		{"allAuthenticatedUsers", false},
+		{"alice@example.com", false},
+		{"user:alice", false},
+		{"domain:https://example.com", false},
+	} {
+		assert.Equal(t, tc.ok, checkMember(tc.member) == "", tc.member)
+	}
+}
+
+func TestCheckArgoVersion(t *testing.T) {
+	for _, tc := range []struct {
+		v  string
+		ok bool
+	}{
+		{"v4.1.2", true},
+		{"v3.7.0", true},
+		{"v5.0.0", true},
+		{"v3.6.9", false},
+		{"v2.12.0", false},
+		{"latest", false},
+		{"4.1.2", false},
+		{"v4.1", false},
+		{"v4.1.2-rc1", false},
+	} {
+		assert.Equal(t, tc.ok, checkArgoVersion(tc.v) == "", tc.v)
+	}
+}
+
+func TestNameLimits(t *testing.T) {
+	n := NamesFor(Settings{Project: "p" + strings.Repeat("x", 29), Environment: Experimental})
+	assert.Empty(t, CheckNameLimits(n, "p"+strings.Repeat("x", 29)), "the longest project id with the longest environment fits")
+
+	n.Base = "argo-" + strings.Repeat("e", 40)
+	n.Workflow.ID = "argo-wf-" + strings.Repeat("e", 30)
+	problems := CheckNameLimits(n, "p"+strings.Repeat("x", 29))
+	joined := strings.Join(problems, "\n")
+	assert.Contains(t, joined, "GKE cluster name")
+	assert.Contains(t, joined, "service account id")
+	assert.Contains(t, joined, "IAM database user")
+}
+
+func TestNames(t *testing.T) {
+	n := NamesFor(Settings{Project: "acme-data-stg", Environment: Staging})
+	assert.Equal(t, "argo-staging", n.Base)
+	assert.Equal(t, "acme-data-stg-argo-logs-staging", n.Bucket)
+	email := n.Controller.Email("acme-data-stg")
+	assert.Equal(t, "argo-ctrl-staging@acme-data-stg.iam.gserviceaccount.com", email)
+	assert.Equal(t, "argo-ctrl-staging@acme-data-stg.iam", DatabaseUser(email))
+}
+
+func valid(env string) Input {
+	return Input{
+		Stack:                 env,
+		Project:               "acme-data-" + env[:3],
+		Region:                "asia-northeast1",
+		Settings:              `{"environment":"` + env + `","domain":"argo.example.com","cluster":{"authorizedNetworks":[{"name":"ci","cidr":"203.0.113.0/24"}]},"iap":{"members":["group:data@example.com"]}}`,
+		DatabaseAdminPassword: "0123456789abcdef",
+	}
+}
+
+func TestDefaultsAreValidAndOrdered(t *testing.T) {
+	loaded := map[string]*Loaded{}
+	for _, env := range Environments {
+		l, err := Parse(valid(env))
+		require.NoError(t, err, env)
+		loaded[env] = l
+	}
+	exp, stg, prod := loaded[Experimental], loaded[Staging], loaded[Production]
+
+	// experimental: cheap and easy to tear down.
+	assert.False(t, exp.Cluster.DeletionProtection)
+	assert.False(t, exp.Database.DeletionProtection)
+	assert.False(t, exp.Database.Backups)
+	assert.True(t, exp.Logs.ForceDestroy)
+	assert.False(t, exp.Protect)
+	// staging: like production, cheaper.
+	assert.True(t, stg.Database.Backups)
+	assert.True(t, stg.Database.DeletionProtection)
+	assert.False(t, stg.Database.HighAvailability)
+	// production: highly available and protected.
+	assert.True(t, prod.Database.HighAvailability)
+	assert.True(t, prod.Database.PointInTimeRecovery)
+	assert.True(t, prod.Protect)
+	assert.GreaterOrEqual(t, prod.Argo.ServerReplicas, 2)
+	assert.Equal(t, "STABLE", prod.Cluster.ReleaseChannel)
+	// Retention grows toward production.
+	assert.Less(t, exp.Logs.RetentionDays, stg.Logs.RetentionDays)
+	assert.Less(t, stg.Logs.RetentionDays, prod.Logs.RetentionDays)
+	assert.Greater(t, prod.Argo.Parallelism, 10, "production runs more than the seed's 10 workflows at once")
+}
+
+func TestStackValuesOverrideDefaults(t *testing.T) {
+	in := valid(Staging)
+	in.Settings = `{"environment":"staging","domain":"argo.example.com","cluster":{"authorizedNetworks":[{"name":"ci","cidr":"203.0.113.0/24"}]},"database":{"tier":"db-custom-2-7680"},"argo":{"serverReplicas":3}}`
+	l, err := Parse(in)
+	require.NoError(t, err)
+	assert.Equal(t, "db-custom-2-7680", l.Database.Tier)
+	assert.Equal(t, 3, l.Argo.ServerReplicas)
+	assert.True(t, l.Database.Backups, "keys not given keep the environment's default")
+}
+
+func TestEnvironmentDefaultsToTheStackName(t *testing.T) {
+	in := valid(Staging)
+	in.Settings = `{"domain":"argo.example.com","cluster":{"authorizedNetworks":[{"name":"ci","cidr":"203.0.113.0/24"}]}}`
+	l, err := Parse(in)
+	require.NoError(t, err)
+	assert.Equal(t, Staging, l.Environment)
+}
+
+func TestEveryProblemIsReported(t *testing.T) {
+	in := valid(Production)
+	in.Project = "X"
+	in.Region = ""
+	in.DatabaseAdminPassword = "short"
+	in.Settings = `{"environment":"production","domain":"bad domain","cluster":{"authorizedNetworks":[]},"database":{"highAvailability":false}}`
+	_, err := Parse(in)
+	require.Error(t, err)
+	for _, want := range []string{
+		"gcp:project", "gcp:region: missing", "settings.domain", "settings.cluster.authorizedNetworks: empty",
+		"databaseAdminPassword: too short", "database.highAvailability: must be true in production", "iap.members: empty",
+	} {
+		assert.Contains(t, err.Error(), want)
+	}
+}

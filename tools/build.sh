@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Builds the pinned real parts (Pulumi CLI, Kubernetes provider plugin, etcd,
+# kube-apiserver, kube-controller-manager, kube-scheduler, kwok) from the Go
+# module proxy into .tools/bin. Each part is keyed on a hash of its tool
+# module (go.mod, go.sum and sources), so a second run costs nothing.
+#
+#   tools/build.sh            build everything missing
+#   tools/build.sh pulumi     build one group: pulumi | kubeprovider | kube | kwok
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+out="$root/.tools"
+bin="$out/bin"
+stamps="$out/stamps"
+mkdir -p "$bin" "$stamps"
+
+pulumi_version=v3.274.1
+
+# key prints a hash of everything that decides what a tool module builds.
+key() {
+	(cd "$root/tools/$1" && cat go.mod go.sum $(find . -name '*.go' | sort)) | sha256sum | cut -c1-16
+}
+
+# fresh reports whether group $1 is built from its current inputs.
+fresh() {
+	local k
+	k=$(key "$1")
+	[ -f "$stamps/$1-$k" ] || return 1
+	shift
+	for b in "$@"; do [ -x "$bin/$b" ] || return 1; done
+}
+
+stamp() {
+	rm -f "$stamps/$1"-*
+	touch "$stamps/$1-$(key "$1")"
+}
+
+timed() {
+	local name=$1 start
+	shift
+	start=$(date +%s)
+	echo "tools: building $name ..." >&2
+	"$@"
+	echo "tools: built $name in $(($(date +%s) - start))s" >&2
+}
+
+build_pulumi() {
+	fresh pulumi pulumi && return 0
+	cd "$root/tools/pulumi"
+	timed pulumi go build -o "$bin/pulumi" \
+		-ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$pulumi_version" \
+		github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+	stamp pulumi
+}
+
+build_kubeprovider() {
+	fresh kubeprovider pulumi-resource-kubernetes && return 0
+	cd "$root/tools/kubeprovider"
+	local dir
+	dir=$(go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4)
+	# The module's own command embeds files generated at release time; ours
+	# embeds copies of the generated schema and mapping (git-ignored here).
+	install -m 0644 "$dir/cmd/pulumi-resource-kubernetes/schema.json" schema.json
+	install -m 0644 "$dir/cmd/pulumi-resource-kubernetes/terraform-mapping.json" terraform-mapping.json
+	timed pulumi-resource-kubernetes go build -o "$bin/pulumi-resource-kubernetes" \
+		-ldflags "-X main.version=4.25.0" .
+	stamp kubeprovider
+}
+
+build_kube() {
+	fresh kube etcd kube-apiserver kube-controller-manager kube-scheduler && return 0
+	cd "$root/tools/kube"
+	timed etcd go build -o "$bin/etcd" ./etcd
+	for c in kube-apiserver kube-controller-manager kube-scheduler; do
+		timed "$c" go build -o "$bin/$c" "k8s.io/kubernetes/cmd/$c"
+	done
+	stamp kube
+}
+
+build_kwok() {
+	fresh kwok kwok && [ -d "$out/kwok-stages" ] && return 0
+	cd "$root/tools/kwok"
+	timed kwok go build -o "$bin/kwok" sigs.k8s.io/kwok/cmd/kwok
+	local dir
+	dir=$(go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)
+	rm -rf "$out/kwok-stages"
+	mkdir -p "$out/kwok-stages"
+	# The stages that make fake nodes Ready and fake pods Running/Succeeded.
+	for f in node/fast/node-initialize.yaml node/heartbeat/node-heartbeat.yaml \
+		pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+		install -m 0644 "$dir/kustomize/stage/$f" "$out/kwok-stages/$(basename "$f")"
+	done
+	stamp kwok
+}
+
+groups=("$@")
+[ ${#groups[@]} -gt 0 ] || groups=(pulumi kubeprovider kube kwok)
+for g in "${groups[@]}"; do
+	case "$g" in
+	pulumi | kubeprovider | kube | kwok) "build_$g" ;;
+	*)
+		echo "tools/build.sh: unknown group \"$g\" (accepted: pulumi, kubeprovider, kube, kwok)" >&2
+		exit 2
+		;;
+	esac
+done
