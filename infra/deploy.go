@@ -8,6 +8,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/argo-platform/argo-platform/infra/argo"
 	"github.com/argo-platform/argo-platform/infra/gcp"
 	"github.com/argo-platform/argo-platform/stacks"
 )
@@ -46,6 +47,7 @@ type GCP struct {
 	Logs     *gcp.Logs
 	Database *gcp.Database
 	Edge     *gcp.Edge
+	Argo     *argo.Workflows
 }
 
 // Platform registers every resource of a validated stack.
@@ -154,10 +156,55 @@ func Platform(ctx *pulumi.Context, cfg *stacks.Loaded) (*GCP, error) {
 		return nil, err
 	}
 
+	// Argo on top, fed only the GCP outputs, deployed with the cluster's
+	// provider.
+	var prerequisites []pulumi.Resource
+	prerequisites = append(prerequisites, identity.Grants...)
+	prerequisites = append(prerequisites, logs.Grants...)
+	prerequisites = append(prerequisites, database.Grants...)
+	a := s.Argo
+	workflows, err := argo.NewWorkflows(ctx, "argo", &argo.WorkflowsArgs{
+		Namespace:    a.Namespace,
+		Version:      a.Version,
+		Environment:  s.Environment,
+		Host:         s.Domain,
+		StaticIPName: edge.AddressName,
+		Bucket:       logs.Bucket,
+		Database: argo.Database{
+			ConnectionName: database.ConnectionName,
+			Name:           database.DatabaseName,
+			AdminUser:      n.AdminUser,
+			AdminPassword:  pulumi.ToSecret(pulumi.String(cfg.DatabaseAdminPassword)).(pulumi.StringOutput),
+		},
+		ClusterName: n.Base,
+		Controller:  argo.Identity{KSA: n.Controller.KSA, GSA: identity.Emails[Controller]},
+		Server:      argo.Identity{KSA: n.Server.KSA, GSA: identity.Emails[Server]},
+		Workflow:    argo.Identity{KSA: n.Workflow.KSA, GSA: identity.Emails[Workflow]},
+		Throughput: argo.Throughput{
+			Parallelism:          a.Parallelism,
+			NamespaceParallelism: a.NamespaceParallelism,
+			PodsPerSecond:        a.PodsPerSecond,
+			PodBurst:             a.PodBurst,
+			WorkflowWorkers:      a.WorkflowWorkers,
+			APIQPS:               a.APIQPS,
+			APIBurst:             a.APIBurst,
+		},
+		ServerReplicas:   a.ServerReplicas,
+		ArchiveTTLDays:   a.ArchiveTTLDays,
+		WorkflowTTLHours: a.WorkflowTTLHours,
+		SpotSteps:        a.SpotSteps,
+		Links:            LoggingLinks(s.Project),
+		PodPrerequisites: prerequisites,
+		Cluster:          cluster.Resource,
+	}, pulumi.Providers(cluster.Provider))
+	if err != nil {
+		return nil, err
+	}
+
 	return &GCP{
 		Settings: s, Names: n,
 		Network: network, Cluster: cluster, Identity: identity,
-		Logs: logs, Database: database, Edge: edge,
+		Logs: logs, Database: database, Edge: edge, Argo: workflows,
 	}, nil
 }
 
@@ -170,6 +217,7 @@ func (p *GCP) Outputs() map[string]pulumi.Input {
 		"logBucket":         p.Logs.Bucket,
 		"sqlConnectionName": p.Database.ConnectionName,
 		"clusterName":       p.Cluster.Name,
+		"argoNamespace":     p.Argo.Namespace,
 		"serviceAccounts": pulumi.StringMap{
 			Controller: p.Identity.Emails[Controller],
 			Server:     p.Identity.Emails[Server],

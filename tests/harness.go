@@ -71,6 +71,13 @@ func (r *Recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 		return "", resource.PropertyMap{}, nil
 	}
 	state := args.Inputs.Copy()
+	for k, v := range state {
+		// The engine hands back unknown inputs as unknown outputs; a secret
+		// wrapping an unknown is unknown as a whole.
+		if v.ContainsUnknowns() {
+			state[k] = resource.MakeComputed(resource.NewStringProperty(""))
+		}
+	}
 	for k, v := range computedOutputs(args.TypeToken, args.Name, args.Inputs) {
 		if r.DryRun {
 			v = resource.MakeComputed(resource.NewStringProperty(""))

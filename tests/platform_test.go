@@ -300,11 +300,7 @@ func TestDatabaseUsersAreTheComponentsIAMAccounts(t *testing.T) {
 		for name, user := range want {
 			u := one(t, r.rec, "gcp:sql/user:User", name)
 			assert.Equal(t, "CLOUD_IAM_SERVICE_ACCOUNT", Str(u.Inputs, "type"))
-			if r.dryRun {
-				assert.False(t, Known(u.Inputs, "name"), "derived from an e-mail that is unknown under preview")
-			} else {
-				assert.Equal(t, user, Str(u.Inputs, "name"))
-			}
+			assert.Equal(t, user, Str(u.Inputs, "name"))
 		}
 		for _, u := range r.rec.OfType("gcp:sql/user:User") {
 			assert.NotContains(t, u.Name, "workflow", "workflow pods never open the database")
@@ -386,7 +382,7 @@ func TestStackOutputs(t *testing.T) {
 			names = append(names, name)
 		}
 		slices.Sort(names)
-		assert.Equal(t, []string{"argoURL", "clusterName", "kubeconfig", "logBucket", "serviceAccounts", "sqlConnectionName", "staticIP", "staticIPName"}, names)
+		assert.Equal(t, []string{"argoNamespace", "argoURL", "clusterName", "kubeconfig", "logBucket", "serviceAccounts", "sqlConnectionName", "staticIP", "staticIPName"}, names)
 		assert.Equal(t, "https://"+r.cfg.Domain+"/", r.outputs["argoURL"].Value(t))
 		if r.dryRun {
 			assert.False(t, r.outputs["staticIP"].Known(), "the address is computed at create time")
@@ -398,6 +394,7 @@ func TestStackOutputs(t *testing.T) {
 		assert.Equal(t, p+"-argo-logs-"+r.stack, r.outputs["logBucket"].Value(t))
 		assert.Equal(t, p+":"+r.cfg.Region+":argo-"+r.stack, r.outputs["sqlConnectionName"].Value(t))
 		assert.Equal(t, "argo-"+r.stack, r.outputs["clusterName"].Value(t))
+		assert.Equal(t, r.cfg.Argo.Namespace, r.outputs["argoNamespace"].Value(t))
 		assert.Equal(t, map[string]string{
 			"controller": "argo-ctrl-" + r.stack + "@" + p + ".iam.gserviceaccount.com",
 			"server":     "argo-server-" + r.stack + "@" + p + ".iam.gserviceaccount.com",

@@ -95,8 +95,13 @@ func NewIdentity(ctx *pulumi.Context, name string, args *IdentityArgs, opts ...p
 				id.Grants = append(id.Grants, m)
 			}
 		}
-		id.Emails[key] = sa.Email
-		outputs[key] = sa.Email
+		// A user-managed account's e-mail is always <id>@<project>.iam...;
+		// deriving it from the accountId output keeps the dependency on the
+		// account and makes it known at preview, so previews show the real
+		// annotations and database users instead of unknowns.
+		email := pulumi.Sprintf("%s@%s.iam.gserviceaccount.com", sa.AccountId, args.Project)
+		id.Emails[key] = email
+		outputs[key] = email
 	}
 	return id, ctx.RegisterResourceOutputs(id, outputs)
 }

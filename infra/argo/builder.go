@@ -1,0 +1,226 @@
+package argo
+
+import (
+	"fmt"
+
+	apiextv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions/v1"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Fixed object names: Argo's own defaults where it has them, so its docs and
+// CLI work unchanged.
+const (
+	controllerName      = "workflow-controller"
+	serverName          = "argo-server"
+	controllerConfigMap = "workflow-controller-configmap"
+	// The server reads its own copy: the same settings, but the database
+	// user of its own service account (Cloud SQL refuses a mismatch).
+	serverConfigMap = "argo-server-configmap"
+	priorityClass   = "workflow-controller"
+	ingressName     = "argo-server"
+	backendConfig   = "argo-server"
+	frontendConfig  = "argo-server"
+	certificateName = "argo-server"
+	gsaAnnotation   = "iam.gke.io/gcp-service-account"
+)
+
+// Ports.
+const (
+	serverPort      = 2746 // argo-server's UI and API
+	metricsPort     = 9090 // controller's Prometheus metrics
+	healthzPort     = 6060 // controller's /healthz
+	postgresPort    = 5432 // the Auth Proxy's listener on 127.0.0.1
+	proxyHealthPort = 9801 // the proxy's health checks, moved off 9090
+)
+
+// builder registers the component's children with shared options.
+type builder struct {
+	ctx    *pulumi.Context
+	name   string
+	args   *WorkflowsArgs
+	images Images
+	parent pulumi.Resource
+
+	ns           *corev1.Namespace
+	crdResources []pulumi.Resource
+	bootstrap    pulumi.Resource
+}
+
+// opts are every child's options: parented to the component, deleted with the
+// cluster, plus extra.
+func (b *builder) opts(extra ...pulumi.ResourceOption) []pulumi.ResourceOption {
+	o := []pulumi.ResourceOption{pulumi.Parent(b.parent)}
+	if b.args.Cluster != nil {
+		o = append(o, pulumi.DeletedWith(b.args.Cluster))
+	}
+	return append(o, extra...)
+}
+
+// inNamespace adds a dependency on the namespace for namespaced objects.
+func (b *builder) inNamespace(extra ...pulumi.ResourceOption) []pulumi.ResourceOption {
+	return b.opts(append([]pulumi.ResourceOption{pulumi.DependsOn([]pulumi.Resource{b.ns})}, extra...)...)
+}
+
+// child names a child resource after the component.
+func (b *builder) child(suffix string) string { return b.name + "-" + suffix }
+
+func (b *builder) labels(component string) pulumi.StringMap {
+	return pulumi.StringMap{
+		"app.kubernetes.io/name":       pulumi.String(component),
+		"app.kubernetes.io/part-of":    pulumi.String(dataPlaneApp),
+		"app.kubernetes.io/version":    pulumi.String(b.args.Version),
+		"app.kubernetes.io/managed-by": pulumi.String("pulumi"),
+		"env":                          pulumi.String(b.args.Environment),
+	}
+}
+
+func (b *builder) selector(component string) pulumi.StringMap {
+	return pulumi.StringMap{"app.kubernetes.io/name": pulumi.String(component)}
+}
+
+func (b *builder) meta(name, component string) *metav1.ObjectMetaArgs {
+	return &metav1.ObjectMetaArgs{
+		Name:      pulumi.String(name),
+		Namespace: pulumi.String(b.args.Namespace),
+		Labels:    b.labels(component),
+	}
+}
+
+func (b *builder) namespace() error {
+	ns, err := corev1.NewNamespace(b.ctx, b.child("namespace"), &corev1.NamespaceArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Name:   pulumi.String(b.args.Namespace),
+			Labels: b.labels(dataPlaneApp),
+		},
+	}, b.opts()...)
+	if err != nil {
+		return fmt.Errorf("argo: namespace: %w", err)
+	}
+	b.ns = ns
+	return nil
+}
+
+// serviceAccounts creates one KSA per component, each annotated with the GSA
+// it acts as. Seed lesson: explicit accounts, never `default`.
+func (b *builder) serviceAccounts() error {
+	for _, id := range []struct {
+		component string
+		id        Identity
+	}{
+		{controllerName, b.args.Controller},
+		{serverName, b.args.Server},
+		{"workflow", b.args.Workflow},
+	} {
+		meta := b.meta(id.id.KSA, id.component)
+		meta.Annotations = pulumi.StringMap{gsaAnnotation: id.id.GSA}
+		if _, err := corev1.NewServiceAccount(b.ctx, b.child("sa-"+id.id.KSA), &corev1.ServiceAccountArgs{
+			Metadata: meta,
+		}, b.inNamespace()...); err != nil {
+			return fmt.Errorf("argo: service account %s: %w", id.id.KSA, err)
+		}
+	}
+	return nil
+}
+
+// crd is one of Argo's minimal CRDs.
+type crd struct {
+	plural, kind string
+	shortNames   []string
+	cluster      bool
+	status       bool // has a status subresource
+}
+
+// minimalCRDs are the eight CRDs of Argo's minimal set: schemaless spec and
+// status (preserve unknown fields), which the controller validates itself.
+var minimalCRDs = []crd{
+	{plural: "workflows", kind: "Workflow", shortNames: []string{"wf"}},
+	{plural: "workflowtemplates", kind: "WorkflowTemplate", shortNames: []string{"wftmpl"}},
+	{plural: "cronworkflows", kind: "CronWorkflow", shortNames: []string{"cwf", "cronwf"}},
+	{plural: "clusterworkflowtemplates", kind: "ClusterWorkflowTemplate", shortNames: []string{"clusterwftmpl", "cwft"}, cluster: true},
+	{plural: "workfloweventbindings", kind: "WorkflowEventBinding", shortNames: []string{"wfeb"}},
+	{plural: "workflowtasksets", kind: "WorkflowTaskSet", shortNames: []string{"wfts"}, status: true},
+	{plural: "workflowtaskresults", kind: "WorkflowTaskResult"},
+	{plural: "workflowartifactgctasks", kind: "WorkflowArtifactGCTask", shortNames: []string{"wfat"}, status: true},
+}
+
+func (b *builder) crds() error {
+	open := apiextv1.JSONSchemaPropsArgs{
+		Type:                                 pulumi.String("object"),
+		X_kubernetes_preserve_unknown_fields: pulumi.Bool(true),
+		X_kubernetes_map_type:                pulumi.String("atomic"),
+	}
+	for _, c := range minimalCRDs {
+		scope := "Namespaced"
+		if c.cluster {
+			scope = "Cluster"
+		}
+		props := apiextv1.JSONSchemaPropsMap{
+			"apiVersion": apiextv1.JSONSchemaPropsArgs{Type: pulumi.String("string")},
+			"kind":       apiextv1.JSONSchemaPropsArgs{Type: pulumi.String("string")},
+			"metadata":   apiextv1.JSONSchemaPropsArgs{Type: pulumi.String("object")},
+			"spec":       open,
+			"status":     open,
+		}
+		required := pulumi.StringArray{pulumi.String("metadata"), pulumi.String("spec")}
+		if c.plural == "workflowtaskresults" {
+			// Task results carry their fields at the top level, no spec.
+			props = apiextv1.JSONSchemaPropsMap{
+				"apiVersion": apiextv1.JSONSchemaPropsArgs{Type: pulumi.String("string")},
+				"kind":       apiextv1.JSONSchemaPropsArgs{Type: pulumi.String("string")},
+				"metadata":   apiextv1.JSONSchemaPropsArgs{Type: pulumi.String("object")},
+				"message":    apiextv1.JSONSchemaPropsArgs{Type: pulumi.String("string")},
+				"phase":      apiextv1.JSONSchemaPropsArgs{Type: pulumi.String("string")},
+				"progress":   apiextv1.JSONSchemaPropsArgs{Type: pulumi.String("string")},
+				"outputs":    open,
+			}
+			required = pulumi.StringArray{pulumi.String("metadata")}
+		}
+		version := apiextv1.CustomResourceDefinitionVersionArgs{
+			Name:    pulumi.String("v1alpha1"),
+			Served:  pulumi.Bool(true),
+			Storage: pulumi.Bool(true),
+			Schema: apiextv1.CustomResourceValidationArgs{
+				OpenAPIV3Schema: apiextv1.JSONSchemaPropsArgs{
+					Type:       pulumi.String("object"),
+					Properties: props,
+					Required:   required,
+				},
+			},
+		}
+		if c.status {
+			version.Subresources = apiextv1.CustomResourceSubresourcesArgs{Status: pulumi.Map{}}
+		}
+		if c.plural == "workflows" {
+			version.AdditionalPrinterColumns = apiextv1.CustomResourceColumnDefinitionArray{
+				apiextv1.CustomResourceColumnDefinitionArgs{Name: pulumi.String("Status"), Type: pulumi.String("string"), JsonPath: pulumi.String(".status.phase")},
+				apiextv1.CustomResourceColumnDefinitionArgs{Name: pulumi.String("Age"), Type: pulumi.String("date"), Format: pulumi.String("date-time"), JsonPath: pulumi.String(".status.startedAt")},
+				apiextv1.CustomResourceColumnDefinitionArgs{Name: pulumi.String("Message"), Type: pulumi.String("string"), JsonPath: pulumi.String(".status.message")},
+			}
+		}
+		res, err := apiextv1.NewCustomResourceDefinition(b.ctx, b.child("crd-"+c.plural), &apiextv1.CustomResourceDefinitionArgs{
+			Metadata: &metav1.ObjectMetaArgs{
+				Name:   pulumi.String(c.plural + ".argoproj.io"),
+				Labels: b.labels(dataPlaneApp),
+			},
+			Spec: apiextv1.CustomResourceDefinitionSpecArgs{
+				Group: pulumi.String("argoproj.io"),
+				Names: apiextv1.CustomResourceDefinitionNamesArgs{
+					Kind:       pulumi.String(c.kind),
+					ListKind:   pulumi.String(c.kind + "List"),
+					Plural:     pulumi.String(c.plural),
+					Singular:   pulumi.String(c.plural[:len(c.plural)-1]),
+					ShortNames: pulumi.ToStringArray(c.shortNames),
+				},
+				Scope:    pulumi.String(scope),
+				Versions: apiextv1.CustomResourceDefinitionVersionArray{version},
+			},
+		}, b.opts()...)
+		if err != nil {
+			return fmt.Errorf("argo: crd %s: %w", c.plural, err)
+		}
+		b.crdResources = append(b.crdResources, res)
+	}
+	return nil
+}

@@ -1,0 +1,171 @@
+package argo
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// ControllerConfig is the workflow-controller ConfigMap, as Go structs. Only
+// keys today's Argo accepts are modelled: the controller parses its ConfigMap
+// strictly and refuses to start on a removed key (containerRuntimeExecutor,
+// executorImage, kubeletPort, ...), which is what broke the seed's copy.
+type ControllerConfig struct {
+	Parallelism          int                `yaml:"parallelism"`
+	NamespaceParallelism int                `yaml:"namespaceParallelism"`
+	ResourceRateLimit    RateLimit          `yaml:"resourceRateLimit"`
+	NodeEvents           Toggle             `yaml:"nodeEvents"`
+	Executor             Executor           `yaml:"executor"`
+	ArtifactRepository   ArtifactRepository `yaml:"artifactRepository"`
+	MetricsConfig        Metrics            `yaml:"metricsConfig"`
+	Persistence          Persistence        `yaml:"persistence"`
+	WorkflowDefaults     WorkflowDefaults   `yaml:"workflowDefaults"`
+	Links                []Link             `yaml:"links,omitempty"`
+}
+
+// RateLimit bounds how fast the controller creates pods.
+type RateLimit struct {
+	Limit float64 `yaml:"limit"`
+	Burst int     `yaml:"burst"`
+}
+
+// Toggle is an {enabled: bool} block.
+type Toggle struct {
+	Enabled bool `yaml:"enabled"`
+}
+
+// Executor customises the init and wait containers of every step pod.
+type Executor struct {
+	Resources Resources `yaml:"resources"`
+}
+
+// Resources are container requests and limits.
+type Resources struct {
+	Requests map[string]string `yaml:"requests,omitempty"`
+	Limits   map[string]string `yaml:"limits,omitempty"`
+}
+
+// ArtifactRepository is where step logs and artifacts go.
+type ArtifactRepository struct {
+	ArchiveLogs bool                  `yaml:"archiveLogs"`
+	GCS         GCSArtifactRepository `yaml:"gcs"`
+}
+
+// GCSArtifactRepository is a bucket. No serviceAccountKeySecret: pods reach
+// GCS as their Workload Identity.
+type GCSArtifactRepository struct {
+	Bucket    string `yaml:"bucket"`
+	KeyFormat string `yaml:"keyFormat"`
+}
+
+// Metrics is the controller's Prometheus endpoint.
+type Metrics struct {
+	Enabled bool   `yaml:"enabled"`
+	Path    string `yaml:"path"`
+	Port    int    `yaml:"port"`
+	Secure  bool   `yaml:"secure"`
+}
+
+// Persistence is the workflow archive and status offload in PostgreSQL.
+type Persistence struct {
+	ConnectionPool    ConnectionPool `yaml:"connectionPool"`
+	NodeStatusOffLoad bool           `yaml:"nodeStatusOffLoad"`
+	Archive           bool           `yaml:"archive"`
+	ArchiveTTL        string         `yaml:"archiveTTL"`
+	ClusterName       string         `yaml:"clusterName"`
+	PostgreSQL        PostgreSQL     `yaml:"postgresql"`
+}
+
+// ConnectionPool bounds the database connections of one pod.
+type ConnectionPool struct {
+	MaxIdleConns    int    `yaml:"maxIdleConns"`
+	MaxOpenConns    int    `yaml:"maxOpenConns"`
+	ConnMaxLifetime string `yaml:"connMaxLifetime"`
+}
+
+// PostgreSQL is reached through the Cloud SQL Auth Proxy sidecar.
+type PostgreSQL struct {
+	Host           string    `yaml:"host"`
+	Port           int       `yaml:"port"`
+	Database       string    `yaml:"database"`
+	TableName      string    `yaml:"tableName"`
+	UserNameSecret SecretKey `yaml:"userNameSecret"`
+	PasswordSecret SecretKey `yaml:"passwordSecret"`
+	SSL            bool      `yaml:"ssl"`
+	SSLMode        string    `yaml:"sslMode"`
+}
+
+// SecretKey names one key of a Secret in Argo's namespace.
+type SecretKey struct {
+	Name string `yaml:"name"`
+	Key  string `yaml:"key"`
+}
+
+// WorkflowDefaults is merged into every Workflow.
+type WorkflowDefaults struct {
+	Spec WorkflowSpecDefaults `yaml:"spec"`
+}
+
+// WorkflowSpecDefaults are the spec fields every Workflow gets unless it sets
+// its own.
+type WorkflowSpecDefaults struct {
+	ServiceAccountName string            `yaml:"serviceAccountName"`
+	TTLStrategy        TTLStrategy       `yaml:"ttlStrategy"`
+	PodGC              PodGC             `yaml:"podGC"`
+	RetryStrategy      *RetryStrategy    `yaml:"retryStrategy,omitempty"`
+	NodeSelector       map[string]string `yaml:"nodeSelector,omitempty"`
+}
+
+// TTLStrategy deletes finished Workflow objects (they stay in the archive).
+type TTLStrategy struct {
+	SecondsAfterCompletion int `yaml:"secondsAfterCompletion"`
+}
+
+// PodGC deletes finished step pods.
+type PodGC struct {
+	Strategy string `yaml:"strategy"`
+}
+
+// RetryStrategy retries steps.
+type RetryStrategy struct {
+	Limit       int    `yaml:"limit"`
+	RetryPolicy string `yaml:"retryPolicy"`
+}
+
+// Link is a button in Argo's UI.
+type Link struct {
+	Name  string `yaml:"name"`
+	Scope string `yaml:"scope"`
+	URL   string `yaml:"url"`
+}
+
+// Data renders the ConfigMap's data: one entry per top-level key, nested
+// values as YAML text, the form Argo reads when there is no single `config`
+// entry.
+func (c ControllerConfig) Data() (map[string]string, error) {
+	out := map[string]string{}
+	v := reflect.ValueOf(c)
+	t := v.Type()
+	for i := range t.NumField() {
+		name, opts, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		f := v.Field(i)
+		if opts == "omitempty" && f.IsZero() {
+			continue
+		}
+		text, err := yaml.Marshal(f.Interface())
+		if err != nil {
+			return nil, fmt.Errorf("argo: config %s: %w", name, err)
+		}
+		out[name] = strings.TrimSuffix(string(text), "\n")
+	}
+	return out, nil
+}
+
+// RemovedKeys are controller ConfigMap keys that Argo has removed; any of
+// them makes today's controller refuse to start.
+var RemovedKeys = []string{
+	"containerRuntimeExecutor", "containerRuntimeExecutors", "dockerSockPath",
+	"kubeletPort", "kubeletInsecure", "executorImage", "executorResources",
+}

@@ -1,0 +1,198 @@
+package argo
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// LoadBalancerRanges are where Google's external Application Load Balancer
+// proxies and health checks come from. With --auth-mode=server, argo-server
+// trusts whoever reaches it, so nothing else may.
+var LoadBalancerRanges = []string{"130.211.0.0/22", "35.191.0.0/16"}
+
+// BackendTimeoutSec keeps the UI's long-lived streams (workflow watch, logs)
+// open through the load balancer; its default is 30 seconds.
+const BackendTimeoutSec = 3600
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only called on maps of strings and bools
+	}
+	return string(b)
+}
+
+func (b *builder) custom(resource, apiVersion, kind, name string, spec map[string]any) (*apiextensions.CustomResource, error) {
+	res, err := apiextensions.NewCustomResource(b.ctx, b.child(resource), &apiextensions.CustomResourceArgs{
+		ApiVersion:  pulumi.String(apiVersion),
+		Kind:        pulumi.String(kind),
+		Metadata:    b.meta(name, serverName),
+		OtherFields: kubernetes.UntypedArgs{"spec": spec},
+	}, b.inNamespace()...)
+	if err != nil {
+		return nil, fmt.Errorf("argo: %s: %w", resource, err)
+	}
+	return res, nil
+}
+
+// edge exposes argo-server through a GKE Ingress: container-native load
+// balancing to the pods, IAP in front, a Google-managed certificate, and an
+// HTTP-to-HTTPS redirect, on the environment's static IP.
+func (b *builder) edge() error {
+	a := b.args
+	backend, err := b.custom("backendconfig", "cloud.google.com/v1", "BackendConfig", backendConfig, map[string]any{
+		// IAP with GKE's Google-managed OAuth client: no
+		// oauthclientCredentials (the OAuth Admin API is gone).
+		"iap": map[string]any{"enabled": true},
+		// Seed lesson: the health check speaks HTTP to GET / (no health
+		// endpoint on argo-server).
+		"healthCheck": map[string]any{
+			"type":             "HTTP",
+			"requestPath":      "/",
+			"port":             serverPort,
+			"checkIntervalSec": 15,
+			"timeoutSec":       5,
+		},
+		"timeoutSec":         BackendTimeoutSec,
+		"connectionDraining": map[string]any{"drainingTimeoutSec": 30},
+	})
+	if err != nil {
+		return err
+	}
+	frontend, err := b.custom("frontendconfig", "networking.gke.io/v1beta1", "FrontendConfig", frontendConfig, map[string]any{
+		"redirectToHttps": map[string]any{"enabled": true, "responseCodeName": "MOVED_PERMANENTLY_DEFAULT"},
+	})
+	if err != nil {
+		return err
+	}
+	cert, err := b.custom("managedcertificate", "networking.gke.io/v1", "ManagedCertificate", certificateName, map[string]any{
+		"domains": []string{a.Host},
+	})
+	if err != nil {
+		return err
+	}
+
+	svcMeta := b.meta(serverName, serverName)
+	svcMeta.Annotations = pulumi.StringMap{
+		"cloud.google.com/neg":            pulumi.String(mustJSON(map[string]bool{"ingress": true})),
+		"cloud.google.com/backend-config": pulumi.String(mustJSON(map[string]string{"default": backendConfig})),
+	}
+	svc, err := corev1.NewService(b.ctx, b.child("service-"+serverName), &corev1.ServiceArgs{
+		Metadata: svcMeta,
+		Spec: corev1.ServiceSpecArgs{
+			Type:     pulumi.String("ClusterIP"),
+			Selector: b.selector(serverName),
+			Ports: corev1.ServicePortArray{corev1.ServicePortArgs{
+				Name:       pulumi.String("web"),
+				Port:       pulumi.Int(serverPort),
+				TargetPort: pulumi.String("web"),
+				Protocol:   pulumi.String("TCP"),
+			}},
+		},
+	}, b.inNamespace(pulumi.DependsOn([]pulumi.Resource{backend}))...)
+	if err != nil {
+		return fmt.Errorf("argo: service: %w", err)
+	}
+
+	ingMeta := b.meta(ingressName, serverName)
+	ingMeta.Annotations = pulumi.StringMap{
+		"kubernetes.io/ingress.class":                 pulumi.String("gce"),
+		"kubernetes.io/ingress.global-static-ip-name": a.StaticIPName,
+		"networking.gke.io/managed-certificates":      pulumi.String(certificateName),
+		"networking.gke.io/v1beta1.FrontendConfig":    pulumi.String(frontendConfig),
+		// The load balancer and certificate take many minutes to converge
+		// after the objects are accepted; `pulumi up` does not wait for them.
+		"pulumi.com/skipAwait": pulumi.String("true"),
+	}
+	backendRef := networkingv1.IngressBackendArgs{Service: networkingv1.IngressServiceBackendArgs{
+		Name: pulumi.String(serverName),
+		Port: networkingv1.ServiceBackendPortArgs{Name: pulumi.String("web")},
+	}}
+	if _, err := networkingv1.NewIngress(b.ctx, b.child("ingress"), &networkingv1.IngressArgs{
+		Metadata: ingMeta,
+		Spec: networkingv1.IngressSpecArgs{
+			DefaultBackend: backendRef,
+			Rules: networkingv1.IngressRuleArray{networkingv1.IngressRuleArgs{
+				Host: pulumi.String(a.Host),
+				Http: networkingv1.HTTPIngressRuleValueArgs{Paths: networkingv1.HTTPIngressPathArray{
+					networkingv1.HTTPIngressPathArgs{Path: pulumi.String("/"), PathType: pulumi.String("Prefix"), Backend: backendRef},
+				}},
+			}},
+		},
+	}, b.inNamespace(pulumi.DependsOn([]pulumi.Resource{svc, cert, frontend}))...); err != nil {
+		return fmt.Errorf("argo: ingress: %w", err)
+	}
+	return nil
+}
+
+// networkPolicies deny all ingress in the namespace, then open argo-server to
+// the load balancer and the controller's metrics to Managed Prometheus.
+func (b *builder) networkPolicies() error {
+	tcp := pulumi.String("TCP")
+	var lb networkingv1.NetworkPolicyPeerArray
+	for _, cidr := range LoadBalancerRanges {
+		lb = append(lb, networkingv1.NetworkPolicyPeerArgs{IpBlock: networkingv1.IPBlockArgs{Cidr: pulumi.String(cidr)}})
+	}
+	policies := []struct {
+		name string
+		spec networkingv1.NetworkPolicySpecArgs
+	}{
+		{"default-deny-ingress", networkingv1.NetworkPolicySpecArgs{
+			PodSelector: metav1.LabelSelectorArgs{},
+			PolicyTypes: pulumi.StringArray{pulumi.String("Ingress")},
+		}},
+		{"argo-server-from-load-balancer", networkingv1.NetworkPolicySpecArgs{
+			PodSelector: metav1.LabelSelectorArgs{MatchLabels: b.selector(serverName)},
+			PolicyTypes: pulumi.StringArray{pulumi.String("Ingress")},
+			Ingress: networkingv1.NetworkPolicyIngressRuleArray{networkingv1.NetworkPolicyIngressRuleArgs{
+				From:  lb,
+				Ports: networkingv1.NetworkPolicyPortArray{networkingv1.NetworkPolicyPortArgs{Port: pulumi.Int(serverPort), Protocol: tcp}},
+			}},
+		}},
+		{"controller-metrics-from-prometheus", networkingv1.NetworkPolicySpecArgs{
+			PodSelector: metav1.LabelSelectorArgs{MatchLabels: b.selector(controllerName)},
+			PolicyTypes: pulumi.StringArray{pulumi.String("Ingress")},
+			Ingress: networkingv1.NetworkPolicyIngressRuleArray{networkingv1.NetworkPolicyIngressRuleArgs{
+				From: networkingv1.NetworkPolicyPeerArray{networkingv1.NetworkPolicyPeerArgs{
+					NamespaceSelector: metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{
+						"kubernetes.io/metadata.name": pulumi.String("gmp-system"),
+					}},
+				}},
+				Ports: networkingv1.NetworkPolicyPortArray{networkingv1.NetworkPolicyPortArgs{Port: pulumi.Int(metricsPort), Protocol: tcp}},
+			}},
+		}},
+	}
+	for _, p := range policies {
+		if _, err := networkingv1.NewNetworkPolicy(b.ctx, b.child("netpol-"+p.name), &networkingv1.NetworkPolicyArgs{
+			Metadata: b.meta(p.name, dataPlaneApp),
+			Spec:     p.spec,
+		}, b.inNamespace()...); err != nil {
+			return fmt.Errorf("argo: network policy %s: %w", p.name, err)
+		}
+	}
+	return nil
+}
+
+// monitoring scrapes the controller's metrics with GKE Managed Prometheus.
+func (b *builder) monitoring() error {
+	_, err := apiextensions.NewCustomResource(b.ctx, b.child("podmonitoring"), &apiextensions.CustomResourceArgs{
+		ApiVersion: pulumi.String("monitoring.googleapis.com/v1"),
+		Kind:       pulumi.String("PodMonitoring"),
+		Metadata:   b.meta(controllerName, controllerName),
+		OtherFields: kubernetes.UntypedArgs{"spec": map[string]any{
+			"selector":  map[string]any{"matchLabels": map[string]string{"app.kubernetes.io/name": controllerName}},
+			"endpoints": []map[string]any{{"port": "metrics", "path": "/metrics", "interval": "30s"}},
+		}},
+	}, b.inNamespace()...)
+	if err != nil {
+		return fmt.Errorf("argo: pod monitoring: %w", err)
+	}
+	return nil
+}

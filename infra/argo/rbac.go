@@ -1,0 +1,120 @@
+package argo
+
+import (
+	"fmt"
+
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	rbacv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/rbac/v1"
+	schedulingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/scheduling/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Rule is one RBAC policy rule.
+type Rule struct {
+	Groups, Resources, Verbs, Names []string
+}
+
+var (
+	core = []string{""}
+	argo = []string{"argoproj.io"}
+)
+
+// ControllerRules are what the workflow-controller needs in a namespace
+// install (Argo's namespace-install Role). Seed lesson: its workflows failed
+// because pods patch/update was missing; today only the controller needs it.
+var ControllerRules = []Rule{
+	{Groups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"create", "get", "update"}},
+	{Groups: core, Resources: []string{"pods", "pods/exec"}, Verbs: []string{"create", "get", "list", "watch", "update", "patch", "delete"}},
+	{Groups: core, Resources: []string{"configmaps"}, Verbs: []string{"get", "watch", "list"}},
+	{Groups: core, Resources: []string{"persistentvolumeclaims", "persistentvolumeclaims/finalizers"}, Verbs: []string{"create", "update", "delete", "get"}},
+	{Groups: argo, Resources: []string{"workflows", "workflows/finalizers", "workflowtasksets", "workflowtasksets/finalizers", "workflowartifactgctasks"}, Verbs: []string{"get", "list", "watch", "update", "patch", "delete", "create"}},
+	{Groups: argo, Resources: []string{"workflowtemplates", "workflowtemplates/finalizers"}, Verbs: []string{"get", "list", "watch"}},
+	{Groups: argo, Resources: []string{"workflowtaskresults"}, Verbs: []string{"list", "watch", "deletecollection"}},
+	{Groups: core, Resources: []string{"serviceaccounts"}, Verbs: []string{"get", "list"}},
+	// Artifact and database credentials a workflow or the config refers to.
+	{Groups: core, Resources: []string{"secrets"}, Verbs: []string{"get"}},
+	{Groups: argo, Resources: []string{"cronworkflows", "cronworkflows/finalizers"}, Verbs: []string{"get", "list", "watch", "update", "patch", "delete"}},
+	{Groups: core, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
+	{Groups: []string{"policy"}, Resources: []string{"poddisruptionbudgets"}, Verbs: []string{"create", "get", "delete"}},
+}
+
+// ServerRules are what argo-server needs with --auth-mode=server: everything
+// the UI does runs as this account, so it gets no more than the UI needs. It
+// reads only its own database Secret, and creates none (no SSO).
+func ServerRules(databaseSecret string) []Rule {
+	return []Rule{
+		{Groups: core, Resources: []string{"configmaps"}, Verbs: []string{"get", "watch", "list"}},
+		{Groups: core, Resources: []string{"secrets"}, Verbs: []string{"get"}, Names: []string{databaseSecret}},
+		{Groups: core, Resources: []string{"pods", "pods/log"}, Verbs: []string{"get", "list", "watch", "delete"}},
+		{Groups: core, Resources: []string{"events"}, Verbs: []string{"watch", "create", "patch"}},
+		{Groups: core, Resources: []string{"serviceaccounts"}, Verbs: []string{"get", "list", "watch"}},
+		{Groups: argo, Resources: []string{"workflows", "workfloweventbindings", "workflowtemplates", "cronworkflows", "cronworkflows/finalizers"}, Verbs: []string{"create", "get", "list", "watch", "update", "patch", "delete"}},
+	}
+}
+
+// WorkflowRules are all a workflow pod's executor needs since Argo 3.4: report
+// its results. No pods patch, no Secrets.
+var WorkflowRules = []Rule{
+	{Groups: argo, Resources: []string{"workflowtaskresults"}, Verbs: []string{"create", "patch"}},
+}
+
+func policyRules(rules []Rule) rbacv1.PolicyRuleArray {
+	out := rbacv1.PolicyRuleArray{}
+	for _, r := range rules {
+		pr := rbacv1.PolicyRuleArgs{
+			ApiGroups: pulumi.ToStringArray(r.Groups),
+			Resources: pulumi.ToStringArray(r.Resources),
+			Verbs:     pulumi.ToStringArray(r.Verbs),
+		}
+		if len(r.Names) > 0 {
+			pr.ResourceNames = pulumi.ToStringArray(r.Names)
+		}
+		out = append(out, pr)
+	}
+	return out
+}
+
+func (b *builder) rbac() error {
+	for _, r := range []struct {
+		role, ksa string
+		rules     []Rule
+	}{
+		{"argo-controller", b.args.Controller.KSA, ControllerRules},
+		{"argo-server", b.args.Server.KSA, ServerRules(databaseSecretName(serverName))},
+		{"argo-workflow", b.args.Workflow.KSA, WorkflowRules},
+	} {
+		role, err := rbacv1.NewRole(b.ctx, b.child("role-"+r.role), &rbacv1.RoleArgs{
+			Metadata: b.meta(r.role, dataPlaneApp),
+			Rules:    policyRules(r.rules),
+		}, b.inNamespace()...)
+		if err != nil {
+			return fmt.Errorf("argo: role %s: %w", r.role, err)
+		}
+		if _, err := rbacv1.NewRoleBinding(b.ctx, b.child("rolebinding-"+r.role), &rbacv1.RoleBindingArgs{
+			Metadata: b.meta(r.role, dataPlaneApp),
+			RoleRef: rbacv1.RoleRefArgs{
+				ApiGroup: pulumi.String("rbac.authorization.k8s.io"),
+				Kind:     pulumi.String("Role"),
+				Name:     role.Metadata.Name().Elem(),
+			},
+			Subjects: rbacv1.SubjectArray{rbacv1.SubjectArgs{
+				Kind:      pulumi.String("ServiceAccount"),
+				Name:      pulumi.String(r.ksa),
+				Namespace: pulumi.String(b.args.Namespace),
+			}},
+		}, b.inNamespace()...); err != nil {
+			return fmt.Errorf("argo: role binding %s: %w", r.role, err)
+		}
+	}
+	// Keeps the controller scheduled ahead of workflow pods when Autopilot
+	// is short of capacity.
+	_, err := schedulingv1.NewPriorityClass(b.ctx, b.child("priorityclass"), &schedulingv1.PriorityClassArgs{
+		Metadata:    &metav1.ObjectMetaArgs{Name: pulumi.String(priorityClass), Labels: b.labels(controllerName)},
+		Value:       pulumi.Int(1000000),
+		Description: pulumi.String("Argo workflow-controller: scheduled before workflow pods."),
+	}, b.opts()...)
+	if err != nil {
+		return fmt.Errorf("argo: priority class: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,170 @@
+// Package argo deploys Argo Workflows' namespace install into a cluster:
+// CRDs, service accounts, RBAC, the controller ConfigMap, the controller and
+// the server (each with a Cloud SQL Auth Proxy sidecar), the Ingress behind
+// IAP, network policies and monitoring. It takes only inputs and knows no
+// cloud client: infra.Deploy wires the GCP outputs into WorkflowsArgs.
+package argo
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+const typeToken = "argo-platform:argo:Workflows"
+
+// Identity is one component's Kubernetes ServiceAccount and the Google
+// service account it acts as through Workload Identity.
+type Identity struct {
+	// KSA is the Kubernetes ServiceAccount name. Required.
+	KSA string
+	// GSA is the Google service account e-mail (the KSA's
+	// iam.gke.io/gcp-service-account annotation). Required.
+	GSA pulumi.StringInput
+}
+
+// Database is how Argo reaches PostgreSQL.
+type Database struct {
+	// ConnectionName is the Cloud SQL instance, project:region:name, that
+	// each Auth Proxy sidecar dials. Required.
+	ConnectionName pulumi.StringInput
+	// Name is Argo's database. Required.
+	Name pulumi.StringInput
+	// AdminUser and AdminPassword are the built-in user the one-time grant
+	// Job logs in as. Required.
+	AdminUser     string
+	AdminPassword pulumi.StringInput
+}
+
+// Throughput sizes the controller.
+type Throughput struct {
+	// Parallelism and NamespaceParallelism cap running workflows.
+	Parallelism, NamespaceParallelism int
+	// PodsPerSecond and PodBurst are resourceRateLimit: how fast step pods
+	// are created.
+	PodsPerSecond float64
+	PodBurst      int
+	// WorkflowWorkers, APIQPS and APIBurst are the controller's flags.
+	WorkflowWorkers int
+	APIQPS          float64
+	APIBurst        int
+}
+
+// WorkflowsArgs configures Workflows.
+type WorkflowsArgs struct {
+	// Namespace is created and holds everything (namespace install). Required.
+	Namespace string
+	// Version is the Argo release tag, e.g. v4.1.2. Required (validated by
+	// stacks).
+	Version string
+	// Environment labels every object (env=<environment>). Required.
+	Environment string
+	// Host is the UI's domain; the managed certificate is issued for it.
+	Host string
+	// StaticIPName is the global address the Ingress binds to, by name.
+	StaticIPName pulumi.StringInput
+	// Bucket receives archived step logs and artifacts.
+	Bucket pulumi.StringInput
+	// Database is the archive and status offload.
+	Database Database
+	// ClusterName tells archived workflows apart (persistence.clusterName).
+	ClusterName string
+	// Controller, Server and Workflow are the three identities.
+	Controller, Server, Workflow Identity
+	// Throughput sizes the controller.
+	Throughput Throughput
+	// ServerReplicas runs argo-server; 2 or more also gets a PDB.
+	ServerReplicas int
+	// ArchiveTTLDays keeps archived workflows this long.
+	ArchiveTTLDays int
+	// WorkflowTTLHours deletes finished Workflow objects after this long.
+	WorkflowTTLHours int
+	// SpotSteps schedules workflow steps on Spot Pods by default.
+	SpotSteps bool
+	// Links are buttons in the UI (e.g. Cloud Logging for a workflow or pod).
+	Links []Link
+	// PodPrerequisites are the IAM bindings, database users and bucket
+	// grants the pods need: the Deployments wait for them, so a first
+	// `pulumi up` does not start pods that crash.
+	PodPrerequisites []pulumi.Resource
+	// Cluster is the cluster everything runs in: in-cluster objects are
+	// DeletedWith it (destroying the cluster removes them anyway). Optional.
+	Cluster pulumi.Resource
+	// Images overrides the container images; zero values get defaults.
+	Images Images
+}
+
+// Images are the container images used.
+type Images struct {
+	Controller, Server, Executor, Proxy, Postgres string
+}
+
+// Default image repositories.
+const (
+	argoImages   = "quay.io/argoproj/"
+	proxyImage   = "gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.2"
+	psqlImage    = "postgres:17-alpine"
+	dataPlaneApp = "argo-workflows"
+)
+
+func (a *WorkflowsArgs) images() Images {
+	im := a.Images
+	if im.Controller == "" {
+		im.Controller = argoImages + "workflow-controller:" + a.Version
+	}
+	if im.Server == "" {
+		im.Server = argoImages + "argocli:" + a.Version
+	}
+	if im.Executor == "" {
+		im.Executor = argoImages + "argoexec:" + a.Version
+	}
+	if im.Proxy == "" {
+		im.Proxy = proxyImage
+	}
+	if im.Postgres == "" {
+		im.Postgres = psqlImage
+	}
+	return im
+}
+
+// Workflows is Argo Workflows installed in one namespace.
+type Workflows struct {
+	pulumi.ResourceState
+
+	// Namespace is where Argo and its workflows run.
+	Namespace pulumi.StringOutput
+	// ConfigMaps are the controller's and the server's ConfigMap names.
+	ControllerConfigMap, ServerConfigMap pulumi.StringOutput
+	// IngressName is the UI's Ingress.
+	IngressName pulumi.StringOutput
+}
+
+// NewWorkflows installs Argo Workflows.
+func NewWorkflows(ctx *pulumi.Context, name string, args *WorkflowsArgs, opts ...pulumi.ResourceOption) (*Workflows, error) {
+	if args == nil || args.Namespace == "" || args.Version == "" {
+		return nil, fmt.Errorf("argo: namespace and version are required")
+	}
+	w := &Workflows{}
+	if err := ctx.RegisterComponentResource(typeToken, name, w, opts...); err != nil {
+		return nil, err
+	}
+	b := &builder{ctx: ctx, name: name, args: args, images: args.images(), parent: w}
+
+	steps := []func() error{
+		b.namespace, b.crds, b.serviceAccounts, b.rbac, b.configMaps,
+		b.databaseSecrets, b.databaseBootstrap, b.controller, b.server,
+		b.edge, b.networkPolicies, b.monitoring,
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return nil, err
+		}
+	}
+	w.Namespace = b.ns.Metadata.Name().Elem()
+	w.ControllerConfigMap = pulumi.String(controllerConfigMap).ToStringOutput()
+	w.ServerConfigMap = pulumi.String(serverConfigMap).ToStringOutput()
+	w.IngressName = pulumi.String(ingressName).ToStringOutput()
+	return w, ctx.RegisterResourceOutputs(w, pulumi.Map{
+		"namespace": w.Namespace,
+	})
+}
