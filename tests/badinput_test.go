@@ -92,7 +92,7 @@ func TestBadInputFailsBeforeAnyResource(t *testing.T) {
 		}, []string{"argo-platform:settings.database.version", "POSTGRES_17"}},
 		{"public IAP member", "staging", func(t *testing.T) map[string]string {
 			return edit(t, func(s map[string]any) { sub(s, "iap")["members"] = []any{"allUsers"} })
-		}, []string{"argo-platform:settings.iap.members[0]", "allUsers"}},
+		}, []string{"argo-platform:settings.iap.members[0]", "allUsers", "public access through IAP is refused"}},
 		{"unprefixed IAP member", "staging", func(t *testing.T) map[string]string {
 			return edit(t, func(s map[string]any) { sub(s, "iap")["members"] = []any{"alice@example.com"} })
 		}, []string{"argo-platform:settings.iap.members[0]", "user:, group:, serviceAccount: or domain:"}},

@@ -1,0 +1,421 @@
+package tests
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+
+	"github.com/argo-platform/argo-platform/infra/argo"
+	"github.com/argo-platform/argo-platform/stacks"
+)
+
+// kube finds the Kubernetes object of typ whose metadata.name is name.
+func kube(t *testing.T, rec *Recorder, typ, name string) *Registered {
+	t.Helper()
+	for _, res := range rec.OfType(typ) {
+		if Str(res.Inputs, "metadata.name") == name {
+			return res
+		}
+	}
+	require.Failf(t, "missing object", "no %s named %s", typ, name)
+	return nil
+}
+
+// configOf parses a ConfigMap's data back, strictly, into the controller's
+// configuration, and returns the keys present.
+func configOf(t *testing.T, cm *Registered) (argo.ControllerConfig, []string) {
+	t.Helper()
+	data := Prop(cm.Inputs, "data")
+	require.True(t, data.IsObject(), "ConfigMap data must be known")
+	var doc strings.Builder
+	var keys []string
+	for k, v := range data.ObjectValue() {
+		keys = append(keys, string(k))
+		require.True(t, v.IsString())
+		// Each entry is a top-level key whose value is YAML text.
+		fmt.Fprintf(&doc, "%s:\n", k)
+		for _, line := range strings.Split(v.StringValue(), "\n") {
+			fmt.Fprintf(&doc, "  %s\n", line)
+		}
+	}
+	var cfg argo.ControllerConfig
+	dec := yaml.NewDecoder(bytes.NewReader([]byte(doc.String())))
+	dec.KnownFields(true)
+	require.NoError(t, dec.Decode(&cfg))
+	slices.Sort(keys)
+	return cfg, keys
+}
+
+func TestControllerConfigMaps(t *testing.T) {
+	forEachStack(t, func(t *testing.T, r *run) {
+		s := r.cfg.Settings
+		for _, name := range []string{"workflow-controller-configmap", "argo-server-configmap"} {
+			cfg, keys := configOf(t, kube(t, r.rec, "kubernetes:core/v1:ConfigMap", name))
+			for _, removed := range argo.RemovedKeys {
+				assert.NotContains(t, keys, removed, "today's Argo refuses %s", removed)
+			}
+			assert.Equal(t, s.Argo.Parallelism, cfg.Parallelism)
+			assert.Equal(t, s.Argo.NamespaceParallelism, cfg.NamespaceParallelism)
+			assert.Equal(t, s.Argo.PodsPerSecond, cfg.ResourceRateLimit.Limit)
+			assert.Equal(t, s.Argo.PodBurst, cfg.ResourceRateLimit.Burst)
+			assert.True(t, cfg.NodeEvents.Enabled)
+
+			assert.True(t, cfg.ArtifactRepository.ArchiveLogs, "step logs are archived")
+			assert.Equal(t, s.Project+"-argo-logs-"+r.stack, cfg.ArtifactRepository.GCS.Bucket, "the GCP bucket reaches the ConfigMap")
+			assert.Equal(t, "argo/{{workflow.creationTimestamp.Y}}/{{workflow.creationTimestamp.m}}/{{workflow.creationTimestamp.d}}/{{workflow.name}}/{{pod.name}}", cfg.ArtifactRepository.GCS.KeyFormat)
+
+			req := cfg.Executor.Resources.Requests
+			assert.Equal(t, "50m", req["cpu"], "not Autopilot's 500m default")
+			assert.Equal(t, "128Mi", req["memory"], "not Autopilot's 2 GiB default")
+
+			assert.True(t, cfg.MetricsConfig.Enabled)
+			assert.Equal(t, 9090, cfg.MetricsConfig.Port)
+
+			p := cfg.Persistence
+			assert.True(t, p.Archive)
+			assert.Equal(t, fmt.Sprintf("%dd", s.Argo.ArchiveTTLDays), p.ArchiveTTL)
+			assert.Equal(t, "argo-"+r.stack, p.ClusterName)
+			assert.Positive(t, p.ConnectionPool.MaxOpenConns, "bounded pool")
+			assert.Equal(t, "127.0.0.1", p.PostgreSQL.Host, "through the Auth Proxy sidecar")
+			assert.Equal(t, 5432, p.PostgreSQL.Port)
+			assert.Equal(t, "argo", p.PostgreSQL.Database)
+			assert.Equal(t, "username", p.PostgreSQL.UserNameSecret.Key)
+
+			d := cfg.WorkflowDefaults.Spec
+			assert.Equal(t, "argo-workflow", d.ServiceAccountName, "seed trap 3 solved by default")
+			assert.Equal(t, s.Argo.WorkflowTTLHours*3600, d.TTLStrategy.SecondsAfterCompletion)
+			assert.NotEmpty(t, d.PodGC.Strategy)
+			require.NotNil(t, d.RetryStrategy)
+			assert.Equal(t, "OnError", d.RetryStrategy.RetryPolicy)
+			assert.Equal(t, s.Argo.SpotSteps, d.NodeSelector["cloud.google.com/gke-spot"] == "true")
+			if r.stack == stacks.Production {
+				assert.Empty(t, d.NodeSelector, "Spot is opt-in per workflow in production")
+			}
+
+			require.Len(t, cfg.Links, 2)
+			for _, l := range cfg.Links {
+				assert.Contains(t, l.URL, "project="+s.Project)
+				assert.Contains(t, l.URL, "${metadata.name}")
+			}
+		}
+		ctrl, _ := configOf(t, kube(t, r.rec, "kubernetes:core/v1:ConfigMap", "workflow-controller-configmap"))
+		srv, _ := configOf(t, kube(t, r.rec, "kubernetes:core/v1:ConfigMap", "argo-server-configmap"))
+		assert.NotEqual(t, ctrl.Persistence.PostgreSQL.UserNameSecret.Name, srv.Persistence.PostgreSQL.UserNameSecret.Name,
+			"the controller and the server present different database users")
+	})
+}
+
+func container(t *testing.T, dep *Registered, path string) resource.PropertyMap {
+	t.Helper()
+	v := Prop(dep.Inputs, path)
+	require.True(t, v.IsObject(), "%s: no %s", dep.Name, path)
+	return v.ObjectValue()
+}
+
+func envOf(c resource.PropertyMap) map[string]string {
+	out := map[string]string{}
+	for i := range Len(c, "env") {
+		out[Str(c, fmt.Sprintf("env[%d].name", i))] = Str(c, fmt.Sprintf("env[%d].value", i))
+	}
+	return out
+}
+
+func flagValue(args []string, flag string) string {
+	for _, a := range args {
+		if v, ok := strings.CutPrefix(a, flag+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// allContainers returns every container and init container of a pod spec.
+func allContainers(t *testing.T, dep *Registered, spec string) []resource.PropertyMap {
+	var out []resource.PropertyMap
+	for _, list := range []string{"initContainers", "containers"} {
+		for i := range Len(dep.Inputs, spec+"."+list) {
+			out = append(out, container(t, dep, fmt.Sprintf("%s.%s[%d]", spec, list, i)))
+		}
+	}
+	return out
+}
+
+func TestDeployments(t *testing.T) {
+	forEachStack(t, func(t *testing.T, r *run) {
+		s := r.cfg.Settings
+		ctrl := kube(t, r.rec, "kubernetes:apps/v1:Deployment", "workflow-controller")
+		c := container(t, ctrl, "spec.template.spec.containers[0]")
+		args := Strs(c, "args")
+		assert.Contains(t, args, "--namespaced")
+		assert.Equal(t, "workflow-controller-configmap", flagValue(args, "--configmap"))
+		assert.Equal(t, "quay.io/argoproj/argoexec:"+s.Argo.Version, flagValue(args, "--executor-image"))
+		assert.Equal(t, fmt.Sprint(s.Argo.WorkflowWorkers), flagValue(args, "--workflow-workers"))
+		assert.Equal(t, "quay.io/argoproj/workflow-controller:"+s.Argo.Version, Str(c, "image"))
+		assert.Equal(t, "true", envOf(c)["LEADER_ELECTION_DISABLE"])
+		replicas, _ := Num(ctrl.Inputs, "spec.replicas")
+		assert.Equal(t, 1.0, replicas)
+		assert.Equal(t, "Recreate", Str(ctrl.Inputs, "spec.strategy.type"))
+		assert.Equal(t, "/healthz", Str(c, "livenessProbe.httpGet.path"))
+		port, _ := Num(c, "livenessProbe.httpGet.port")
+		assert.Equal(t, 6060.0, port)
+		assert.Equal(t, "workflow-controller", Str(ctrl.Inputs, "spec.template.spec.priorityClassName"))
+
+		srv := kube(t, r.rec, "kubernetes:apps/v1:Deployment", "argo-server")
+		sc := container(t, srv, "spec.template.spec.containers[0]")
+		sargs := Strs(sc, "args")
+		assert.Equal(t, "server", sargs[0])
+		for _, want := range []string{"--namespaced", "--secure=false", "--auth-mode=server", "--configmap=argo-server-configmap"} {
+			assert.Contains(t, sargs, want)
+		}
+		assert.Equal(t, "/", Str(sc, "readinessProbe.httpGet.path"))
+		assert.Equal(t, "HTTP", Str(sc, "readinessProbe.httpGet.scheme"), "IAP talks HTTP to the backend")
+		rport, _ := Num(sc, "readinessProbe.httpGet.port")
+		assert.Equal(t, 2746.0, rport)
+		sreplicas, _ := Num(srv.Inputs, "spec.replicas")
+		assert.Equal(t, float64(s.Argo.ServerReplicas), sreplicas)
+		pdbs := r.rec.OfType("kubernetes:policy/v1:PodDisruptionBudget")
+		if r.stack == stacks.Production {
+			assert.GreaterOrEqual(t, sreplicas, 2.0)
+			assert.Len(t, pdbs, 1, "production keeps one server up during drains")
+		} else {
+			assert.Empty(t, pdbs)
+		}
+
+		for _, dep := range []*Registered{ctrl, srv} {
+			proxy := container(t, dep, "spec.template.spec.initContainers[0]")
+			assert.Equal(t, "Always", Str(proxy, "restartPolicy"), "native sidecar")
+			pargs := Strs(proxy, "args")
+			for _, want := range []string{"--auto-iam-authn", "--private-ip", "--port=5432"} {
+				assert.Contains(t, pargs, want)
+			}
+			assert.NotEqual(t, "9090", flagValue(pargs, "--http-port"), "the proxy's health port must not take the metrics port")
+			assert.Equal(t, "/startup", Str(proxy, "startupProbe.httpGet.path"))
+			if r.dryRun {
+				n := Len(proxy, "args")
+				assert.False(t, Known(proxy, fmt.Sprintf("args[%d]", n-1)), "the connection name is computed at create time")
+			} else {
+				assert.Equal(t, s.Project+":"+s.Region+":argo-"+r.stack, pargs[len(pargs)-1], "the SQL connection name reaches the proxy")
+			}
+
+			ports := map[float64]string{}
+			for _, ct := range allContainers(t, dep, "spec.template.spec") {
+				name := Str(ct, "name")
+				for i := range Len(ct, "ports") {
+					p, _ := Num(ct, fmt.Sprintf("ports[%d].containerPort", i))
+					if other, clash := ports[p]; clash {
+						t.Errorf("%s: port %v used by %s and %s", dep.Name, p, other, name)
+					}
+					ports[p] = name
+				}
+				nonRoot, _ := Bool(ct, "securityContext.runAsNonRoot")
+				ro, _ := Bool(ct, "securityContext.readOnlyRootFilesystem")
+				esc, escSet := Bool(ct, "securityContext.allowPrivilegeEscalation")
+				assert.True(t, nonRoot && ro && escSet && !esc, "%s/%s: hardened", dep.Name, name)
+				assert.Equal(t, []string{"ALL"}, Strs(ct, "securityContext.capabilities.drop"))
+				assert.NotEmpty(t, Str(ct, "resources.requests.cpu"), "%s/%s: requests set for Autopilot", dep.Name, name)
+				assert.NotEmpty(t, Str(ct, "resources.requests.memory"))
+			}
+		}
+	})
+}
+
+// TestDatabaseUserMatchesTheProxyLogin follows, per Deployment, the chain
+// Cloud SQL checks: the pod's KSA -> its GSA annotation (whom the proxy logs
+// in as) -> the IAM database user of that GSA, which must be the user name
+// in the Secret that the Deployment's own ConfigMap points at.
+func TestDatabaseUserMatchesTheProxyLogin(t *testing.T) {
+	forEachStack(t, func(t *testing.T, r *run) {
+		for _, name := range []string{"workflow-controller", "argo-server"} {
+			dep := kube(t, r.rec, "kubernetes:apps/v1:Deployment", name)
+			ksa := Str(dep.Inputs, "spec.template.spec.serviceAccountName")
+			gsa := annotation(t, kube(t, r.rec, "kubernetes:core/v1:ServiceAccount", ksa), "iam.gke.io/gcp-service-account")
+			require.NotEmpty(t, gsa)
+
+			args := Strs(container(t, dep, "spec.template.spec.containers[0]"), "args")
+			cm, _ := configOf(t, kube(t, r.rec, "kubernetes:core/v1:ConfigMap", flagValue(args, "--configmap")))
+			secret := kube(t, r.rec, "kubernetes:core/v1:Secret", cm.Persistence.PostgreSQL.UserNameSecret.Name)
+			user := Str(secret.Inputs, "stringData.username")
+			assert.Equal(t, stacks.DatabaseUser(gsa), user, "%s presents the IAM user of the GSA its proxy logs in as", name)
+			assert.Equal(t, strings.TrimSuffix(gsa, ".gserviceaccount.com"), user)
+		}
+	})
+}
+
+func TestServiceAccountsCarryTheirGSA(t *testing.T) {
+	forEachStack(t, func(t *testing.T, r *run) {
+		p, env := r.cfg.Project, r.stack
+		want := map[string]string{
+			"argo-workflow-controller": "argo-ctrl-" + env + "@" + p + ".iam.gserviceaccount.com",
+			"argo-server":              "argo-server-" + env + "@" + p + ".iam.gserviceaccount.com",
+			"argo-workflow":            "argo-wf-" + env + "@" + p + ".iam.gserviceaccount.com",
+		}
+		for ksa, gsa := range want {
+			sa := kube(t, r.rec, "kubernetes:core/v1:ServiceAccount", ksa)
+			assert.Equal(t, gsa, annotation(t, sa, "iam.gke.io/gcp-service-account"))
+		}
+	})
+}
+
+// annotation returns one metadata annotation (its key holds dots, so Prop
+// cannot name it).
+func annotation(t *testing.T, res *Registered, key string) string {
+	t.Helper()
+	ann := Prop(res.Inputs, "metadata.annotations")
+	require.True(t, ann.IsObject(), "%s has no known annotations", res.Name)
+	return unwrap(ann.ObjectValue()[resource.PropertyKey(key)]).StringValue()
+}
+
+func rulesOf(t *testing.T, role *Registered) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	for i := range Len(role.Inputs, "rules") {
+		p := fmt.Sprintf("rules[%d]", i)
+		for _, res := range Strs(role.Inputs, p+".resources") {
+			out[res] = append(out[res], Strs(role.Inputs, p+".verbs")...)
+		}
+	}
+	return out
+}
+
+func TestRBAC(t *testing.T) {
+	forEachStack(t, func(t *testing.T, r *run) {
+		ctrl := rulesOf(t, kube(t, r.rec, "kubernetes:rbac.authorization.k8s.io/v1:Role", "argo-controller"))
+		for _, v := range []string{"patch", "update", "create", "delete", "watch"} {
+			assert.Contains(t, ctrl["pods"], v, "seed trap 3: the controller needs pods %s", v)
+		}
+		for _, v := range []string{"list", "watch", "deletecollection"} {
+			assert.Contains(t, ctrl["workflowtaskresults"], v)
+		}
+		assert.Contains(t, ctrl["leases"], "update")
+
+		wf := rulesOf(t, kube(t, r.rec, "kubernetes:rbac.authorization.k8s.io/v1:Role", "argo-workflow"))
+		assert.Equal(t, map[string][]string{"workflowtaskresults": {"create", "patch"}}, wf, "workflow pods: report results, nothing else")
+
+		srv := kube(t, r.rec, "kubernetes:rbac.authorization.k8s.io/v1:Role", "argo-server")
+		srules := rulesOf(t, srv)
+		assert.NotContains(t, srules, "namespaces")
+		assert.NotContains(t, srules["secrets"], "list")
+		assert.NotContains(t, srules["secrets"], "create")
+		assert.Contains(t, srules["workflows"], "create", "the UI submits workflows")
+		for i := range Len(srv.Inputs, "rules") {
+			if slices.Contains(Strs(srv.Inputs, fmt.Sprintf("rules[%d].resources", i)), "secrets") {
+				assert.Equal(t, []string{"argo-postgres-argo-server"}, Strs(srv.Inputs, fmt.Sprintf("rules[%d].resourceNames", i)))
+			}
+		}
+		for _, role := range r.rec.OfType("kubernetes:rbac.authorization.k8s.io/v1:Role") {
+			for _, verbs := range rulesOf(t, role) {
+				assert.NotContains(t, verbs, "*")
+			}
+		}
+		bindings := map[string]string{}
+		for _, b := range r.rec.OfType("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding") {
+			bindings[Str(b.Inputs, "subjects[0].name")] = Str(b.Inputs, "roleRef.name")
+		}
+		assert.Equal(t, map[string]string{
+			"argo-workflow-controller": "argo-controller",
+			"argo-server":              "argo-server",
+			"argo-workflow":            "argo-workflow",
+		}, bindings)
+	})
+}
+
+func TestCRDs(t *testing.T) {
+	forEachStack(t, func(t *testing.T, r *run) {
+		var names []string
+		for _, c := range r.rec.OfType("kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition") {
+			names = append(names, Str(c.Inputs, "metadata.name"))
+			assert.Equal(t, "argoproj.io", Str(c.Inputs, "spec.group"))
+		}
+		assert.ElementsMatch(t, []string{
+			"workflows.argoproj.io", "workflowtemplates.argoproj.io", "cronworkflows.argoproj.io",
+			"clusterworkflowtemplates.argoproj.io", "workfloweventbindings.argoproj.io",
+			"workflowtasksets.argoproj.io", "workflowtaskresults.argoproj.io", "workflowartifactgctasks.argoproj.io",
+		}, names)
+	})
+}
+
+func TestIngressBehindIAP(t *testing.T) {
+	forEachStack(t, func(t *testing.T, r *run) {
+		s := r.cfg.Settings
+		ing := kube(t, r.rec, "kubernetes:networking.k8s.io/v1:Ingress", "argo-server")
+		assert.Equal(t, "argo-"+r.stack, annotation(t, ing, "kubernetes.io/ingress.global-static-ip-name"), "the static IP name reaches the Ingress")
+		assert.Equal(t, "argo-server", annotation(t, ing, "networking.gke.io/managed-certificates"))
+		assert.Equal(t, "argo-server", annotation(t, ing, "networking.gke.io/v1beta1.FrontendConfig"))
+		assert.Equal(t, s.Domain, Str(ing.Inputs, "spec.rules[0].host"))
+		assert.Equal(t, "argo-server", Str(ing.Inputs, "spec.rules[0].http.paths[0].backend.service.name"))
+
+		svc := kube(t, r.rec, "kubernetes:core/v1:Service", "argo-server")
+		assert.JSONEq(t, `{"ingress":true}`, annotation(t, svc, "cloud.google.com/neg"))
+		assert.JSONEq(t, `{"default":"argo-server"}`, annotation(t, svc, "cloud.google.com/backend-config"))
+		assert.Equal(t, "web", Str(svc.Inputs, "spec.ports[0].name"))
+
+		bc := kube(t, r.rec, "kubernetes:cloud.google.com/v1:BackendConfig", "argo-server")
+		iap, _ := Bool(bc.Inputs, "spec.iap.enabled")
+		assert.True(t, iap)
+		assert.True(t, Prop(bc.Inputs, "spec.iap.oauthclientCredentials").IsNull(), "Google-managed OAuth client")
+		assert.Equal(t, "HTTP", Str(bc.Inputs, "spec.healthCheck.type"))
+		assert.Equal(t, "/", Str(bc.Inputs, "spec.healthCheck.requestPath"))
+		hp, _ := Num(bc.Inputs, "spec.healthCheck.port")
+		assert.Equal(t, 2746.0, hp)
+		timeout, _ := Num(bc.Inputs, "spec.timeoutSec")
+		assert.GreaterOrEqual(t, timeout, 600.0, "UI streams outlive the 30 s default")
+
+		fc := kube(t, r.rec, "kubernetes:networking.gke.io/v1beta1:FrontendConfig", "argo-server")
+		redirect, _ := Bool(fc.Inputs, "spec.redirectToHttps.enabled")
+		assert.True(t, redirect)
+		mc := kube(t, r.rec, "kubernetes:networking.gke.io/v1:ManagedCertificate", "argo-server")
+		assert.Equal(t, []string{s.Domain}, Strs(mc.Inputs, "spec.domains"))
+	})
+}
+
+func TestNetworkPolicies(t *testing.T) {
+	forEachStack(t, func(t *testing.T, r *run) {
+		deny := kube(t, r.rec, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "default-deny-ingress")
+		assert.Equal(t, []string{"Ingress"}, Strs(deny.Inputs, "spec.policyTypes"))
+		assert.Zero(t, Len(deny.Inputs, "spec.ingress"), "nothing is open by default")
+
+		lb := kube(t, r.rec, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "argo-server-from-load-balancer")
+		var cidrs []string
+		for i := range Len(lb.Inputs, "spec.ingress[0].from") {
+			cidrs = append(cidrs, Str(lb.Inputs, fmt.Sprintf("spec.ingress[0].from[%d].ipBlock.cidr", i)))
+		}
+		assert.ElementsMatch(t, []string{"130.211.0.0/22", "35.191.0.0/16"}, cidrs)
+		port, _ := Num(lb.Inputs, "spec.ingress[0].ports[0].port")
+		assert.Equal(t, 2746.0, port)
+	})
+}
+
+func TestKubernetesObjectsUseTheClusterProviderAndWaitForGrants(t *testing.T) {
+	forEachStack(t, func(t *testing.T, r *run) {
+		cluster := one(t, r.rec, "gcp:container/cluster:Cluster", "argo-"+r.stack)
+		job := kube(t, r.rec, "kubernetes:batch/v1:Job", "argo-db-bootstrap")
+		var grants []string
+		for _, typ := range []string{"gcp:serviceaccount/iAMMember:IAMMember", "gcp:storage/bucketIAMMember:BucketIAMMember", "gcp:sql/user:User", "gcp:projects/iAMMember:IAMMember"} {
+			for _, g := range r.rec.OfType(typ) {
+				grants = append(grants, g.URN)
+			}
+		}
+		require.NotEmpty(t, grants)
+		for _, res := range r.rec.Resources() {
+			if !strings.HasPrefix(res.Type, "kubernetes:") {
+				continue
+			}
+			assert.Contains(t, res.Provider, "pulumi:providers:kubernetes::argo-"+r.stack, "%s uses the cluster's provider", res.Name)
+			assert.Equal(t, cluster.URN, res.DeletedWith, "%s is deleted with the cluster", res.Name)
+		}
+		for _, name := range []string{"workflow-controller", "argo-server"} {
+			dep := kube(t, r.rec, "kubernetes:apps/v1:Deployment", name)
+			assert.Contains(t, dep.DependsOn, job.URN, "%s starts after the database grants", name)
+			for _, g := range grants {
+				assert.Contains(t, dep.DependsOn, g, "%s waits for %s", name, g)
+			}
+		}
+	})
+}
