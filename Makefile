@@ -1,5 +1,5 @@
 # Every target works offline except `up`/`preview` (they need a GCP project).
-.PHONY: test check tools
+.PHONY: test check tools sandbox e2e
 
 # The unit and whole-program mock tests (no cloud, no tools).
 test:
@@ -14,3 +14,14 @@ check:
 # plane, kwok) into .tools/bin; skips what is already built.
 tools:
 	bash tools/build.sh
+
+STACK ?= staging
+
+# The offline twin of `pulumi up --stack staging`: a local control plane,
+# the stack's Kubernetes side deployed with the real engine; Ctrl-C stops it.
+sandbox: tools
+	go run ./tests/sandbox -stack $(STACK)
+
+# End-to-end tests: every stack against a real API server and engine.
+e2e: tools
+	go test -tags e2e -count=1 -timeout 40m -v ./tests/e2e/

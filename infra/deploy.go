@@ -162,41 +162,19 @@ func Platform(ctx *pulumi.Context, cfg *stacks.Loaded) (*GCP, error) {
 	prerequisites = append(prerequisites, identity.Grants...)
 	prerequisites = append(prerequisites, logs.Grants...)
 	prerequisites = append(prerequisites, database.Grants...)
-	a := s.Argo
-	workflows, err := argo.NewWorkflows(ctx, "argo", &argo.WorkflowsArgs{
-		Namespace:    a.Namespace,
-		Version:      a.Version,
-		Environment:  s.Environment,
-		Host:         s.Domain,
-		StaticIPName: edge.AddressName,
-		Bucket:       logs.Bucket,
-		Database: argo.Database{
-			ConnectionName: database.ConnectionName,
-			Name:           database.DatabaseName,
-			AdminUser:      n.AdminUser,
-			AdminPassword:  pulumi.ToSecret(pulumi.String(cfg.DatabaseAdminPassword)).(pulumi.StringOutput),
+	workflows, err := argo.NewWorkflows(ctx, "argo", ArgoArgs(cfg, ArgoInputs{
+		StaticIPName:           edge.AddressName,
+		Bucket:                 logs.Bucket,
+		DatabaseConnectionName: database.ConnectionName,
+		DatabaseName:           database.DatabaseName,
+		Emails: map[string]pulumi.StringInput{
+			Controller: identity.Emails[Controller],
+			Server:     identity.Emails[Server],
+			Workflow:   identity.Emails[Workflow],
 		},
-		ClusterName: n.Base,
-		Controller:  argo.Identity{KSA: n.Controller.KSA, GSA: identity.Emails[Controller]},
-		Server:      argo.Identity{KSA: n.Server.KSA, GSA: identity.Emails[Server]},
-		Workflow:    argo.Identity{KSA: n.Workflow.KSA, GSA: identity.Emails[Workflow]},
-		Throughput: argo.Throughput{
-			Parallelism:          a.Parallelism,
-			NamespaceParallelism: a.NamespaceParallelism,
-			PodsPerSecond:        a.PodsPerSecond,
-			PodBurst:             a.PodBurst,
-			WorkflowWorkers:      a.WorkflowWorkers,
-			APIQPS:               a.APIQPS,
-			APIBurst:             a.APIBurst,
-		},
-		ServerReplicas:   a.ServerReplicas,
-		ArchiveTTLDays:   a.ArchiveTTLDays,
-		WorkflowTTLHours: a.WorkflowTTLHours,
-		SpotSteps:        a.SpotSteps,
-		Links:            LoggingLinks(s.Project),
-		PodPrerequisites: prerequisites,
-		Cluster:          cluster.Resource,
-	}, pulumi.Providers(cluster.Provider))
+		Prerequisites: prerequisites,
+		Cluster:       cluster.Resource,
+	}), pulumi.Providers(cluster.Provider))
 	if err != nil {
 		return nil, err
 	}
@@ -232,5 +210,58 @@ func (p *GCP) Outputs() map[string]pulumi.Input {
 func (p *GCP) Export(ctx *pulumi.Context) {
 	for name, value := range p.Outputs() {
 		ctx.Export(name, value)
+	}
+}
+
+// ArgoInputs are the GCP outputs the Argo component consumes.
+type ArgoInputs struct {
+	StaticIPName, Bucket                 pulumi.StringInput
+	DatabaseConnectionName, DatabaseName pulumi.StringInput
+	// Emails are the service account e-mails by component key.
+	Emails map[string]pulumi.StringInput
+	// Prerequisites are the grants pods wait for; Cluster the DeletedWith
+	// target. Both optional.
+	Prerequisites []pulumi.Resource
+	Cluster       pulumi.Resource
+}
+
+// ArgoArgs is the Argo component's configuration for a stack: its settings
+// plus the GCP outputs. Deploy and the end-to-end tests both use it, so the
+// tests deploy exactly what `pulumi up` deploys.
+func ArgoArgs(cfg *stacks.Loaded, in ArgoInputs) *argo.WorkflowsArgs {
+	s, n, a := cfg.Settings, stacks.NamesFor(cfg.Settings), cfg.Argo
+	return &argo.WorkflowsArgs{
+		Namespace:    a.Namespace,
+		Version:      a.Version,
+		Environment:  s.Environment,
+		Host:         s.Domain,
+		StaticIPName: in.StaticIPName,
+		Bucket:       in.Bucket,
+		Database: argo.Database{
+			ConnectionName: in.DatabaseConnectionName,
+			Name:           in.DatabaseName,
+			AdminUser:      n.AdminUser,
+			AdminPassword:  pulumi.ToSecret(pulumi.String(cfg.DatabaseAdminPassword)).(pulumi.StringOutput),
+		},
+		ClusterName: n.Base,
+		Controller:  argo.Identity{KSA: n.Controller.KSA, GSA: in.Emails[Controller]},
+		Server:      argo.Identity{KSA: n.Server.KSA, GSA: in.Emails[Server]},
+		Workflow:    argo.Identity{KSA: n.Workflow.KSA, GSA: in.Emails[Workflow]},
+		Throughput: argo.Throughput{
+			Parallelism:          a.Parallelism,
+			NamespaceParallelism: a.NamespaceParallelism,
+			PodsPerSecond:        a.PodsPerSecond,
+			PodBurst:             a.PodBurst,
+			WorkflowWorkers:      a.WorkflowWorkers,
+			APIQPS:               a.APIQPS,
+			APIBurst:             a.APIBurst,
+		},
+		ServerReplicas:   a.ServerReplicas,
+		ArchiveTTLDays:   a.ArchiveTTLDays,
+		WorkflowTTLHours: a.WorkflowTTLHours,
+		SpotSteps:        a.SpotSteps,
+		Links:            LoggingLinks(s.Project),
+		PodPrerequisites: in.Prerequisites,
+		Cluster:          in.Cluster,
 	}
 }
