@@ -181,6 +181,9 @@ func TestKubernetesProviderUsesTheClusterWithoutAToken(t *testing.T) {
 	forEachStack(t, func(t *testing.T, r *run) {
 		providers := r.rec.OfType("pulumi:providers:kubernetes")
 		require.Len(t, providers, 1, "one Kubernetes provider")
+		mutable := Prop(providers[0].Inputs, "enableConfigMapMutable")
+		assert.True(t, (mutable.IsBool() && mutable.BoolValue()) || (mutable.IsString() && mutable.StringValue() == "true"),
+			"Argo's ConfigMaps are updated in place, not replaced under the controller (got %v)", mutable)
 		if r.dryRun {
 			assert.False(t, Known(providers[0].Inputs, "kubeconfig"), "under preview the endpoint is unknown")
 			return

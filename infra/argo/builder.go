@@ -199,20 +199,25 @@ func (b *builder) crds() error {
 				apiextv1.CustomResourceColumnDefinitionArgs{Name: pulumi.String("Message"), Type: pulumi.String("string"), JsonPath: pulumi.String(".status.message")},
 			}
 		}
+		names := apiextv1.CustomResourceDefinitionNamesArgs{
+			Kind:     pulumi.String(c.kind),
+			ListKind: pulumi.String(c.kind + "List"),
+			Plural:   pulumi.String(c.plural),
+			Singular: pulumi.String(c.plural[:len(c.plural)-1]),
+		}
+		if len(c.shortNames) > 0 {
+			// An empty list is dropped by the API server and would show as a
+			// diff on every run.
+			names.ShortNames = pulumi.ToStringArray(c.shortNames)
+		}
 		res, err := apiextv1.NewCustomResourceDefinition(b.ctx, b.child("crd-"+c.plural), &apiextv1.CustomResourceDefinitionArgs{
 			Metadata: &metav1.ObjectMetaArgs{
 				Name:   pulumi.String(c.plural + ".argoproj.io"),
 				Labels: b.labels(dataPlaneApp),
 			},
 			Spec: apiextv1.CustomResourceDefinitionSpecArgs{
-				Group: pulumi.String("argoproj.io"),
-				Names: apiextv1.CustomResourceDefinitionNamesArgs{
-					Kind:       pulumi.String(c.kind),
-					ListKind:   pulumi.String(c.kind + "List"),
-					Plural:     pulumi.String(c.plural),
-					Singular:   pulumi.String(c.plural[:len(c.plural)-1]),
-					ShortNames: pulumi.ToStringArray(c.shortNames),
-				},
+				Group:    pulumi.String("argoproj.io"),
+				Names:    names,
 				Scope:    pulumi.String(scope),
 				Versions: apiextv1.CustomResourceDefinitionVersionArray{version},
 			},

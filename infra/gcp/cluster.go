@@ -7,6 +7,8 @@ import (
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/container"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/argo-platform/argo-platform/infra/kube"
 )
 
 // AutopilotChurn are the cluster fields Autopilot manages itself. Left
@@ -119,9 +121,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		ApplyT(func(v []any) (string, error) {
 			return Kubeconfig(v[0].(string), v[1].(string), v[2].(string))
 		}).(pulumi.StringOutput)
-	provider, err := kubernetes.NewProvider(ctx, name, &kubernetes.ProviderArgs{
-		Kubeconfig: kubeconfig,
-	}, pulumi.Parent(c))
+	provider, err := kubernetes.NewProvider(ctx, name, kube.ProviderArgs(kubeconfig), pulumi.Parent(c))
 	if err != nil {
 		return nil, fmt.Errorf("cluster: kubernetes provider: %w", err)
 	}

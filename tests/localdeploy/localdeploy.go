@@ -18,6 +18,7 @@ import (
 
 	"github.com/argo-platform/argo-platform/infra"
 	"github.com/argo-platform/argo-platform/infra/argo"
+	"github.com/argo-platform/argo-platform/infra/kube"
 	"github.com/argo-platform/argo-platform/stacks"
 	"github.com/argo-platform/argo-platform/tests"
 )
@@ -71,9 +72,7 @@ func StandIns(cfg *stacks.Loaded) infra.ArgoInputs {
 // kubeconfig reaches.
 func Program(cfg *stacks.Loaded, kubeconfig string) pulumi.RunFunc {
 	return func(ctx *pulumi.Context) error {
-		provider, err := kubernetes.NewProvider(ctx, "local", &kubernetes.ProviderArgs{
-			Kubeconfig: pulumi.String(kubeconfig),
-		})
+		provider, err := kubernetes.NewProvider(ctx, "local", kube.ProviderArgs(pulumi.String(kubeconfig)))
 		if err != nil {
 			return err
 		}

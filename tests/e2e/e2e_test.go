@@ -1,0 +1,514 @@
+//go:build e2e
+
+// Package e2e deploys each stack's Kubernetes side with the real Pulumi
+// engine and Kubernetes provider onto a real API server (tests/localcluster)
+// and checks the result from Go. Run with `make e2e`; the tools come from
+// `make tools`.
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+	authv1 "k8s.io/api/authorization/v1"
+	apiext "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/argo-platform/argo-platform/infra/argo"
+	"github.com/argo-platform/argo-platform/stacks"
+	"github.com/argo-platform/argo-platform/tests"
+	"github.com/argo-platform/argo-platform/tests/localcluster"
+	"github.com/argo-platform/argo-platform/tests/localdeploy"
+)
+
+var cluster *localcluster.Cluster
+
+func TestMain(m *testing.M) {
+	os.Exit(func() int {
+		ctx := context.Background()
+		dir, err := os.MkdirTemp("", "argo-platform-e2e-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		tools := localdeploy.Tools()
+		start := time.Now()
+		cluster, err = localcluster.Start(ctx, localcluster.Options{
+			Bin: filepath.Join(tools, "bin"), Stages: filepath.Join(tools, "kwok-stages"), Dir: filepath.Join(dir, "cluster"),
+		})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "control plane:", err)
+			return 1
+		}
+		defer cluster.Stop()
+		if err := cluster.InstallGKEStandIns(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Printf("e2e: control plane ready in %s\n", time.Since(start).Round(time.Millisecond))
+		return m.Run()
+	}())
+}
+
+// timed runs fn and reports how long it took, as a figure for the closing
+// report (never asserted).
+func timed(t *testing.T, what string, fn func()) {
+	start := time.Now()
+	fn()
+	t.Logf("FIGURE %s: %s", what, time.Since(start).Round(time.Millisecond))
+}
+
+func newStack(t *testing.T, ctx context.Context, name string, cfg *stacks.Loaded) auto.Stack {
+	t.Helper()
+	s, err := localdeploy.Stack(ctx, name, t.TempDir(), localdeploy.Program(cfg, cluster.KubeconfigText))
+	require.NoError(t, err)
+	return s
+}
+
+func TestStacks(t *testing.T) {
+	for _, stack := range tests.Stacks {
+		t.Run(stack, func(t *testing.T) {
+			ctx := context.Background()
+			cfg, err := localdeploy.Settings(stack, nil)
+			require.NoError(t, err)
+			s := newStack(t, ctx, stack, cfg)
+
+			timed(t, "up "+stack, func() {
+				_, err = s.Up(ctx)
+			})
+			require.NoError(t, err)
+
+			t.Run("deployments available", func(t *testing.T) { checkAvailable(t, ctx, cfg) })
+			t.Run("crds established", func(t *testing.T) { checkCRDs(t, ctx) })
+			t.Run("service accounts", func(t *testing.T) { checkServiceAccounts(t, ctx, cfg) })
+			t.Run("configmap", func(t *testing.T) { checkConfigMap(t, ctx, cfg, cfg.Argo.Parallelism) })
+			t.Run("rbac", func(t *testing.T) { checkRBAC(t, ctx, cfg.Argo.Namespace) })
+
+			t.Run("second preview changes nothing", func(t *testing.T) {
+				var res auto.PreviewResult
+				timed(t, "no-op preview "+stack, func() {
+					res, err = s.Preview(ctx)
+				})
+				require.NoError(t, err)
+				for op, n := range res.ChangeSummary {
+					assert.Equal(t, apitype.OpSame, op, "%d resource(s) would %s", n, op)
+				}
+			})
+
+			t.Run("changed setting updates only its objects", func(t *testing.T) {
+				changed, err := localdeploy.Settings(stack, func(m map[string]any) {
+					a, _ := m["argo"].(map[string]any)
+					if a == nil {
+						a = map[string]any{}
+						m["argo"] = a
+					}
+					a["parallelism"] = cfg.Argo.Parallelism + 5
+					a["namespaceParallelism"] = cfg.Argo.NamespaceParallelism + 5
+				})
+				require.NoError(t, err)
+				s2 := newStackSameState(t, ctx, s, changed)
+				ops := map[string]apitype.OpType{}
+				evs := make(chan events.EngineEvent)
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					for ev := range evs {
+						if ev.ResourcePreEvent != nil {
+							md := ev.ResourcePreEvent.Metadata
+							if md.Op != apitype.OpSame && md.Type != "pulumi:pulumi:Stack" {
+								ops[md.URN[strings.LastIndex(md.URN, "::")+2:]] = md.Op
+							}
+						}
+					}
+				}()
+				_, err = s2.Up(ctx, optup.EventStreams(evs))
+				<-done
+				require.NoError(t, err)
+				assert.Equal(t, map[string]apitype.OpType{
+					"argo-configmap-workflow-controller-configmap": apitype.OpUpdate,
+					"argo-configmap-argo-server-configmap":         apitype.OpUpdate,
+				}, ops, "an in-place update of the two ConfigMaps, nothing replaced")
+				checkConfigMap(t, ctx, changed, cfg.Argo.Parallelism+5)
+				s = s2
+			})
+
+			t.Run("destroy leaves nothing", func(t *testing.T) {
+				_, err := s.Destroy(ctx)
+				require.NoError(t, err)
+				checkNothingLeft(t, ctx, cfg.Argo.Namespace)
+			})
+		})
+	}
+}
+
+// newStackSameState reopens stack s (same state) with another program.
+func newStackSameState(t *testing.T, ctx context.Context, s auto.Stack, cfg *stacks.Loaded) auto.Stack {
+	t.Helper()
+	ws := s.Workspace().(*auto.LocalWorkspace)
+	ws.SetProgram(localdeploy.Program(cfg, cluster.KubeconfigText))
+	return s
+}
+
+// TestKilledUpConverges kills `pulumi up` (SIGKILL, no chance to save state)
+// once some objects exist, then checks that the next `up` converges with
+// nothing orphaned and that destroy still removes everything.
+func TestKilledUpConverges(t *testing.T) {
+	ctx := context.Background()
+	cfg, err := localdeploy.Settings(stacks.Staging, nil)
+	require.NoError(t, err)
+	s := newStack(t, ctx, "killed", cfg)
+	ns := cfg.Argo.Namespace
+
+	upCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	upErr := make(chan error, 1)
+	go func() { _, err := s.Up(upCtx); upErr <- err }()
+
+	// Wait until the run is part-way: the namespace and some objects exist,
+	// but not yet the Deployments.
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		cms, err := cluster.Client.CoreV1().ConfigMaps(ns).Get(ctx, "workflow-controller-configmap", metav1.GetOptions{})
+		if err == nil && cms != nil {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "up never got part-way")
+		time.Sleep(20 * time.Millisecond)
+	}
+	killed := killPulumiChildren(t)
+	require.NotZero(t, killed, "found no pulumi process to kill")
+	cancel()
+	assert.Error(t, <-upErr, "the killed up must fail")
+	deps, err := cluster.Client.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
+	require.NoError(t, err)
+	t.Logf("killed part-way: %d Deployment(s) existed", len(deps.Items))
+
+	// The documented recovery (README, "A pulumi up that was killed"): a
+	// killed CLI leaves its lock, released by `pulumi cancel`, and records of
+	// creates it never confirmed, dropped by `refresh --clear-pending-creates`;
+	// the next `up` then adopts whatever those creates left in the cluster.
+	s = newStackSameState(t, ctx, s, cfg)
+	require.NoError(t, s.Cancel(ctx))
+	timed(t, "refresh after kill", func() {
+		_, err = s.Refresh(ctx, optrefresh.ClearPendingCreates())
+	})
+	require.NoError(t, err)
+	timed(t, "up after kill", func() {
+		_, err = s.Up(ctx)
+	})
+	require.NoError(t, err, "the next up converges")
+	checkAvailable(t, ctx, cfg)
+
+	state, err := s.Export(ctx)
+	require.NoError(t, err)
+	var dep struct {
+		Resources []struct {
+			Type    string         `json:"type"`
+			Outputs map[string]any `json:"outputs"`
+		} `json:"resources"`
+		Pending []any `json:"pending_operations"`
+	}
+	require.NoError(t, json.Unmarshal(state.Deployment, &dep))
+	assert.Len(t, dep.Pending, 0, "no pending operations left")
+	inState := map[string]bool{}
+	for _, r := range dep.Resources {
+		if md, ok := r.Outputs["metadata"].(map[string]any); ok {
+			inState[fmt.Sprintf("%s/%v", r.Type, md["name"])] = true
+		}
+	}
+	for _, o := range ours(t, ctx, ns) {
+		assert.True(t, inState[o], "%s is in the cluster but not in the state (orphaned)", o)
+	}
+
+	prev, err := s.Preview(ctx)
+	require.NoError(t, err)
+	for op, n := range prev.ChangeSummary {
+		assert.Equal(t, apitype.OpSame, op, "%d resource(s) would %s after converging", n, op)
+	}
+	timed(t, "destroy after kill", func() {
+		_, err = s.Destroy(ctx, optdestroy.ContinueOnError(), optdestroy.ProgressStreams(progressLog(t, "destroy-after-kill")))
+	})
+	require.NoError(t, err)
+	checkNothingLeft(t, ctx, ns)
+}
+
+// killPulumiChildren SIGKILLs every pulumi CLI this test process started,
+// with all its descendants (the provider plugins it runs), as an OOM kill or
+// a lost CI runner would.
+func killPulumiChildren(t *testing.T) int {
+	type proc struct {
+		ppid int
+		comm string
+	}
+	procs := map[int]proc{}
+	entries, err := os.ReadDir("/proc")
+	require.NoError(t, err)
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// "pid (comm) state ppid ..."
+		text := string(stat)
+		open, closing := strings.IndexByte(text, '('), strings.LastIndexByte(text, ')')
+		fields := strings.Fields(text[closing+1:])
+		if open < 0 || closing < open || len(fields) < 2 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(fields[1])
+		procs[pid] = proc{ppid: ppid, comm: text[open+1 : closing]}
+	}
+	var victims []int
+	var descend func(parent int)
+	descend = func(parent int) {
+		for pid, p := range procs {
+			if p.ppid == parent {
+				victims = append(victims, pid)
+				descend(pid)
+			}
+		}
+	}
+	clis := 0
+	for pid, p := range procs {
+		if p.ppid == os.Getpid() && p.comm == "pulumi" {
+			clis++
+			victims = append(victims, pid)
+			descend(pid)
+		}
+	}
+	for _, pid := range victims {
+		_ = syscall.Kill(pid, syscall.SIGKILL) // it may have exited meanwhile
+	}
+	t.Logf("killed %d pulumi CLI(s) and %d descendant(s)", clis, len(victims)-clis)
+	return clis
+}
+
+// progressLog is where a step's progress goes: a file named by E2E_LOGS
+// (for reading after a slow run), or nowhere.
+func progressLog(t *testing.T, name string) io.Writer {
+	dir := os.Getenv("E2E_LOGS")
+	if dir == "" {
+		return io.Discard
+	}
+	f, err := os.Create(filepath.Join(dir, name+".log"))
+	require.NoError(t, err)
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+// ours lists the objects in ns that Pulumi manages, as "<type token>/<name>".
+func ours(t *testing.T, ctx context.Context, ns string) []string {
+	t.Helper()
+	sel := metav1.ListOptions{LabelSelector: "app.kubernetes.io/managed-by=pulumi"}
+	var out []string
+	c := cluster.Client
+	cms, err := c.CoreV1().ConfigMaps(ns).List(ctx, sel)
+	require.NoError(t, err)
+	for _, o := range cms.Items {
+		out = append(out, "kubernetes:core/v1:ConfigMap/"+o.Name)
+	}
+	secrets, err := c.CoreV1().Secrets(ns).List(ctx, sel)
+	require.NoError(t, err)
+	for _, o := range secrets.Items {
+		out = append(out, "kubernetes:core/v1:Secret/"+o.Name)
+	}
+	sas, err := c.CoreV1().ServiceAccounts(ns).List(ctx, sel)
+	require.NoError(t, err)
+	for _, o := range sas.Items {
+		out = append(out, "kubernetes:core/v1:ServiceAccount/"+o.Name)
+	}
+	deps, err := c.AppsV1().Deployments(ns).List(ctx, sel)
+	require.NoError(t, err)
+	for _, o := range deps.Items {
+		out = append(out, "kubernetes:apps/v1:Deployment/"+o.Name)
+	}
+	roles, err := c.RbacV1().Roles(ns).List(ctx, sel)
+	require.NoError(t, err)
+	for _, o := range roles.Items {
+		out = append(out, "kubernetes:rbac.authorization.k8s.io/v1:Role/"+o.Name)
+	}
+	require.NotEmpty(t, out)
+	return out
+}
+
+func checkAvailable(t *testing.T, ctx context.Context, cfg *stacks.Loaded) {
+	t.Helper()
+	for _, name := range []string{"workflow-controller", "argo-server"} {
+		d, err := cluster.Client.AppsV1().Deployments(cfg.Argo.Namespace).Get(ctx, name, metav1.GetOptions{})
+		require.NoError(t, err)
+		require.NotNil(t, d.Spec.Replicas)
+		assert.Equal(t, *d.Spec.Replicas, d.Status.AvailableReplicas, "%s available", name)
+		assert.Positive(t, d.Status.AvailableReplicas)
+	}
+	job, err := cluster.Client.BatchV1().Jobs(cfg.Argo.Namespace).Get(ctx, "argo-db-bootstrap", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int32(1), job.Status.Succeeded, "the grant Job completed before the Deployments")
+}
+
+var argoCRDs = []string{
+	"workflows", "workflowtemplates", "cronworkflows", "clusterworkflowtemplates",
+	"workfloweventbindings", "workflowtasksets", "workflowtaskresults", "workflowartifactgctasks",
+}
+
+func checkCRDs(t *testing.T, ctx context.Context) {
+	t.Helper()
+	client, err := apiext.NewForConfig(cluster.Config)
+	require.NoError(t, err)
+	for _, plural := range argoCRDs {
+		crd, err := client.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, plural+".argoproj.io", metav1.GetOptions{})
+		require.NoError(t, err)
+		assert.True(t, localcluster.Established(crd), "%s Established", plural)
+	}
+}
+
+func checkServiceAccounts(t *testing.T, ctx context.Context, cfg *stacks.Loaded) {
+	t.Helper()
+	n := stacks.NamesFor(cfg.Settings)
+	for _, a := range []stacks.Account{n.Controller, n.Server, n.Workflow} {
+		sa, err := cluster.Client.CoreV1().ServiceAccounts(cfg.Argo.Namespace).Get(ctx, a.KSA, metav1.GetOptions{})
+		require.NoError(t, err)
+		assert.Equal(t, a.ID+"@"+cfg.Project+".iam.gserviceaccount.com", sa.Annotations["iam.gke.io/gcp-service-account"])
+	}
+}
+
+func checkConfigMap(t *testing.T, ctx context.Context, cfg *stacks.Loaded, parallelism int) {
+	t.Helper()
+	cm, err := cluster.Client.CoreV1().ConfigMaps(cfg.Argo.Namespace).Get(ctx, "workflow-controller-configmap", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, strconv.Itoa(parallelism), cm.Data["parallelism"])
+	for _, removed := range argo.RemovedKeys {
+		assert.NotContains(t, cm.Data, removed)
+	}
+	var repo argo.ArtifactRepository
+	require.NoError(t, yaml.Unmarshal([]byte(cm.Data["artifactRepository"]), &repo))
+	assert.Equal(t, cfg.Project+"-argo-logs-"+cfg.Environment, repo.GCS.Bucket)
+	assert.True(t, repo.ArchiveLogs)
+	var p argo.Persistence
+	require.NoError(t, yaml.Unmarshal([]byte(cm.Data["persistence"]), &p))
+	secret, err := cluster.Client.CoreV1().Secrets(cfg.Argo.Namespace).Get(ctx, p.PostgreSQL.UserNameSecret.Name, metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "argo-ctrl-"+cfg.Environment+"@"+cfg.Project+".iam", string(secret.Data["username"]))
+}
+
+// access is one question to the API server's authorizer.
+type access struct {
+	verb, group, resource, subresource, name string
+}
+
+func (a access) String() string {
+	r := a.resource
+	if a.subresource != "" {
+		r += "/" + a.subresource
+	}
+	if a.name != "" {
+		r += " " + a.name
+	}
+	return a.verb + " " + r
+}
+
+func allowed(t *testing.T, ctx context.Context, ns, ksa string, a access) bool {
+	t.Helper()
+	sar := &authv1.SubjectAccessReview{Spec: authv1.SubjectAccessReviewSpec{
+		User:   "system:serviceaccount:" + ns + ":" + ksa,
+		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"},
+		ResourceAttributes: &authv1.ResourceAttributes{
+			Namespace: ns, Verb: a.verb, Group: a.group, Resource: a.resource, Subresource: a.subresource, Name: a.name,
+		},
+	}}
+	res, err := cluster.Client.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
+	require.NoError(t, err)
+	return res.Status.Allowed
+}
+
+func checkRBAC(t *testing.T, ctx context.Context, ns string) {
+	const wf = "argoproj.io"
+	cases := map[string]struct{ allow, deny []access }{
+		"argo-workflow-controller": {
+			allow: []access{
+				{verb: "patch", resource: "pods"}, {verb: "update", resource: "pods"}, {verb: "create", resource: "pods"},
+				{verb: "delete", resource: "pods"}, {verb: "create", resource: "pods", subresource: "exec"},
+				{verb: "update", group: wf, resource: "workflows"}, {verb: "watch", group: wf, resource: "workflowtaskresults"},
+				{verb: "deletecollection", group: wf, resource: "workflowtaskresults"},
+				{verb: "update", group: "coordination.k8s.io", resource: "leases"},
+				{verb: "watch", resource: "configmaps"}, {verb: "create", resource: "events"},
+				{verb: "get", resource: "secrets", name: "argo-postgres-workflow-controller"},
+				{verb: "create", group: "policy", resource: "poddisruptionbudgets"},
+			},
+			deny: []access{
+				{verb: "delete", resource: "namespaces", name: ns}, {verb: "list", resource: "secrets"},
+				{verb: "create", resource: "secrets"}, {verb: "create", group: "rbac.authorization.k8s.io", resource: "roles"},
+			},
+		},
+		"argo-server": {
+			allow: []access{
+				{verb: "create", group: wf, resource: "workflows"}, {verb: "list", group: wf, resource: "workflows"},
+				{verb: "delete", group: wf, resource: "workflows"}, {verb: "create", group: wf, resource: "cronworkflows"},
+				{verb: "get", resource: "pods", subresource: "log"}, {verb: "watch", resource: "events"},
+				{verb: "get", resource: "secrets", name: "argo-postgres-argo-server"},
+			},
+			deny: []access{
+				{verb: "delete", resource: "namespaces", name: ns},
+				{verb: "get", resource: "secrets", name: "argo-db-admin"}, {verb: "list", resource: "secrets"},
+				{verb: "create", resource: "secrets"}, {verb: "create", resource: "pods", subresource: "exec"},
+				{verb: "patch", resource: "pods"}, {verb: "create", group: "rbac.authorization.k8s.io", resource: "rolebindings"},
+			},
+		},
+		"argo-workflow": {
+			allow: []access{
+				{verb: "create", group: wf, resource: "workflowtaskresults"}, {verb: "patch", group: wf, resource: "workflowtaskresults"},
+			},
+			deny: []access{
+				{verb: "get", resource: "secrets", name: "argo-db-admin"}, {verb: "list", resource: "secrets"},
+				{verb: "patch", resource: "pods"}, {verb: "create", resource: "pods"},
+				{verb: "create", group: wf, resource: "workflows"}, {verb: "get", resource: "configmaps"},
+				{verb: "delete", resource: "namespaces", name: ns},
+			},
+		},
+	}
+	for ksa, c := range cases {
+		for _, a := range c.allow {
+			assert.True(t, allowed(t, ctx, ns, ksa, a), "%s must be allowed to %s", ksa, a)
+		}
+		for _, a := range c.deny {
+			assert.False(t, allowed(t, ctx, ns, ksa, a), "%s must not be allowed to %s", ksa, a)
+		}
+	}
+}
+
+func checkNothingLeft(t *testing.T, ctx context.Context, ns string) {
+	t.Helper()
+	_, err := cluster.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err), "namespace %s is gone (err=%v)", ns, err)
+	client, err := apiext.NewForConfig(cluster.Config)
+	require.NoError(t, err)
+	for _, plural := range argoCRDs {
+		_, err := client.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, plural+".argoproj.io", metav1.GetOptions{})
+		assert.True(t, apierrors.IsNotFound(err), "CRD %s is gone", plural)
+	}
+	_, err = cluster.Client.SchedulingV1().PriorityClasses().Get(ctx, "workflow-controller", metav1.GetOptions{})
+	assert.True(t, apierrors.IsNotFound(err), "PriorityClass is gone")
+}
