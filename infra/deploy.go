@@ -65,16 +65,17 @@ func Platform(ctx *pulumi.Context, cfg *stacks.Loaded) (*GCP, error) {
 		return nil, err
 	}
 	// Every GCP resource waits for the APIs it calls.
-	afterAPIs := pulumi.DependsOn(services.Enabled)
+	apis := services.Enabled
 
 	network, err := gcp.NewNetwork(ctx, n.Base, &gcp.NetworkArgs{
+		APIs:                apis,
 		Project:             project,
 		Region:              region,
 		SubnetCIDR:          s.Network.SubnetCIDR,
 		PodsCIDR:            s.Network.PodsCIDR,
 		ServicesCIDR:        s.Network.ServicesCIDR,
 		PrivateServicesCIDR: s.Network.PrivateServicesCIDR,
-	}, afterAPIs)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -84,6 +85,7 @@ func Platform(ctx *pulumi.Context, cfg *stacks.Loaded) (*GCP, error) {
 		authorized = append(authorized, gcp.AuthorizedNetwork{Name: an.Name, CIDR: an.CIDR})
 	}
 	cluster, err := gcp.NewCluster(ctx, n.Base, &gcp.ClusterArgs{
+		APIs:                apis,
 		Project:             project,
 		Region:              region,
 		Network:             network.SelfLink,
@@ -94,12 +96,13 @@ func Platform(ctx *pulumi.Context, cfg *stacks.Loaded) (*GCP, error) {
 		MaintenanceStartUTC: s.Cluster.MaintenanceStartUTC,
 		DeletionProtection:  s.Cluster.DeletionProtection,
 		Protect:             s.Protect,
-	}, afterAPIs)
+	})
 	if err != nil {
 		return nil, err
 	}
 
 	identity, err := gcp.NewIdentity(ctx, "identity", &gcp.IdentityArgs{
+		APIs:      apis,
 		Project:   s.Project,
 		Namespace: s.Argo.Namespace,
 		Cluster:   cluster.Resource,
@@ -108,13 +111,14 @@ func Platform(ctx *pulumi.Context, cfg *stacks.Loaded) (*GCP, error) {
 			Server:     {ID: n.Server.ID, KSA: n.Server.KSA, DisplayName: "Argo server (" + s.Environment + ")", DatabaseClient: true},
 			Workflow:   {ID: n.Workflow.ID, KSA: n.Workflow.KSA, DisplayName: "Argo workflow pods (" + s.Environment + ")"},
 		},
-	}, afterAPIs)
+	})
 	if err != nil {
 		return nil, err
 	}
 	email := func(key string) pulumi.StringInput { return identity.Emails[key] }
 
 	logs, err := gcp.NewLogs(ctx, "logs", &gcp.LogsArgs{
+		APIs:          apis,
 		Project:       project,
 		Location:      region,
 		BucketName:    n.Bucket,
@@ -123,12 +127,13 @@ func Platform(ctx *pulumi.Context, cfg *stacks.Loaded) (*GCP, error) {
 		Readers:       map[string]pulumi.StringInput{Server: email(Server)},
 		Writers:       map[string]pulumi.StringInput{Controller: email(Controller), Workflow: email(Workflow)},
 		Protect:       s.Protect,
-	}, afterAPIs)
+	})
 	if err != nil {
 		return nil, err
 	}
 
 	database, err := gcp.NewDatabase(ctx, n.Base, &gcp.DatabaseArgs{
+		APIs:            apis,
 		Project:         project,
 		Region:          region,
 		Network:         network.ID.ToStringOutput(),
@@ -140,18 +145,19 @@ func Platform(ctx *pulumi.Context, cfg *stacks.Loaded) (*GCP, error) {
 		AdminUser:       n.AdminUser,
 		AdminPassword:   pulumi.ToSecret(pulumi.String(cfg.DatabaseAdminPassword)).(pulumi.StringOutput),
 		Protect:         s.Protect,
-	}, afterAPIs)
+	})
 	if err != nil {
 		return nil, err
 	}
 
 	edge, err := gcp.NewEdge(ctx, "edge", &gcp.EdgeArgs{
+		APIs:        apis,
 		Project:     s.Project,
 		AddressName: n.Base,
 		Domain:      s.Domain,
 		Members:     s.IAP.Members,
 		ManagedZone: s.DNS.ManagedZone,
-	}, afterAPIs)
+	})
 	if err != nil {
 		return nil, err
 	}

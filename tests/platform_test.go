@@ -406,3 +406,24 @@ func TestStackOutputs(t *testing.T) {
 		assert.Contains(t, r.outputs["kubeconfig"].Value(t), "gke-gcloud-auth-plugin")
 	})
 }
+
+// A component's own dependencies do not reach its children: each GCP
+// resource must itself wait for the project APIs, or a first `pulumi up` on a
+// fresh project races the API enablement and fails.
+func TestEveryGCPResourceWaitsForTheAPIs(t *testing.T) {
+	forEachStack(t, func(t *testing.T, r *run) {
+		var apis []string
+		for _, svc := range r.rec.OfType("gcp:projects/service:Service") {
+			apis = append(apis, svc.URN)
+		}
+		require.NotEmpty(t, apis)
+		for _, res := range r.rec.Resources() {
+			if !strings.HasPrefix(res.Type, "gcp:") || res.Type == "gcp:projects/service:Service" {
+				continue
+			}
+			for _, api := range apis {
+				assert.Contains(t, res.DependsOn, api, "%s %s must wait for the APIs", res.Type, res.Name)
+			}
+		}
+	})
+}

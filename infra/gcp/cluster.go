@@ -25,6 +25,9 @@ var AutopilotChurn = []string{
 
 // ClusterArgs configures Cluster.
 type ClusterArgs struct {
+	// APIs are the enabled project APIs; every child waits for them (a
+	// component's own dependencies do not reach its children).
+	APIs []pulumi.Resource
 	// Project and Region place the regional Autopilot cluster. Required.
 	Project pulumi.StringInput
 	Region  pulumi.StringInput
@@ -112,7 +115,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 			},
 		},
 		DeletionProtection: pulumi.Bool(args.DeletionProtection),
-	}, pulumi.Parent(c), protectIf(args.Protect), pulumi.IgnoreChanges(AutopilotChurn))
+	}, under(c, args.APIs), protectIf(args.Protect), pulumi.IgnoreChanges(AutopilotChurn))
 	if err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
@@ -121,7 +124,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		ApplyT(func(v []any) (string, error) {
 			return Kubeconfig(v[0].(string), v[1].(string), v[2].(string))
 		}).(pulumi.StringOutput)
-	provider, err := kubernetes.NewProvider(ctx, name, kube.ProviderArgs(kubeconfig), pulumi.Parent(c))
+	provider, err := kubernetes.NewProvider(ctx, name, kube.ProviderArgs(kubeconfig), under(c, args.APIs))
 	if err != nil {
 		return nil, fmt.Errorf("cluster: kubernetes provider: %w", err)
 	}

@@ -11,6 +11,9 @@ import (
 
 // DatabaseArgs configures Database.
 type DatabaseArgs struct {
+	// APIs are the enabled project APIs; every child waits for them (a
+	// component's own dependencies do not reach its children).
+	APIs []pulumi.Resource
 	// Project, Region and Network place the instance; it gets a private IP
 	// in Network only. Required.
 	Project pulumi.StringInput
@@ -106,7 +109,7 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 				QueryInsightsEnabled: pulumi.Bool(true),
 			},
 		},
-	}, pulumi.Parent(db), protectIf(args.Protect), pulumi.DependsOn([]pulumi.Resource{args.PrivateServices}))
+	}, under(db, args.APIs), protectIf(args.Protect), pulumi.DependsOn([]pulumi.Resource{args.PrivateServices}))
 	if err != nil {
 		return nil, fmt.Errorf("database: instance: %w", err)
 	}
@@ -114,7 +117,7 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 		Project:  args.Project,
 		Instance: instance.Name,
 		Name:     pulumi.String(args.DatabaseName),
-	}, pulumi.Parent(db), protectIf(args.Protect))
+	}, under(db, args.APIs), protectIf(args.Protect))
 	if err != nil {
 		return nil, fmt.Errorf("database: %s: %w", args.DatabaseName, err)
 	}
@@ -124,7 +127,7 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 		Name:     pulumi.String(args.AdminUser),
 		Type:     pulumi.String("BUILT_IN"),
 		Password: pulumi.ToSecret(args.AdminPassword).(pulumi.StringOutput),
-	}, pulumi.Parent(db))
+	}, under(db, args.APIs))
 	if err != nil {
 		return nil, fmt.Errorf("database: admin user: %w", err)
 	}
@@ -140,7 +143,7 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 			// The controller's user owns Argo's tables; PostgreSQL refuses to
 			// drop a role that owns objects, so destroy leaves the role.
 			DeletionPolicy: pulumi.String("ABANDON"),
-		}, pulumi.Parent(db))
+		}, under(db, args.APIs))
 		if err != nil {
 			return nil, fmt.Errorf("database: user %s: %w", key, err)
 		}

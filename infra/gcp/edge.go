@@ -15,6 +15,9 @@ const IAPAccessorRole = "roles/iap.httpsResourceAccessor"
 
 // EdgeArgs configures Edge.
 type EdgeArgs struct {
+	// APIs are the enabled project APIs; every child waits for them (a
+	// component's own dependencies do not reach its children).
+	APIs []pulumi.Resource
 	// Project holds the address and the IAP policy. Required.
 	Project string
 	// AddressName is the global static IP's name, argo-<env> as in the seed;
@@ -55,7 +58,7 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 		Name:        pulumi.String(args.AddressName),
 		AddressType: pulumi.String("EXTERNAL"),
 		IpVersion:   pulumi.String("IPV4"),
-	}, pulumi.Parent(e))
+	}, under(e, args.APIs))
 	if err != nil {
 		return nil, fmt.Errorf("edge: address: %w", err)
 	}
@@ -64,7 +67,7 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 			Project: pulumi.String(args.Project),
 			Role:    pulumi.String(IAPAccessorRole),
 			Member:  pulumi.String(m),
-		}, pulumi.Parent(e)); err != nil {
+		}, under(e, args.APIs)); err != nil {
 			return nil, fmt.Errorf("edge: iap member %s: %w", m, err)
 		}
 	}
@@ -76,7 +79,7 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 			Type:        pulumi.String("A"),
 			Ttl:         pulumi.Int(300),
 			Rrdatas:     pulumi.StringArray{addr.Address},
-		}, pulumi.Parent(e)); err != nil {
+		}, under(e, args.APIs)); err != nil {
 			return nil, fmt.Errorf("edge: dns record: %w", err)
 		}
 	}

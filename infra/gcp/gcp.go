@@ -15,3 +15,8 @@ const typePrefix = "argo-platform:gcp:"
 func protectIf(on bool) pulumi.ResourceOption {
 	return pulumi.Protect(on)
 }
+
+// under parents a child to its component and makes it wait for deps.
+func under(parent pulumi.Resource, deps []pulumi.Resource) pulumi.ResourceOption {
+	return pulumi.Composite(pulumi.Parent(parent), pulumi.DependsOn(deps))
+}

@@ -22,6 +22,9 @@ type Account struct {
 
 // IdentityArgs configures Identity.
 type IdentityArgs struct {
+	// APIs are the enabled project APIs; every child waits for them (a
+	// component's own dependencies do not reach its children).
+	APIs []pulumi.Resource
 	// Project holds the accounts and its Workload Identity pool. Required.
 	Project string
 	// Namespace is where the Kubernetes ServiceAccounts live. Required.
@@ -69,7 +72,7 @@ func NewIdentity(ctx *pulumi.Context, name string, args *IdentityArgs, opts ...p
 			Project:     pulumi.String(args.Project),
 			AccountId:   pulumi.String(a.ID),
 			DisplayName: pulumi.String(a.DisplayName),
-		}, pulumi.Parent(id))
+		}, under(id, args.APIs))
 		if err != nil {
 			return nil, fmt.Errorf("identity: %s: %w", key, err)
 		}
@@ -77,7 +80,7 @@ func NewIdentity(ctx *pulumi.Context, name string, args *IdentityArgs, opts ...p
 			ServiceAccountId: sa.Name,
 			Role:             pulumi.String("roles/iam.workloadIdentityUser"),
 			Member:           pulumi.String(WorkloadIdentityMember(args.Project, args.Namespace, a.KSA)),
-		}, pulumi.Parent(id), pulumi.DependsOn([]pulumi.Resource{args.Cluster}))
+		}, under(id, args.APIs), pulumi.DependsOn([]pulumi.Resource{args.Cluster}))
 		if err != nil {
 			return nil, fmt.Errorf("identity: %s: workload identity: %w", key, err)
 		}
@@ -88,7 +91,7 @@ func NewIdentity(ctx *pulumi.Context, name string, args *IdentityArgs, opts ...p
 					Project: pulumi.String(args.Project),
 					Role:    pulumi.String(role),
 					Member:  pulumi.Sprintf("serviceAccount:%s", sa.Email),
-				}, pulumi.Parent(id))
+				}, under(id, args.APIs))
 				if err != nil {
 					return nil, fmt.Errorf("identity: %s: %s: %w", key, role, err)
 				}

@@ -17,6 +17,9 @@ const (
 
 // LogsArgs configures Logs.
 type LogsArgs struct {
+	// APIs are the enabled project APIs; every child waits for them (a
+	// component's own dependencies do not reach its children).
+	APIs []pulumi.Resource
 	// Project and Location place the bucket (Location: the region). Required.
 	Project  pulumi.StringInput
 	Location pulumi.StringInput
@@ -62,7 +65,7 @@ func NewLogs(ctx *pulumi.Context, name string, args *LogsArgs, opts ...pulumi.Re
 				Condition: storage.BucketLifecycleRuleConditionArgs{Age: pulumi.Int(args.RetentionDays)},
 			},
 		},
-	}, pulumi.Parent(l), protectIf(args.Protect))
+	}, under(l, args.APIs), protectIf(args.Protect))
 	if err != nil {
 		return nil, fmt.Errorf("logs: bucket: %w", err)
 	}
@@ -71,7 +74,7 @@ func NewLogs(ctx *pulumi.Context, name string, args *LogsArgs, opts ...pulumi.Re
 			Bucket: bucket.Name,
 			Role:   pulumi.String(role),
 			Member: pulumi.Sprintf("serviceAccount:%s", email),
-		}, pulumi.Parent(l))
+		}, under(l, args.APIs))
 		if err != nil {
 			return fmt.Errorf("logs: %s: %w", key, err)
 		}

@@ -17,6 +17,9 @@ const (
 
 // NetworkArgs configures Network.
 type NetworkArgs struct {
+	// APIs are the enabled project APIs; every child waits for them (a
+	// component's own dependencies do not reach its children).
+	APIs []pulumi.Resource
 	// Project and Region place the network. Required.
 	Project pulumi.StringInput
 	Region  pulumi.StringInput
@@ -48,7 +51,7 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 	if err := ctx.RegisterComponentResource(typePrefix+"Network", name, n, opts...); err != nil {
 		return nil, err
 	}
-	child := pulumi.Parent(n)
+	child := under(n, args.APIs)
 
 	vpc, err := compute.NewNetwork(ctx, name, &compute.NetworkArgs{
 		Project:               args.Project,
