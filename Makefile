@@ -1,5 +1,5 @@
 # Every target works offline except `up`/`preview` (they need a GCP project).
-.PHONY: test check tools sandbox e2e
+.PHONY: test check tools sandbox e2e perf
 
 # The unit and whole-program mock tests (no cloud, no tools).
 test:
@@ -25,3 +25,8 @@ sandbox: tools
 # End-to-end tests: every stack against a real API server and engine.
 e2e: tools
 	go test -tags e2e -count=1 -timeout 40m -v ./tests/e2e/
+
+# The performance and cost model of every stack (critical path of `pulumi up`,
+# per-step overhead, throughput, Spot saving) and the unit suite's time.
+perf:
+	go run ./tests/perf/report -unit-tests

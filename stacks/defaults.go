@@ -36,19 +36,32 @@ func Defaults(env string) Settings {
 		},
 		Logs: Logs{RetentionDays: 14, ForceDestroy: true},
 		Argo: Argo{
-			Version:              DefaultArgoVersion,
-			Namespace:            "argo",
+			Version:   DefaultArgoVersion,
+			Namespace: "argo",
+			// Twice the seed's 10 running workflows: a developer's test runs
+			// beside the daily batch. Namespace install: one namespace, so
+			// its cap equals the global one.
 			Parallelism:          20,
 			NamespaceParallelism: 20,
-			PodsPerSecond:        10,
-			PodBurst:             20,
-			WorkflowWorkers:      8,
-			APIQPS:               20,
-			APIBurst:             30,
-			ServerReplicas:       1,
-			ArchiveTTLDays:       7,
-			WorkflowTTLHours:     24,
-			SpotSteps:            true,
+			// Pod creation at 10/s with bursts of 20 (the seed had 10, burst
+			// 1, which serialised every fan-out): a 20-way fan-out starts at
+			// once; Autopilot's node provisioning is the real limit anyway.
+			PodsPerSecond: 10,
+			PodBurst:      20,
+			// 8 workers and Argo's default API rate (qps 20, burst 30) are
+			// plenty for 20 workflows; the controller stays at 250m CPU.
+			WorkflowWorkers: 8,
+			APIQPS:          20,
+			APIBurst:        30,
+			ServerReplicas:  1,
+			// Archived runs are kept a week; finished Workflow objects leave
+			// etcd after a day (they stay in the archive), so the controller's
+			// informers do not grow with history.
+			ArchiveTTLDays:   7,
+			WorkflowTTLHours: 24,
+			// Steps on Autopilot Spot Pods (about 70% cheaper), retried by
+			// the workflow default if a node is preempted.
+			SpotSteps: true,
 		},
 	}
 	switch env {
@@ -70,16 +83,27 @@ func Defaults(env string) Settings {
 		s.Database.BackupRetentionCount = 30
 		s.Database.DeletionProtection = true
 		s.Logs = Logs{RetentionDays: 90}
+		// 200 running workflows, 20x the seed: the team left Digdag because
+		// compute sat idle; the cluster, not the controller, is the limit.
 		s.Argo.Parallelism = 200
 		s.Argo.NamespaceParallelism = 200
+		// 20 pods/s, bursts of 50: a wide fan-out starts within seconds
+		// without flooding the API server (GKE's control plane takes far
+		// more; Argo's own default is unlimited).
 		s.Argo.PodsPerSecond = 20
 		s.Argo.PodBurst = 50
+		// Argo's default worker count (32) and an API rate that keeps up
+		// with 200 workflows' pod and task-result updates; sized at 1 CPU.
 		s.Argo.WorkflowWorkers = 32
 		s.Argo.APIQPS = 50
 		s.Argo.APIBurst = 100
 		s.Argo.ServerReplicas = 2
+		// Half a year of history for audits; Workflow objects leave etcd
+		// after three days (a weekend plus a day to look at failures).
 		s.Argo.ArchiveTTLDays = 180
 		s.Argo.WorkflowTTLHours = 72
+		// Spot is opt-in per workflow: a preempted step delays the daily
+		// batch, which production jobs may not afford.
 		s.Argo.SpotSteps = false
 	}
 	return s
