@@ -5,7 +5,7 @@
 # module (go.mod, go.sum and sources), so a second run costs nothing.
 #
 #   tools/build.sh            build everything missing
-#   tools/build.sh pulumi     build one group: pulumi | kubeprovider | kube | kwok
+#   tools/build.sh pulumi     build one group: pulumi | kubeprovider | kube | kwok | lint
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -77,6 +77,13 @@ build_kube() {
 	stamp kube
 }
 
+build_lint() {
+	fresh lint actionlint && return 0
+	cd "$root/tools/lint"
+	timed actionlint go build -o "$bin/actionlint" github.com/rhysd/actionlint/cmd/actionlint
+	stamp lint
+}
+
 build_kwok() {
 	fresh kwok kwok && [ -d "$out/kwok-stages" ] && return 0
 	cd "$root/tools/kwok"
@@ -94,12 +101,12 @@ build_kwok() {
 }
 
 groups=("$@")
-[ ${#groups[@]} -gt 0 ] || groups=(pulumi kubeprovider kube kwok)
+[ ${#groups[@]} -gt 0 ] || groups=(pulumi kubeprovider kube kwok lint)
 for g in "${groups[@]}"; do
 	case "$g" in
-	pulumi | kubeprovider | kube | kwok) "build_$g" ;;
+	pulumi | kubeprovider | kube | kwok | lint) "build_$g" ;;
 	*)
-		echo "tools/build.sh: unknown group \"$g\" (accepted: pulumi, kubeprovider, kube, kwok)" >&2
+		echo "tools/build.sh: unknown group \"$g\" (accepted: pulumi, kubeprovider, kube, kwok, lint)" >&2
 		exit 2
 		;;
 	esac
