@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
+	"github.com/argo-platform/argo-platform/infra"
 	"github.com/argo-platform/argo-platform/infra/argo"
 	"github.com/argo-platform/argo-platform/stacks"
 )
@@ -418,4 +419,37 @@ func TestKubernetesObjectsUseTheClusterProviderAndWaitForGrants(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestControllerMetricsAreScraped(t *testing.T) {
+	forEachStack(t, func(t *testing.T, r *run) {
+		pm := kube(t, r.rec, "kubernetes:monitoring.googleapis.com/v1:PodMonitoring", "workflow-controller")
+		labels := Prop(pm.Inputs, "spec.selector.matchLabels")
+		require.True(t, labels.IsObject())
+		assert.Equal(t, "workflow-controller", labels.ObjectValue()["app.kubernetes.io/name"].StringValue())
+		assert.Equal(t, "metrics", Str(pm.Inputs, "spec.endpoints[0].port"), "the controller's named metrics port")
+		assert.Equal(t, "/metrics", Str(pm.Inputs, "spec.endpoints[0].path"))
+	})
+}
+
+func TestDNSRecordWhenAZoneIsSet(t *testing.T) {
+	cfg := edit(t, func(s map[string]any) { sub(s, "dns")["managedZone"] = "example-com" })
+	rec, err := Run(infra.Deploy, "staging", cfg, false)
+	require.NoError(t, err)
+	rs := one(t, rec, "gcp:dns/recordSet:RecordSet", "edge-dns")
+	assert.Equal(t, "argo.staging.example.com.", Str(rs.Inputs, "name"))
+	assert.Equal(t, "A", Str(rs.Inputs, "type"))
+	assert.Equal(t, "example-com", Str(rs.Inputs, "managedZone"))
+	assert.Equal(t, []string{StaticIP}, Strs(rs.Inputs, "rrdatas"), "points at the static IP")
+	var apis []string
+	for _, svc := range rec.OfType("gcp:projects/service:Service") {
+		apis = append(apis, Str(svc.Inputs, "service"))
+	}
+	assert.Contains(t, apis, "dns.googleapis.com")
+
+	plain, err := StackConfig("staging")
+	require.NoError(t, err)
+	rec, err = Run(infra.Deploy, "staging", plain, false)
+	require.NoError(t, err)
+	assert.Empty(t, rec.OfType("gcp:dns/recordSet:RecordSet"), "no zone, no record")
 }

@@ -1,0 +1,63 @@
+package argo
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+)
+
+func params() ConfigParams {
+	return ConfigParams{
+		Bucket: "p-argo-logs-staging", Database: "argo", ClusterName: "argo-staging",
+		UserSecret: "argo-postgres-workflow-controller", WorkflowKSA: "argo-workflow",
+		Throughput:     Throughput{Parallelism: 20, NamespaceParallelism: 10, PodsPerSecond: 2.5, PodBurst: 20},
+		ArchiveTTLDays: 30, WorkflowTTLHours: 24, SpotSteps: true,
+	}
+}
+
+func TestDataHasOneEntryPerKeyAndRoundTrips(t *testing.T) {
+	data, err := NewControllerConfig(params()).Data()
+	require.NoError(t, err)
+	assert.Equal(t, "20", data["parallelism"], "scalars are plain")
+	assert.NotContains(t, data, "links", "an empty list is left out")
+	assert.NotContains(t, data, "config", "one entry per key, never a single config entry")
+	for _, removed := range RemovedKeys {
+		assert.NotContains(t, data, removed)
+	}
+	var rate RateLimit
+	require.NoError(t, yaml.Unmarshal([]byte(data["resourceRateLimit"]), &rate))
+	assert.Equal(t, RateLimit{Limit: 2.5, Burst: 20}, rate)
+
+	var p Persistence
+	dec := yaml.NewDecoder(strings.NewReader(data["persistence"]))
+	dec.KnownFields(true)
+	require.NoError(t, dec.Decode(&p))
+	assert.Equal(t, "30d", p.ArchiveTTL)
+	assert.Equal(t, "argo-postgres-workflow-controller", p.PostgreSQL.UserNameSecret.Name)
+	assert.Equal(t, "argo-postgres-workflow-controller", p.PostgreSQL.PasswordSecret.Name)
+	assert.True(t, strings.Contains(data["persistence"], "nodeStatusOffLoad: true"), "Argo's exact key spelling")
+}
+
+func TestSpotIsADefaultOnlyWhenAsked(t *testing.T) {
+	on := NewControllerConfig(params()).WorkflowDefaults.Spec
+	assert.Equal(t, "true", on.NodeSelector["cloud.google.com/gke-spot"])
+	p := params()
+	p.SpotSteps = false
+	off := NewControllerConfig(p).WorkflowDefaults.Spec
+	assert.Empty(t, off.NodeSelector)
+	require.NotNil(t, off.RetryStrategy, "preemption-safe retries stay on for opt-in Spot workflows")
+	assert.Equal(t, 24*3600, off.TTLStrategy.SecondsAfterCompletion)
+}
+
+func TestLinksAreRendered(t *testing.T) {
+	p := params()
+	p.Links = []Link{{Name: "Pod logs", Scope: "pod", URL: "https://example.com/${metadata.name}"}}
+	data, err := NewControllerConfig(p).Data()
+	require.NoError(t, err)
+	var links []Link
+	require.NoError(t, yaml.Unmarshal([]byte(data["links"]), &links))
+	assert.Equal(t, p.Links, links)
+}
