@@ -5,8 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -109,10 +110,10 @@ func unknownKeys(path string, m map[string]any, t reflect.Type) []error {
 		fields[name] = f.Type
 	}
 	var errs []error
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		ft, ok := fields[k]
 		if !ok {
-			errs = append(errs, fmt.Errorf("%s.%s: unknown key; accepted keys: %s", path, k, strings.Join(sortedKeys(fields), ", ")))
+			errs = append(errs, fmt.Errorf("%s.%s: unknown key; accepted keys: %s", path, k, strings.Join(slices.Sorted(maps.Keys(fields)), ", ")))
 			continue
 		}
 		switch v := m[k].(type) {
@@ -131,15 +132,6 @@ func unknownKeys(path string, m map[string]any, t reflect.Type) []error {
 		}
 	}
 	return errs
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func kindName(t reflect.Type) string {

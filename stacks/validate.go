@@ -3,6 +3,7 @@ package stacks
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"regexp"
 	"slices"
@@ -58,7 +59,9 @@ func (l *Loaded) Validate(stack string) error {
 	} else if !regionRe.MatchString(s.Region) {
 		v.add(KeyRegion, s.Region, "a region such as asia-northeast1 or europe-west4 (not a zone)")
 	}
-	if msg := checkDomain(s.Domain); msg != "" {
+	if s.Domain == "" {
+		v.addf("%s: missing; the host Argo's UI is served on, e.g. argo.staging.example.com", k("domain"))
+	} else if msg := checkDomain(s.Domain); msg != "" {
 		v.add(k("domain"), s.Domain, msg)
 	}
 
@@ -72,7 +75,7 @@ func (l *Loaded) Validate(stack string) error {
 		"network.privateServicesCIDR": n.PrivateServicesCIDR,
 	}
 	parsed := map[string]netip.Prefix{}
-	for _, path := range sortedKeys(ranges) {
+	for _, path := range slices.Sorted(maps.Keys(ranges)) {
 		p, err := netip.ParsePrefix(ranges[path])
 		switch {
 		case err != nil || !p.Addr().Is4() || p.Masked() != p:
@@ -89,7 +92,7 @@ func (l *Loaded) Validate(stack string) error {
 	if p, ok := parsed["network.privateServicesCIDR"]; ok && p.Bits() > 24 {
 		v.add(k("network.privateServicesCIDR"), n.PrivateServicesCIDR, "a /24 or larger (Cloud SQL's minimum)")
 	}
-	paths := sortedKeys(parsed)
+	paths := slices.Sorted(maps.Keys(parsed))
 	for i, a := range paths {
 		for _, b := range paths[i+1:] {
 			if parsed[a].Overlaps(parsed[b]) {

@@ -78,6 +78,9 @@ func TestBadInputFailsBeforeAnyResource(t *testing.T) {
 		{"domain with scheme", "staging", func(t *testing.T) map[string]string {
 			return edit(t, func(s map[string]any) { s["domain"] = "https://argo.example.com/ui" })
 		}, []string{"argo-platform:settings.domain", "no scheme"}},
+		{"missing domain", "staging", func(t *testing.T) map[string]string {
+			return edit(t, func(s map[string]any) { delete(s, "domain") })
+		}, []string{"argo-platform:settings.domain: missing"}},
 		{"domain with trailing dot", "staging", func(t *testing.T) map[string]string {
 			return edit(t, func(s map[string]any) { s["domain"] = "argo.example.com." })
 		}, []string{"argo-platform:settings.domain"}},

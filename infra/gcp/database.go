@@ -2,6 +2,8 @@ package gcp
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/sql"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -132,7 +134,7 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 		return nil, fmt.Errorf("database: admin user: %w", err)
 	}
 	db.Grants = append(db.Grants, admin)
-	for _, key := range sortedKeys(args.IAMUsers) {
+	for _, key := range slices.Sorted(maps.Keys(args.IAMUsers)) {
 		user, err := sql.NewUser(ctx, name+"-"+key, &sql.UserArgs{
 			Project:  args.Project,
 			Instance: instance.Name,

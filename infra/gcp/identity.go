@@ -2,6 +2,8 @@ package gcp
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/projects"
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/serviceaccount"
@@ -64,7 +66,7 @@ func NewIdentity(ctx *pulumi.Context, name string, args *IdentityArgs, opts ...p
 		return nil, err
 	}
 	outputs := pulumi.Map{}
-	for _, key := range sortedKeys(args.Accounts) {
+	for _, key := range slices.Sorted(maps.Keys(args.Accounts)) {
 		a := args.Accounts[key]
 		// Seed lesson: explicit accounts, one per component, never the
 		// node's default account.

@@ -2,6 +2,8 @@ package gcp
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/storage"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -81,12 +83,12 @@ func NewLogs(ctx *pulumi.Context, name string, args *LogsArgs, opts ...pulumi.Re
 		l.Grants = append(l.Grants, m)
 		return nil
 	}
-	for _, key := range sortedKeys(args.Readers) {
+	for _, key := range slices.Sorted(maps.Keys(args.Readers)) {
 		if err := grant(key, BucketReaderRole, args.Readers[key]); err != nil {
 			return nil, err
 		}
 	}
-	for _, key := range sortedKeys(args.Writers) {
+	for _, key := range slices.Sorted(maps.Keys(args.Writers)) {
 		if err := grant(key, BucketWriterRole, args.Writers[key]); err != nil {
 			return nil, err
 		}

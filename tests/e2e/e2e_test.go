@@ -324,35 +324,58 @@ func progressLog(t *testing.T, name string) io.Writer {
 func ours(t *testing.T, ctx context.Context, ns string) []string {
 	t.Helper()
 	sel := metav1.ListOptions{LabelSelector: "app.kubernetes.io/managed-by=pulumi"}
-	var out []string
 	c := cluster.Client
-	cms, err := c.CoreV1().ConfigMaps(ns).List(ctx, sel)
-	require.NoError(t, err)
-	for _, o := range cms.Items {
-		out = append(out, "kubernetes:core/v1:ConfigMap/"+o.Name)
+	names := func(list func() ([]metav1.Object, error)) []string {
+		objs, err := list()
+		require.NoError(t, err)
+		var out []string
+		for _, o := range objs {
+			out = append(out, o.GetName())
+		}
+		return out
 	}
-	secrets, err := c.CoreV1().Secrets(ns).List(ctx, sel)
-	require.NoError(t, err)
-	for _, o := range secrets.Items {
-		out = append(out, "kubernetes:core/v1:Secret/"+o.Name)
+	kinds := map[string]func() ([]metav1.Object, error){
+		"kubernetes:core/v1:ConfigMap": func() ([]metav1.Object, error) {
+			l, err := c.CoreV1().ConfigMaps(ns).List(ctx, sel)
+			return objects(l.Items, err)
+		},
+		"kubernetes:core/v1:Secret": func() ([]metav1.Object, error) {
+			l, err := c.CoreV1().Secrets(ns).List(ctx, sel)
+			return objects(l.Items, err)
+		},
+		"kubernetes:core/v1:ServiceAccount": func() ([]metav1.Object, error) {
+			l, err := c.CoreV1().ServiceAccounts(ns).List(ctx, sel)
+			return objects(l.Items, err)
+		},
+		"kubernetes:apps/v1:Deployment": func() ([]metav1.Object, error) {
+			l, err := c.AppsV1().Deployments(ns).List(ctx, sel)
+			return objects(l.Items, err)
+		},
+		"kubernetes:rbac.authorization.k8s.io/v1:Role": func() ([]metav1.Object, error) {
+			l, err := c.RbacV1().Roles(ns).List(ctx, sel)
+			return objects(l.Items, err)
+		},
 	}
-	sas, err := c.CoreV1().ServiceAccounts(ns).List(ctx, sel)
-	require.NoError(t, err)
-	for _, o := range sas.Items {
-		out = append(out, "kubernetes:core/v1:ServiceAccount/"+o.Name)
-	}
-	deps, err := c.AppsV1().Deployments(ns).List(ctx, sel)
-	require.NoError(t, err)
-	for _, o := range deps.Items {
-		out = append(out, "kubernetes:apps/v1:Deployment/"+o.Name)
-	}
-	roles, err := c.RbacV1().Roles(ns).List(ctx, sel)
-	require.NoError(t, err)
-	for _, o := range roles.Items {
-		out = append(out, "kubernetes:rbac.authorization.k8s.io/v1:Role/"+o.Name)
+	var out []string
+	for typ, list := range kinds {
+		for _, name := range names(list) {
+			out = append(out, typ+"/"+name)
+		}
 	}
 	require.NotEmpty(t, out)
 	return out
+}
+
+// objects turns a typed list into its objects' metadata.
+func objects[T any, P interface {
+	*T
+	metav1.Object
+}](items []T, err error) ([]metav1.Object, error) {
+	out := make([]metav1.Object, 0, len(items))
+	for i := range items {
+		out = append(out, P(&items[i]))
+	}
+	return out, err
 }
 
 func checkAvailable(t *testing.T, ctx context.Context, cfg *stacks.Loaded) {
