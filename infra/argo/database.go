@@ -55,7 +55,7 @@ func (b *builder) databaseSecrets() error {
 	return nil
 }
 
-// grantScript gives Argo's IAM database users what its migrations need.
+// GrantScript gives Argo's IAM database users what its migrations need.
 //
 // Cloud SQL gives a new IAM database user no privileges, and since
 // PostgreSQL 15 only the database owner (cloudsqlsuperuser here) may create
@@ -65,7 +65,7 @@ func (b *builder) databaseSecrets() error {
 // which will own the tables it migrates, lets the server's user read and
 // write them, now and in future. Every statement is idempotent, so the Job
 // can run again whenever it is replaced.
-const grantScript = `set -eu
+const GrantScript = `set -eu
 psql "host=127.0.0.1 port=$ADMIN_PORT dbname=$DATABASE user=$ADMIN_USER sslmode=disable" \
   -v ON_ERROR_STOP=1 -v ctrl="$CONTROLLER_USER" -v srv="$SERVER_USER" <<'SQL'
 GRANT USAGE, CREATE ON SCHEMA public TO :"ctrl";
@@ -81,7 +81,7 @@ SQL
 echo "argo database grants in place"
 `
 
-// databaseBootstrap runs grantScript once, as a Job the Deployments wait for.
+// databaseBootstrap runs GrantScript once, as a Job the Deployments wait for.
 // It runs as the controller's KSA: its GSA may connect (cloudsql.client) and
 // is the IAM user that will own Argo's tables.
 func (b *builder) databaseBootstrap() error {
@@ -103,7 +103,7 @@ func (b *builder) databaseBootstrap() error {
 	psql := corev1.ContainerArgs{
 		Name:    pulumi.String("grant"),
 		Image:   pulumi.String(b.images.Postgres),
-		Command: pulumi.StringArray{pulumi.String("/bin/sh"), pulumi.String("-c"), pulumi.String(grantScript)},
+		Command: pulumi.StringArray{pulumi.String("/bin/sh"), pulumi.String("-c"), pulumi.String(GrantScript)},
 		Env:     env,
 		// The postgres image's own non-root user.
 		SecurityContext: containerSecurity(70),
