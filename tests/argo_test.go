@@ -1,8 +1,8 @@
 package tests
 
 import (
-	"bytes"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -10,7 +10,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"gopkg.in/yaml.v3"
 
 	"github.com/argo-platform/argo-platform/infra"
 	"github.com/argo-platform/argo-platform/infra/argo"
@@ -29,29 +28,20 @@ func kube(t *testing.T, rec *Recorder, typ, name string) *Registered {
 	return nil
 }
 
-// configOf parses a ConfigMap's data back, strictly, into the controller's
-// configuration, and returns the keys present.
+// configOf reads a ConfigMap's data the way Argo does (argo.JoinData's
+// joining rule, then a strict decode) and returns the keys present.
 func configOf(t *testing.T, cm *Registered) (argo.ControllerConfig, []string) {
 	t.Helper()
 	data := Prop(cm.Inputs, "data")
 	require.True(t, data.IsObject(), "ConfigMap data must be known")
-	var doc strings.Builder
-	var keys []string
+	entries := map[string]string{}
 	for k, v := range data.ObjectValue() {
-		keys = append(keys, string(k))
 		require.True(t, v.IsString())
-		// Each entry is a top-level key whose value is YAML text.
-		fmt.Fprintf(&doc, "%s:\n", k)
-		for _, line := range strings.Split(v.StringValue(), "\n") {
-			fmt.Fprintf(&doc, "  %s\n", line)
-		}
+		entries[string(k)] = v.StringValue()
 	}
-	var cfg argo.ControllerConfig
-	dec := yaml.NewDecoder(bytes.NewReader([]byte(doc.String())))
-	dec.KnownFields(true)
-	require.NoError(t, dec.Decode(&cfg))
-	slices.Sort(keys)
-	return cfg, keys
+	cfg, err := argo.ParseData(entries)
+	require.NoError(t, err, "Argo must be able to parse the ConfigMap")
+	return cfg, slices.Sorted(maps.Keys(entries))
 }
 
 func TestControllerConfigMaps(t *testing.T) {

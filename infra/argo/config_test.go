@@ -61,3 +61,34 @@ func TestLinksAreRendered(t *testing.T) {
 	require.NoError(t, yaml.Unmarshal([]byte(data["links"]), &links))
 	assert.Equal(t, p.Links, links)
 }
+
+// Argo joins the entries into one document; every generated ConfigMap must
+// read back, through that rule, as the configuration it was made from.
+func TestDataReadsBackThroughArgosJoiningRule(t *testing.T) {
+	for _, spot := range []bool{true, false} {
+		p := params()
+		p.SpotSteps = spot
+		p.Links = []Link{{Name: "Pod logs", Scope: "pod", URL: "https://example.com/${metadata.name}"}}
+		want := NewControllerConfig(p)
+		data, err := want.Data()
+		require.NoError(t, err)
+		got, err := ParseData(data)
+		require.NoError(t, err)
+		assert.Equal(t, want, got)
+	}
+}
+
+func TestJoiningRule(t *testing.T) {
+	doc, err := JoinData(map[string]string{"parallelism": "20", "nodeEvents": "enabled: true\n"})
+	require.NoError(t, err)
+	assert.Equal(t, "nodeEvents:\n  enabled: true\nparallelism: 20\n", doc)
+
+	// A one-line mapping lands on its key's line: what Argo refuses.
+	_, err = ParseData(map[string]string{"nodeEvents": "enabled: true"})
+	assert.Error(t, err)
+
+	_, err = JoinData(map[string]string{"config": "parallelism: 1\n", "parallelism": "2"})
+	assert.Error(t, err, "a config entry must be alone")
+	_, err = ParseData(map[string]string{"containerRuntimeExecutor": "emissary"})
+	assert.Error(t, err, "removed keys are refused, as Argo refuses them")
+}

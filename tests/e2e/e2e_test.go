@@ -27,7 +27,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"gopkg.in/yaml.v3"
 	authv1 "k8s.io/api/authorization/v1"
 	apiext "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -422,17 +421,16 @@ func checkConfigMap(t *testing.T, ctx context.Context, cfg *stacks.Loaded, paral
 	t.Helper()
 	cm, err := cluster.Client.CoreV1().ConfigMaps(cfg.Argo.Namespace).Get(ctx, "workflow-controller-configmap", metav1.GetOptions{})
 	require.NoError(t, err)
-	assert.Equal(t, strconv.Itoa(parallelism), cm.Data["parallelism"])
+	// Read back from the API server the way Argo reads it.
+	parsed, err := argo.ParseData(cm.Data)
+	require.NoError(t, err, "Argo must be able to parse the stored ConfigMap")
+	assert.Equal(t, parallelism, parsed.Parallelism)
 	for _, removed := range argo.RemovedKeys {
 		assert.NotContains(t, cm.Data, removed)
 	}
-	var repo argo.ArtifactRepository
-	require.NoError(t, yaml.Unmarshal([]byte(cm.Data["artifactRepository"]), &repo))
-	assert.Equal(t, cfg.Project+"-argo-logs-"+cfg.Environment, repo.GCS.Bucket)
-	assert.True(t, repo.ArchiveLogs)
-	var p argo.Persistence
-	require.NoError(t, yaml.Unmarshal([]byte(cm.Data["persistence"]), &p))
-	secret, err := cluster.Client.CoreV1().Secrets(cfg.Argo.Namespace).Get(ctx, p.PostgreSQL.UserNameSecret.Name, metav1.GetOptions{})
+	assert.Equal(t, cfg.Project+"-argo-logs-"+cfg.Environment, parsed.ArtifactRepository.GCS.Bucket)
+	assert.True(t, parsed.ArtifactRepository.ArchiveLogs)
+	secret, err := cluster.Client.CoreV1().Secrets(cfg.Argo.Namespace).Get(ctx, parsed.Persistence.PostgreSQL.UserNameSecret.Name, metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, "argo-ctrl-"+cfg.Environment+"@"+cfg.Project+".iam", string(secret.Data["username"]))
 }
