@@ -285,6 +285,13 @@ func TestRBAC(t *testing.T) {
 			assert.Contains(t, ctrl["workflowtaskresults"], v)
 		}
 		assert.Contains(t, ctrl["leases"], "update")
+		ctrlRole := kube(t, r.rec, "kubernetes:rbac.authorization.k8s.io/v1:Role", "argo-controller")
+		for i := range Len(ctrlRole.Inputs, "rules") {
+			if slices.Contains(Strs(ctrlRole.Inputs, fmt.Sprintf("rules[%d].resources", i)), "secrets") {
+				assert.Equal(t, []string{"argo-postgres-workflow-controller"}, Strs(ctrlRole.Inputs, fmt.Sprintf("rules[%d].resourceNames", i)),
+					"the controller reads its own database Secret only, never the bootstrap admin's")
+			}
+		}
 
 		wf := rulesOf(t, kube(t, r.rec, "kubernetes:rbac.authorization.k8s.io/v1:Role", "argo-workflow"))
 		assert.Equal(t, map[string][]string{"workflowtaskresults": {"create", "patch"}}, wf, "workflow pods: report results, nothing else")
@@ -380,6 +387,13 @@ func TestNetworkPolicies(t *testing.T) {
 		assert.ElementsMatch(t, []string{"130.211.0.0/22", "35.191.0.0/16"}, cidrs)
 		port, _ := Num(lb.Inputs, "spec.ingress[0].ports[0].port")
 		assert.Equal(t, 2746.0, port)
+
+		prom := kube(t, r.rec, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "controller-metrics-from-prometheus")
+		sel := "spec.ingress[0].from[0].namespaceSelector.matchExpressions[0]"
+		assert.Equal(t, "In", Str(prom.Inputs, sel+".operator"))
+		assert.Contains(t, Strs(prom.Inputs, sel+".values"), "gke-gmp-system", "Autopilot's managed collectors")
+		mport, _ := Num(prom.Inputs, "spec.ingress[0].ports[0].port")
+		assert.Equal(t, 9090.0, mport)
 	})
 }
 
@@ -401,9 +415,16 @@ func TestKubernetesObjectsUseTheClusterProviderAndWaitForGrants(t *testing.T) {
 			assert.Contains(t, res.Provider, "pulumi:providers:kubernetes::argo-"+r.stack, "%s uses the cluster's provider", res.Name)
 			assert.Equal(t, cluster.URN, res.DeletedWith, "%s is deleted with the cluster", res.Name)
 		}
+		admin := kube(t, r.rec, "kubernetes:core/v1:Secret", "argo-db-admin")
+		assert.Contains(t, job.DependsOn, admin.URN, "the grant Job waits for the Secret it reads")
+		crds := r.rec.OfType("kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition")
+		require.Len(t, crds, 8)
 		for _, name := range []string{"workflow-controller", "argo-server"} {
 			dep := kube(t, r.rec, "kubernetes:apps/v1:Deployment", name)
 			assert.Contains(t, dep.DependsOn, job.URN, "%s starts after the database grants", name)
+			for _, crd := range crds {
+				assert.Contains(t, dep.DependsOn, crd.URN, "%s starts after Argo's CRDs", name)
+			}
 			for _, g := range grants {
 				assert.Contains(t, dep.DependsOn, g, "%s waits for %s", name, g)
 			}

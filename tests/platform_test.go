@@ -134,6 +134,7 @@ func TestNetwork(t *testing.T) {
 		assert.Equal(t, float64(want.Bits()), bits)
 		conn := one(t, r.rec, "gcp:servicenetworking/connection:Connection", base+"-private-services")
 		assert.Equal(t, "servicenetworking.googleapis.com", Str(conn.Inputs, "service"))
+		assert.Equal(t, "ABANDON", Str(conn.Inputs, "deletionPolicy"), "destroy is not blocked by Cloud SQL's lingering use of the peering")
 
 		nat := one(t, r.rec, "gcp:compute/routerNat:RouterNat", base)
 		assert.Equal(t, "ALL_SUBNETWORKS_ALL_IP_RANGES", Str(nat.Inputs, "sourceSubnetworkIpRangesToNat"))

@@ -45,6 +45,8 @@ type builder struct {
 
 	ns           *corev1.Namespace
 	crdResources []pulumi.Resource
+	accounts     []pulumi.Resource
+	adminSecret  pulumi.Resource
 	bootstrap    pulumi.Resource
 }
 
@@ -115,11 +117,13 @@ func (b *builder) serviceAccounts() error {
 	} {
 		meta := b.meta(id.id.KSA, id.component)
 		meta.Annotations = pulumi.StringMap{gsaAnnotation: id.id.GSA}
-		if _, err := corev1.NewServiceAccount(b.ctx, b.child("sa-"+id.id.KSA), &corev1.ServiceAccountArgs{
+		sa, err := corev1.NewServiceAccount(b.ctx, b.child("sa-"+id.id.KSA), &corev1.ServiceAccountArgs{
 			Metadata: meta,
-		}, b.inNamespace()...); err != nil {
+		}, b.inNamespace()...)
+		if err != nil {
 			return fmt.Errorf("argo: service account %s: %w", id.id.KSA, err)
 		}
+		b.accounts = append(b.accounts, sa)
 	}
 	return nil
 }

@@ -43,7 +43,7 @@ func (b *builder) databaseSecrets() error {
 			return fmt.Errorf("argo: database secret %s: %w", c.component, err)
 		}
 	}
-	_, err := corev1.NewSecret(b.ctx, b.child("secret-"+adminSecret), &corev1.SecretArgs{
+	admin, err := corev1.NewSecret(b.ctx, b.child("secret-"+adminSecret), &corev1.SecretArgs{
 		Metadata: b.meta(adminSecret, bootstrapName),
 		StringData: pulumi.StringMap{
 			"password": pulumi.ToSecret(b.args.Database.AdminPassword).(pulumi.StringOutput),
@@ -52,6 +52,7 @@ func (b *builder) databaseSecrets() error {
 	if err != nil {
 		return fmt.Errorf("argo: admin secret: %w", err)
 	}
+	b.adminSecret = admin
 	return nil
 }
 
@@ -116,7 +117,9 @@ func (b *builder) databaseBootstrap() error {
 	admin := b.proxy(adminProxyPort, adminProxyHealthPort, false)
 	admin.Name = pulumi.String("cloud-sql-proxy-admin")
 
-	deps := append([]pulumi.Resource{}, a.PodPrerequisites...)
+	// The GCP grants, the admin Secret it reads and the account it runs as.
+	deps := append([]pulumi.Resource{b.adminSecret}, a.PodPrerequisites...)
+	deps = append(deps, b.accounts...)
 	job, err := batchv1.NewJob(b.ctx, b.child("job-"+bootstrapName), &batchv1.JobArgs{
 		Metadata: b.meta(bootstrapName, bootstrapName),
 		Spec: batchv1.JobSpecArgs{

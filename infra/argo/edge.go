@@ -17,6 +17,9 @@ import (
 // trusts whoever reaches it, so nothing else may.
 var LoadBalancerRanges = []string{"130.211.0.0/22", "35.191.0.0/16"}
 
+// PrometheusNamespaces are where GKE Managed Prometheus's collectors run.
+var PrometheusNamespaces = []string{"gke-gmp-system", "gmp-system"}
+
 // BackendTimeoutSec keeps the UI's long-lived streams (workflow watch, logs)
 // open through the load balancer; its default is 30 seconds.
 const BackendTimeoutSec = 3600
@@ -160,9 +163,15 @@ func (b *builder) networkPolicies() error {
 			PodSelector: metav1.LabelSelectorArgs{MatchLabels: b.selector(controllerName)},
 			PolicyTypes: pulumi.StringArray{pulumi.String("Ingress")},
 			Ingress: networkingv1.NetworkPolicyIngressRuleArray{networkingv1.NetworkPolicyIngressRuleArgs{
+				// Managed collection runs in gke-gmp-system on Autopilot
+				// (gmp-system on older or self-deployed installs).
 				From: networkingv1.NetworkPolicyPeerArray{networkingv1.NetworkPolicyPeerArgs{
-					NamespaceSelector: metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{
-						"kubernetes.io/metadata.name": pulumi.String("gmp-system"),
+					NamespaceSelector: metav1.LabelSelectorArgs{MatchExpressions: metav1.LabelSelectorRequirementArray{
+						metav1.LabelSelectorRequirementArgs{
+							Key:      pulumi.String("kubernetes.io/metadata.name"),
+							Operator: pulumi.String("In"),
+							Values:   pulumi.ToStringArray(PrometheusNamespaces),
+						},
 					}},
 				}},
 				Ports: networkingv1.NetworkPolicyPortArray{networkingv1.NetworkPolicyPortArgs{Port: pulumi.Int(metricsPort), Protocol: tcp}},

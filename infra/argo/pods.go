@@ -88,9 +88,12 @@ func (b *builder) proxy(port, healthPort int, iamLogin bool) corev1.ContainerArg
 }
 
 // podDeps are what a pod needs before it starts: the GCP grants handed in,
-// plus the one-time database grants.
+// its ServiceAccounts, Argo's CRDs (the controller watches them at start),
+// and the one-time database grants.
 func (b *builder) podDeps() pulumi.ResourceOption {
 	deps := append([]pulumi.Resource{}, b.args.PodPrerequisites...)
+	deps = append(deps, b.accounts...)
+	deps = append(deps, b.crdResources...)
 	if b.bootstrap != nil {
 		deps = append(deps, b.bootstrap)
 	}

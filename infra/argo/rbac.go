@@ -31,8 +31,11 @@ var ControllerRules = []Rule{
 	{Groups: argo, Resources: []string{"workflowtemplates", "workflowtemplates/finalizers"}, Verbs: []string{"get", "list", "watch"}},
 	{Groups: argo, Resources: []string{"workflowtaskresults"}, Verbs: []string{"list", "watch", "deletecollection"}},
 	{Groups: core, Resources: []string{"serviceaccounts"}, Verbs: []string{"get", "list"}},
-	// Artifact and database credentials a workflow or the config refers to.
-	{Groups: core, Resources: []string{"secrets"}, Verbs: []string{"get"}},
+	// Only its own database Secret: artifacts go to GCS as the pods'
+	// Workload Identity, so no other credential exists, and the bootstrap
+	// admin's Secret in the same namespace stays out of reach. A secret-backed
+	// artifact repository added later needs its Secret named here.
+	{Groups: core, Resources: []string{"secrets"}, Verbs: []string{"get"}, Names: []string{databaseSecretName(controllerName)}},
 	{Groups: argo, Resources: []string{"cronworkflows", "cronworkflows/finalizers"}, Verbs: []string{"get", "list", "watch", "update", "patch", "delete"}},
 	{Groups: core, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
 	{Groups: []string{"policy"}, Resources: []string{"poddisruptionbudgets"}, Verbs: []string{"create", "get", "delete"}},

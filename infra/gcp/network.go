@@ -100,6 +100,10 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 		Network:               vpc.ID(),
 		Service:               pulumi.String("servicenetworking.googleapis.com"),
 		ReservedPeeringRanges: pulumi.StringArray{reserved.Name},
+		// Deleting the peering fails while Cloud SQL's producer network
+		// still uses it (it lingers after the instance); abandoning it lets
+		// `destroy` finish, and the VPC's deletion removes it.
+		DeletionPolicy: pulumi.String("ABANDON"),
 	}, child)
 	if err != nil {
 		return nil, fmt.Errorf("network: private services access: %w", err)

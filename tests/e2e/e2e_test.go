@@ -481,6 +481,7 @@ func checkRBAC(t *testing.T, ctx context.Context, ns string) {
 			},
 			deny: []access{
 				{verb: "delete", resource: "namespaces", name: ns}, {verb: "list", resource: "secrets"},
+				{verb: "get", resource: "secrets", name: "argo-db-admin"},
 				{verb: "create", resource: "secrets"}, {verb: "create", group: "rbac.authorization.k8s.io", resource: "roles"},
 			},
 		},
