@@ -1,7 +1,6 @@
 package argo
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
@@ -23,14 +22,6 @@ var PrometheusNamespaces = []string{"gke-gmp-system", "gmp-system"}
 // BackendTimeoutSec keeps the UI's long-lived streams (workflow watch, logs)
 // open through the load balancer; its default is 30 seconds.
 const BackendTimeoutSec = 3600
-
-func mustJSON(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err) // only called on maps of strings and bools
-	}
-	return string(b)
-}
 
 func (b *builder) custom(resource, apiVersion, kind, name string, spec map[string]any) (*apiextensions.CustomResource, error) {
 	res, err := apiextensions.NewCustomResource(b.ctx, b.child(resource), &apiextensions.CustomResourceArgs{
@@ -84,8 +75,10 @@ func (b *builder) edge() error {
 
 	svcMeta := b.meta(serverName, serverName)
 	svcMeta.Annotations = pulumi.StringMap{
-		"cloud.google.com/neg":            pulumi.String(mustJSON(map[string]bool{"ingress": true})),
-		"cloud.google.com/backend-config": pulumi.String(mustJSON(map[string]string{"default": backendConfig})),
+		// Container-native load balancing: the load balancer reaches the
+		// pods directly (network endpoint groups), as IAP's backend.
+		"cloud.google.com/neg":            pulumi.String(`{"ingress": true}`),
+		"cloud.google.com/backend-config": pulumi.String(fmt.Sprintf(`{"default": %q}`, backendConfig)),
 	}
 	svc, err := corev1.NewService(b.ctx, b.child("service-"+serverName), &corev1.ServiceArgs{
 		Metadata: svcMeta,

@@ -60,37 +60,46 @@ type WorkflowsArgs struct {
 	// Environment labels every object (env=<environment>). Required.
 	Environment string
 	// Host is the UI's domain; the managed certificate is issued for it.
+	// Required.
 	Host string
 	// StaticIPName is the global address the Ingress binds to, by name.
+	// Required.
 	StaticIPName pulumi.StringInput
-	// Bucket receives archived step logs and artifacts.
+	// Bucket receives archived step logs and artifacts. Required.
 	Bucket pulumi.StringInput
-	// Database is the archive and status offload.
+	// Database is the archive and status offload. Required.
 	Database Database
 	// ClusterName tells archived workflows apart (persistence.clusterName).
+	// Required.
 	ClusterName string
-	// Controller, Server and Workflow are the three identities.
+	// Controller, Server and Workflow are the three identities. Required.
 	Controller, Server, Workflow Identity
-	// Throughput sizes the controller.
+	// Throughput sizes the controller. Required (zero values are invalid;
+	// stacks.Defaults supplies them).
 	Throughput Throughput
-	// ServerReplicas runs argo-server; 2 or more also gets a PDB.
+	// ServerReplicas runs argo-server; 2 or more also gets a PDB. Required.
 	ServerReplicas int
-	// ArchiveTTLDays keeps archived workflows this long.
+	// ArchiveTTLDays keeps archived workflows this long. Required.
 	ArchiveTTLDays int
 	// WorkflowTTLHours deletes finished Workflow objects after this long.
+	// Required.
 	WorkflowTTLHours int
-	// SpotSteps schedules workflow steps on Spot Pods by default.
+	// SpotSteps schedules workflow steps on Spot Pods by default. Optional;
+	// default off.
 	SpotSteps bool
 	// Links are buttons in the UI (e.g. Cloud Logging for a workflow or pod).
+	// Optional.
 	Links []Link
 	// PodPrerequisites are the IAM bindings, database users and bucket
 	// grants the pods need: the Deployments wait for them, so a first
-	// `pulumi up` does not start pods that crash.
+	// `pulumi up` does not start pods that crash. Optional.
 	PodPrerequisites []pulumi.Resource
 	// Cluster is the cluster everything runs in: in-cluster objects are
 	// DeletedWith it (destroying the cluster removes them anyway). Optional.
 	Cluster pulumi.Resource
-	// Images overrides the container images; zero values get defaults.
+	// Images overrides the container images. Optional; each empty field gets
+	// its default (Argo's images at Version, Cloud SQL Auth Proxy 2.14.2,
+	// postgres:17-alpine for the grant Job's psql).
 	Images Images
 }
 
