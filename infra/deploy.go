@@ -143,7 +143,7 @@ func Platform(ctx *pulumi.Context, cfg *stacks.Loaded) (*GCP, error) {
 		Settings:        s.Database,
 		IAMUsers:        map[string]pulumi.StringInput{Controller: email(Controller), Server: email(Server)},
 		AdminUser:       n.AdminUser,
-		AdminPassword:   pulumi.ToSecret(pulumi.String(cfg.DatabaseAdminPassword)).(pulumi.StringOutput),
+		AdminPassword:   cfg.AdminPassword(),
 		Protect:         s.Protect,
 	})
 	if err != nil {
@@ -247,7 +247,7 @@ func ArgoArgs(cfg *stacks.Loaded, in ArgoInputs) *argo.WorkflowsArgs {
 			ConnectionName: in.DatabaseConnectionName,
 			Name:           in.DatabaseName,
 			AdminUser:      n.AdminUser,
-			AdminPassword:  pulumi.ToSecret(pulumi.String(cfg.DatabaseAdminPassword)).(pulumi.StringOutput),
+			AdminPassword:  cfg.AdminPassword(),
 		},
 		ClusterName: n.Base,
 		Controller:  argo.Identity{KSA: n.Controller.KSA, GSA: in.Emails[Controller]},

@@ -43,6 +43,12 @@ type Loaded struct {
 	DatabaseAdminPassword string
 }
 
+// AdminPassword is DatabaseAdminPassword as a secret Output, for the
+// resources that need it.
+func (l *Loaded) AdminPassword() pulumi.StringOutput {
+	return pulumi.ToSecret(pulumi.String(l.DatabaseAdminPassword)).(pulumi.StringOutput)
+}
+
 // Load reads the stack's configuration from the Pulumi context, decodes it
 // strictly and validates it. It registers nothing; call it before the first
 // resource.

@@ -20,6 +20,12 @@ const (
 	adminProxyHealthPort = 9802
 )
 
+// DatabaseUser is the IAM database user of the identity's GSA: the user its
+// Auth Proxy logs in as, so the only user name it may present.
+func (id Identity) DatabaseUser() pulumi.StringOutput {
+	return id.GSA.ToStringOutput().ApplyT(stacks.DatabaseUser).(pulumi.StringOutput)
+}
+
 // databaseSecretName is the Secret holding the database user a component
 // presents. Each component has its own, read through its own ConfigMap.
 func databaseSecretName(component string) string { return "argo-postgres-" + component }
@@ -36,7 +42,7 @@ func (b *builder) databaseSecrets() error {
 		if _, err := corev1.NewSecret(b.ctx, b.child("secret-"+databaseSecretName(c.component)), &corev1.SecretArgs{
 			Metadata: b.meta(databaseSecretName(c.component), c.component),
 			StringData: pulumi.StringMap{
-				"username": c.id.GSA.ToStringOutput().ApplyT(stacks.DatabaseUser).(pulumi.StringOutput),
+				"username": c.id.DatabaseUser(),
 				"password": pulumi.String(""),
 			},
 		}, b.inNamespace()...); err != nil {
@@ -87,16 +93,13 @@ echo "argo database grants in place"
 // is the IAM user that will own Argo's tables.
 func (b *builder) databaseBootstrap() error {
 	a := b.args
-	user := func(id Identity) pulumi.StringOutput {
-		return id.GSA.ToStringOutput().ApplyT(stacks.DatabaseUser).(pulumi.StringOutput)
-	}
 	env := corev1.EnvVarArray{
 		corev1.EnvVarArgs{Name: pulumi.String("DATABASE"), Value: a.Database.Name},
 		corev1.EnvVarArgs{Name: pulumi.String("ADMIN_USER"), Value: pulumi.String(a.Database.AdminUser)},
 		corev1.EnvVarArgs{Name: pulumi.String("ADMIN_PORT"), Value: pulumi.String(strconv.Itoa(adminProxyPort))},
 		corev1.EnvVarArgs{Name: pulumi.String("IAM_PORT"), Value: pulumi.String(strconv.Itoa(postgresPort))},
-		corev1.EnvVarArgs{Name: pulumi.String("CONTROLLER_USER"), Value: user(a.Controller)},
-		corev1.EnvVarArgs{Name: pulumi.String("SERVER_USER"), Value: user(a.Server)},
+		corev1.EnvVarArgs{Name: pulumi.String("CONTROLLER_USER"), Value: a.Controller.DatabaseUser()},
+		corev1.EnvVarArgs{Name: pulumi.String("SERVER_USER"), Value: a.Server.DatabaseUser()},
 		corev1.EnvVarArgs{Name: pulumi.String("PGPASSWORD"), ValueFrom: corev1.EnvVarSourceArgs{
 			SecretKeyRef: corev1.SecretKeySelectorArgs{Name: pulumi.String(adminSecret), Key: pulumi.String("password")},
 		}},
