@@ -413,7 +413,9 @@ func TestKubernetesObjectsUseTheClusterProviderAndWaitForGrants(t *testing.T) {
 				continue
 			}
 			assert.Contains(t, res.Provider, "pulumi:providers:kubernetes::argo-"+r.stack, "%s uses the cluster's provider", res.Name)
-			assert.Equal(t, cluster.URN, res.DeletedWith, "%s is deleted with the cluster", res.Name)
+			if !OwnDeletion[res.Type] {
+				assert.Equal(t, cluster.URN, res.DeletedWith, "%s is deleted with the cluster", res.Name)
+			}
 		}
 		admin := kube(t, r.rec, "kubernetes:core/v1:Secret", "argo-db-admin")
 		assert.Contains(t, job.DependsOn, admin.URN, "the grant Job waits for the Secret it reads")

@@ -32,6 +32,8 @@ type Registered struct {
 	Protect         bool
 	IgnoreChanges   []string
 	DeletedWith     string
+	// DeleteTimeout is the customTimeouts delete option ("" when unset).
+	DeleteTimeout string
 }
 
 // Recorder is a MockResourceMonitor that records every registration and
@@ -61,6 +63,7 @@ func (r *Recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 		reg.Protect = rpc.GetProtect()
 		reg.IgnoreChanges = rpc.GetIgnoreChanges()
 		reg.DeletedWith = rpc.GetDeletedWith()
+		reg.DeleteTimeout = rpc.GetCustomTimeouts().GetDelete()
 	}
 	reg.URN = urn(r.Stack, reg.Parent, reg.Type, reg.Name)
 	r.mu.Lock()

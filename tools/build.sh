@@ -16,6 +16,21 @@ mkdir -p "$bin" "$stamps"
 
 pulumi_version=v3.274.1
 
+# moddir prints where module $1 (required by the tool module in the current
+# folder) is unpacked. `go list -m -f '{{.Dir}}'` prints nothing for a module
+# that is not downloaded yet (a fresh machine), so download it first and
+# refuse an empty answer rather than install from "/...".
+moddir() {
+	local dir
+	go mod download "$1"
+	dir=$(go list -m -f '{{.Dir}}' "$1")
+	if [ -z "$dir" ] || [ ! -d "$dir" ]; then
+		echo "tools/build.sh: module $1 is not in the module cache after download" >&2
+		exit 1
+	fi
+	printf '%s\n' "$dir"
+}
+
 # key prints a hash of everything that decides what a tool module builds.
 key() {
 	(cd "$root/tools/$1" && cat go.mod go.sum $(find . -name '*.go' | sort)) | sha256sum | cut -c1-16
@@ -57,7 +72,7 @@ build_kubeprovider() {
 	fresh kubeprovider pulumi-resource-kubernetes && return 0
 	cd "$root/tools/kubeprovider"
 	local dir
-	dir=$(go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4)
+	dir=$(moddir github.com/pulumi/pulumi-kubernetes/provider/v4)
 	# The module's own command embeds files generated at release time; ours
 	# embeds copies of the generated schema and mapping (git-ignored here).
 	install -m 0644 "$dir/cmd/pulumi-resource-kubernetes/schema.json" schema.json
@@ -89,7 +104,7 @@ build_kwok() {
 	cd "$root/tools/kwok"
 	timed kwok go build -o "$bin/kwok" sigs.k8s.io/kwok/cmd/kwok
 	local dir
-	dir=$(go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)
+	dir=$(moddir sigs.k8s.io/kwok)
 	rm -rf "$out/kwok-stages"
 	mkdir -p "$out/kwok-stages"
 	# The stages that make fake nodes Ready and fake pods Running/Succeeded.

@@ -51,11 +51,32 @@ type builder struct {
 }
 
 // opts are every child's options: parented to the component, deleted with the
-// cluster, plus extra.
+// cluster, plus extra. Objects that only live inside the cluster need no
+// delete of their own when the cluster goes: `pulumi destroy` skips them.
 func (b *builder) opts(extra ...pulumi.ResourceOption) []pulumi.ResourceOption {
 	o := []pulumi.ResourceOption{pulumi.Parent(b.parent)}
 	if b.args.Cluster != nil {
 		o = append(o, pulumi.DeletedWith(b.args.Cluster))
+	}
+	return append(o, extra...)
+}
+
+// DeleteTimeout bounds how long `pulumi destroy` waits for GKE to release
+// what an object holds outside the cluster. GKE's ingress and NEG
+// controllers take minutes to remove a load balancer and its network
+// endpoint groups; the provider's default of 10 minutes is too tight.
+const DeleteTimeout = "30m"
+
+// ownDeletion are the options of the objects that hold Google Cloud resources
+// outside the cluster (the namespace, the Service with its NEGs, the Ingress
+// with its load balancer). They are NOT deleted with the cluster: Pulumi
+// deletes each and waits until GKE's finalizers let it go, so the load
+// balancer and the NEGs are gone before the static address, the subnet and
+// the cluster are deleted (they depend on those, so they go first).
+func (b *builder) ownDeletion(extra ...pulumi.ResourceOption) []pulumi.ResourceOption {
+	o := []pulumi.ResourceOption{
+		pulumi.Parent(b.parent),
+		pulumi.Timeouts(&pulumi.CustomTimeouts{Delete: DeleteTimeout}),
 	}
 	return append(o, extra...)
 }
@@ -96,7 +117,10 @@ func (b *builder) namespace() error {
 			Name:   pulumi.String(b.args.Namespace),
 			Labels: b.labels(dataPlaneApp),
 		},
-	}, b.opts()...)
+		// Deleting the namespace waits for everything in it, including
+		// GKE's network endpoint group objects, whose finalizer is released
+		// only once the NEGs are deleted in Compute Engine.
+	}, b.ownDeletion()...)
 	if err != nil {
 		return fmt.Errorf("argo: namespace: %w", err)
 	}

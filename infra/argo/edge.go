@@ -92,7 +92,7 @@ func (b *builder) edge() error {
 				Protocol:   pulumi.String("TCP"),
 			}},
 		},
-	}, b.inNamespace(pulumi.DependsOn([]pulumi.Resource{backend}))...)
+	}, b.ownDeletion(pulumi.DependsOn([]pulumi.Resource{b.ns, backend}))...)
 	if err != nil {
 		return fmt.Errorf("argo: service: %w", err)
 	}
@@ -105,6 +105,9 @@ func (b *builder) edge() error {
 		"networking.gke.io/v1beta1.FrontendConfig":    pulumi.String(frontendConfig),
 		// The load balancer and certificate take many minutes to converge
 		// after the objects are accepted; `pulumi up` does not wait for them.
+		// Deletion still waits: this provider honours skipAwait on delete
+		// only for workload kinds, so `destroy` waits for GKE's ingress
+		// finalizer, i.e. for the load balancer to be gone (make e2e checks).
 		"pulumi.com/skipAwait": pulumi.String("true"),
 	}
 	backendRef := networkingv1.IngressBackendArgs{Service: networkingv1.IngressServiceBackendArgs{
@@ -122,7 +125,7 @@ func (b *builder) edge() error {
 				}},
 			}},
 		},
-	}, b.inNamespace(pulumi.DependsOn([]pulumi.Resource{svc, cert, frontend}))...); err != nil {
+	}, b.ownDeletion(pulumi.DependsOn([]pulumi.Resource{b.ns, svc, cert, frontend}))...); err != nil {
 		return fmt.Errorf("argo: ingress: %w", err)
 	}
 	return nil

@@ -94,8 +94,11 @@ type WorkflowsArgs struct {
 	// grants the pods need: the Deployments wait for them, so a first
 	// `pulumi up` does not start pods that crash. Optional.
 	PodPrerequisites []pulumi.Resource
-	// Cluster is the cluster everything runs in: in-cluster objects are
-	// DeletedWith it (destroying the cluster removes them anyway). Optional.
+	// Cluster is the cluster everything runs in: objects that exist only in
+	// the cluster are DeletedWith it (destroying the cluster removes them
+	// anyway); the namespace, the Service and the Ingress, which hold load
+	// balancer and NEG resources outside it, are deleted by Pulumi first.
+	// Optional.
 	Cluster pulumi.Resource
 	// Images overrides the container images. Optional; each empty field gets
 	// its default (Argo's images at Version, Cloud SQL Auth Proxy 2.14.2,

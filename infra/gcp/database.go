@@ -115,11 +115,18 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 	if err != nil {
 		return nil, fmt.Errorf("database: instance: %w", err)
 	}
+	// The database and the built-in admin go with the instance on destroy
+	// (DeletedWith), not through their own API calls: the grant Job made the
+	// admin the grantor of Argo's rights, and PostgreSQL refuses to drop a
+	// role whose grants are still held, or a database other roles own
+	// objects in. DeletedWith rather than deletionPolicy ABANDON because it
+	// is an option, not an input: existing stacks see no diff at all.
+	withInstance := pulumi.DeletedWith(instance)
 	database, err := sql.NewDatabase(ctx, name+"-"+args.DatabaseName, &sql.DatabaseArgs{
 		Project:  args.Project,
 		Instance: instance.Name,
 		Name:     pulumi.String(args.DatabaseName),
-	}, under(db, args.APIs), protectIf(args.Protect))
+	}, under(db, args.APIs), protectIf(args.Protect), withInstance)
 	if err != nil {
 		return nil, fmt.Errorf("database: %s: %w", args.DatabaseName, err)
 	}
@@ -129,7 +136,7 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 		Name:     pulumi.String(args.AdminUser),
 		Type:     pulumi.String("BUILT_IN"),
 		Password: pulumi.ToSecret(args.AdminPassword).(pulumi.StringOutput),
-	}, under(db, args.APIs))
+	}, under(db, args.APIs), withInstance)
 	if err != nil {
 		return nil, fmt.Errorf("database: admin user: %w", err)
 	}

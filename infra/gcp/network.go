@@ -104,6 +104,11 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 		// still uses it (it lingers after the instance); abandoning it lets
 		// `destroy` finish, and the VPC's deletion removes it.
 		DeletionPolicy: pulumi.String("ABANDON"),
+		// After a destroy, the service producer may still remember a
+		// connection for this network's name; a second `up` then gets
+		// "Cannot modify allocated ranges in CreateConnection", and this
+		// updates the ranges of that connection instead of failing.
+		UpdateOnCreationFail: pulumi.Bool(true),
 	}, child)
 	if err != nil {
 		return nil, fmt.Errorf("network: private services access: %w", err)
