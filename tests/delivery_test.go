@@ -2,6 +2,7 @@ package tests
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 type workflow struct {
 	Jobs map[string]struct {
+		RunsOn   string            `yaml:"runs-on"`
 		Uses     string            `yaml:"uses"`
 		Needs    any               `yaml:"needs"`
 		With     map[string]string `yaml:"with"`
@@ -82,4 +84,59 @@ func TestWorkflowsAgreeWithTheStacks(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(readme), "pulumi login gs://")
 	assert.Contains(t, string(readme), "--secrets-provider=\"gcpkms://")
+}
+
+// Previews and deploys run only on the runner DEPLOY_RUNNER names (the
+// cluster admits no other address), and fail at once, before any cloud
+// step, when it is unset: the guard's own script is run here both ways.
+func TestDeploysFailAtOnceWithoutTheirRunner(t *testing.T) {
+	const guard = "./.github/actions/require-deploy-runner"
+	for _, name := range []string{"preview.yml", "drift.yml", "up.yml"} {
+		w := readWorkflow(t, name)
+		runner, ok := w.Jobs["runner"]
+		require.True(t, ok, "%s has a runner guard job", name)
+		guarded := false
+		for _, step := range runner.Steps {
+			if step.Uses == guard {
+				guarded = true
+				assert.Equal(t, "${{ vars.DEPLOY_RUNNER }}", step.With["deploy-runner"], name)
+			}
+		}
+		assert.True(t, guarded, "%s: the runner job uses %s", name, guard)
+		for jobName, job := range w.Jobs {
+			for _, step := range job.Steps {
+				if strings.HasPrefix(step.Uses, "pulumi/actions@") {
+					assert.Equal(t, "${{ vars.DEPLOY_RUNNER }}", job.RunsOn, "%s/%s: no fallback to a hosted runner", name, jobName)
+					assert.Equal(t, "runner", job.Needs, "%s/%s waits for the guard", name, jobName)
+				}
+			}
+		}
+	}
+
+	data, err := os.ReadFile(filepath.Join(RepoRoot(), ".github", "actions", "require-deploy-runner", "action.yml"))
+	require.NoError(t, err)
+	var action struct {
+		Runs struct {
+			Steps []struct {
+				Run string            `yaml:"run"`
+				Env map[string]string `yaml:"env"`
+			} `yaml:"steps"`
+		} `yaml:"runs"`
+	}
+	require.NoError(t, yaml.Unmarshal(data, &action))
+	require.Len(t, action.Runs.Steps, 1)
+	step := action.Runs.Steps[0]
+	require.Equal(t, "${{ inputs.deploy-runner }}", step.Env["DEPLOY_RUNNER"])
+	run := func(value string) (string, error) {
+		cmd := exec.Command("bash", "-e", "-c", step.Run)
+		cmd.Env = append(os.Environ(), "DEPLOY_RUNNER="+value)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := run("")
+	assert.Error(t, err, "unset: the guard fails")
+	assert.Contains(t, out, "::error title=DEPLOY_RUNNER is not set::")
+	assert.Contains(t, out, "cluster.authorizedNetworks", "it says what to set and why")
+	out, err = run("argo-deployer")
+	assert.NoError(t, err, "set: the guard passes: %s", out)
 }

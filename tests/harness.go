@@ -156,8 +156,13 @@ func Run(program pulumi.RunFunc, stack string, config map[string]string, dryRun 
 	return rec, err
 }
 
-// RepoRoot is the repository's top folder.
+// RepoRoot is the repository's top folder: ARGO_PLATFORM_ROOT when set (a
+// compiled test binary run from a copy, as .ci/run's non-root pass does),
+// else the folder above this source file.
 func RepoRoot() string {
+	if dir := os.Getenv("ARGO_PLATFORM_ROOT"); dir != "" {
+		return dir
+	}
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Dir(filepath.Dir(file))
 }

@@ -44,24 +44,47 @@ func startPostgres(t *testing.T) *postgres {
 	require.NoError(t, err)
 	p.port = l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	// initdb refuses to run as root: run the server as Debian's postgres user.
+	// initdb refuses to run as root: as root, run the server as Debian's
+	// postgres user; as anyone else (a GitHub runner), as that user.
 	require.NoError(t, os.Chmod(p.dir, 0o777))
+	how := "directly"
+	if os.Geteuid() == 0 {
+		how = "through runuser as postgres"
+	}
+	t.Logf("test process uid %d: PostgreSQL's server tools run %s", os.Geteuid(), how)
 	data := filepath.Join(p.dir, "data")
-	p.asPostgres(t, "initdb", "-D", data, "--auth=trust", "-U", "postgres")
-	p.asPostgres(t, "pg_ctl", "-D", data, "-l", filepath.Join(p.dir, "log"), "-w", "start",
-		"-o", fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1", p.port, p.dir))
+	p.server(t, "initdb", "-D", data, "--auth=trust", "-U", "postgres").run(t)
+	p.server(t, "pg_ctl", "-D", data, "-l", filepath.Join(p.dir, "log"), "-w", "start",
+		"-o", fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1", p.port, p.dir)).run(t)
 	t.Cleanup(func() {
-		_ = exec.Command("runuser", "-u", "postgres", "--", filepath.Join(p.bin, "pg_ctl"), "-D", data, "-m", "immediate", "stop").Run()
+		_ = p.server(t, "pg_ctl", "-D", data, "-m", "immediate", "stop").Run()
 	})
 	return p
 }
 
-func (p *postgres) asPostgres(t *testing.T, tool string, args ...string) {
+// serverCmd is a PostgreSQL server tool run as the user that may run it.
+type serverCmd struct{ *exec.Cmd }
+
+// server prepares one of PostgreSQL's server tools: through runuser as the
+// postgres user when this process is root (only root may use runuser, and
+// initdb refuses root), directly otherwise.
+func (p *postgres) server(t *testing.T, tool string, args ...string) serverCmd {
 	t.Helper()
-	cmd := exec.Command("runuser", append([]string{"-u", "postgres", "--", filepath.Join(p.bin, tool)}, args...)...)
+	path := filepath.Join(p.bin, tool)
+	var cmd *exec.Cmd
+	if os.Geteuid() == 0 {
+		cmd = exec.Command("runuser", append([]string{"-u", "postgres", "--", path}, args...)...)
+	} else {
+		cmd = exec.Command(path, args...)
+	}
 	cmd.Dir = p.dir
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "%s: %s", tool, out)
+	return serverCmd{cmd}
+}
+
+func (c serverCmd) run(t *testing.T) {
+	t.Helper()
+	out, err := c.CombinedOutput()
+	require.NoError(t, err, "%s: %s", c.Args, out)
 }
 
 // sql runs statements as user in database db and returns the error text.

@@ -22,6 +22,8 @@ var GKEKinds = []standIn{
 	{"networking.gke.io", "v1beta1", "FrontendConfig", "frontendconfigs"},
 	{"networking.gke.io", "v1", "ManagedCertificate", "managedcertificates"},
 	{"monitoring.googleapis.com", "v1", "PodMonitoring", "podmonitorings"},
+	// Made by GKE's NEG controller for a Service with NEGs (see gke.go).
+	{"networking.gke.io", "v1beta1", "ServiceNetworkEndpointGroup", "servicenetworkendpointgroups"},
 }
 
 // InstallGKEStandIns registers the stand-in CRDs and waits until each is

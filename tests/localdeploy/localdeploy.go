@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -50,33 +52,99 @@ func Settings(stack string, change func(settings map[string]any)) (*stacks.Loade
 	})
 }
 
-// StandIns are the GCP outputs for a stack: the values GCP returns for the
-// names the program gives (bucket, connection name, e-mails, address name).
-func StandIns(cfg *stacks.Loaded) infra.ArgoInputs {
-	n := stacks.NamesFor(cfg.Settings)
-	p := cfg.Project
-	return infra.ArgoInputs{
-		StaticIPName:           pulumi.String(n.Base),
-		Bucket:                 pulumi.String(n.Bucket),
-		DatabaseConnectionName: pulumi.String(fmt.Sprintf("%s:%s:%s", p, cfg.Region, n.Base)),
-		DatabaseName:           pulumi.String(n.Database),
-		Emails: map[string]pulumi.StringInput{
-			infra.Controller: pulumi.String(n.Controller.Email(p)),
-			infra.Server:     pulumi.String(n.Server.Email(p)),
-			infra.Workflow:   pulumi.String(n.Workflow.Email(p)),
-		},
-	}
-}
+// StandInNamespace holds the ConfigMaps that play the GCP resources.
+const StandInNamespace = "gcp-stand-ins"
+
+// The stand-ins, by the GCP resource each plays.
+const (
+	StandInCluster  = "cluster"
+	StandInSubnet   = "subnet"
+	StandInAddress  = "address"
+	StandInBucket   = "bucket"
+	StandInDatabase = "database"
+	StandInAccounts = "service-accounts"
+)
 
 // Program is the Kubernetes side of Deploy for cfg, on the cluster that
-// kubeconfig reaches.
+// kubeconfig reaches. The GCP resources Deploy would create are played by
+// ConfigMaps in StandInNamespace that hold the values GCP returns for the
+// stack's names (bucket, connection name, e-mails, address name), created
+// through a provider of their own. Their outputs feed the Argo component
+// and the cluster's provider the way GCP's do, so every dependency, and with
+// it the order `pulumi destroy` deletes in, is Deploy's: the cluster
+// stand-in depends on the subnet stand-in, the provider reads its kubeconfig
+// from the cluster stand-in, and in-cluster objects are DeletedWith it.
 func Program(cfg *stacks.Loaded, kubeconfig string) pulumi.RunFunc {
 	return func(ctx *pulumi.Context) error {
-		provider, err := kubernetes.NewProvider(ctx, "local", kube.ProviderArgs(pulumi.String(kubeconfig)))
+		gcp, err := kubernetes.NewProvider(ctx, "gcp-stand-ins", kube.ProviderArgs(pulumi.String(kubeconfig)))
 		if err != nil {
 			return err
 		}
-		w, err := argo.NewWorkflows(ctx, "argo", infra.ArgoArgs(cfg, StandIns(cfg)), pulumi.Providers(provider))
+		ns, err := corev1.NewNamespace(ctx, StandInNamespace, &corev1.NamespaceArgs{
+			Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(StandInNamespace)},
+		}, pulumi.Provider(gcp))
+		if err != nil {
+			return err
+		}
+		standIn := func(name string, data pulumi.StringMap, deps ...pulumi.Resource) (*corev1.ConfigMap, error) {
+			return corev1.NewConfigMap(ctx, "stand-in-"+name, &corev1.ConfigMapArgs{
+				Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(name), Namespace: pulumi.String(StandInNamespace)},
+				Data:     data,
+			}, pulumi.Provider(gcp), pulumi.DependsOn(append([]pulumi.Resource{ns}, deps...)))
+		}
+		n, p := stacks.NamesFor(cfg.Settings), cfg.Project
+		subnet, err := standIn(StandInSubnet, pulumi.StringMap{"name": pulumi.String(n.Base)})
+		if err != nil {
+			return err
+		}
+		cluster, err := standIn(StandInCluster, pulumi.StringMap{
+			"name":       pulumi.String(n.Base),
+			"kubeconfig": pulumi.ToSecret(pulumi.String(kubeconfig)).(pulumi.StringOutput),
+		}, subnet)
+		if err != nil {
+			return err
+		}
+		address, err := standIn(StandInAddress, pulumi.StringMap{"name": pulumi.String(n.Base)})
+		if err != nil {
+			return err
+		}
+		bucket, err := standIn(StandInBucket, pulumi.StringMap{"name": pulumi.String(n.Bucket)})
+		if err != nil {
+			return err
+		}
+		database, err := standIn(StandInDatabase, pulumi.StringMap{
+			"connectionName": pulumi.String(fmt.Sprintf("%s:%s:%s", p, cfg.Region, n.Base)),
+			"name":           pulumi.String(n.Database),
+		})
+		if err != nil {
+			return err
+		}
+		accounts, err := standIn(StandInAccounts, pulumi.StringMap{
+			infra.Controller: pulumi.String(n.Controller.Email(p)),
+			infra.Server:     pulumi.String(n.Server.Email(p)),
+			infra.Workflow:   pulumi.String(n.Workflow.Email(p)),
+		})
+		if err != nil {
+			return err
+		}
+
+		provider, err := kubernetes.NewProvider(ctx, "local", kube.ProviderArgs(cluster.Data.MapIndex(pulumi.String("kubeconfig"))))
+		if err != nil {
+			return err
+		}
+		email := func(key string) pulumi.StringInput { return accounts.Data.MapIndex(pulumi.String(key)) }
+		w, err := argo.NewWorkflows(ctx, "argo", infra.ArgoArgs(cfg, infra.ArgoInputs{
+			StaticIPName:           address.Data.MapIndex(pulumi.String("name")),
+			Bucket:                 bucket.Data.MapIndex(pulumi.String("name")),
+			DatabaseConnectionName: database.Data.MapIndex(pulumi.String("connectionName")),
+			DatabaseName:           database.Data.MapIndex(pulumi.String("name")),
+			Emails: map[string]pulumi.StringInput{
+				infra.Controller: email(infra.Controller),
+				infra.Server:     email(infra.Server),
+				infra.Workflow:   email(infra.Workflow),
+			},
+			Cluster: cluster,
+		}), pulumi.Providers(provider))
 		if err != nil {
 			return err
 		}
@@ -85,9 +153,27 @@ func Program(cfg *stacks.Loaded, kubeconfig string) pulumi.RunFunc {
 	}
 }
 
+// StateURL is the file backend URL for state kept in dir. metadata=skip
+// makes every write of the state atomic (a temporary file renamed over the
+// old one): by default the file backend also writes a metadata sidecar
+// (<stack>.json.attrs) by truncating and rewriting it in place, so a CLI
+// killed at that moment leaves an empty sidecar, and every later command
+// fails with "failed to load checkpoint: EOF" although the state itself is
+// whole. no_tmp_dir keeps the temporary file beside the state, so the rename
+// never crosses file systems.
+func StateURL(dir string) string {
+	return "file://" + dir + "?metadata=skip&no_tmp_dir=true"
+}
+
 // Stack opens (or creates) a local stack for program, with its state in
 // stateDir and the CLI and plugins from Tools().
 func Stack(ctx context.Context, name, stateDir string, program pulumi.RunFunc) (auto.Stack, error) {
+	return StackAt(ctx, name, stateDir, StateURL(stateDir), program)
+}
+
+// StackAt is Stack with the state at backendURL (stateDir still holds the
+// CLI's home).
+func StackAt(ctx context.Context, name, stateDir, backendURL string, program pulumi.RunFunc) (auto.Stack, error) {
 	tools := Tools()
 	cmd, err := auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: tools})
 	if err != nil {
@@ -113,7 +199,7 @@ func Stack(ctx context.Context, name, stateDir string, program pulumi.RunFunc) (
 		auto.Project(workspace.Project{
 			Name:    tests.Project,
 			Runtime: workspace.NewProjectRuntimeInfo("go", nil),
-			Backend: &workspace.ProjectBackend{URL: "file://" + stateDir},
+			Backend: &workspace.ProjectBackend{URL: backendURL},
 		}),
 	)
 }
