@@ -145,7 +145,10 @@ func (b *builder) controller() error {
 						Env: corev1.EnvVarArray{
 							corev1.EnvVarArgs{Name: pulumi.String("LEADER_ELECTION_DISABLE"), Value: pulumi.String("true")},
 							corev1.EnvVarArgs{Name: pulumi.String("LEADER_ELECTION_IDENTITY"), ValueFrom: corev1.EnvVarSourceArgs{
-								FieldRef: corev1.ObjectFieldSelectorArgs{FieldPath: pulumi.String("metadata.name")},
+								// apiVersion is what the API server defaults; the selector is
+								// atomic under server-side apply, so leaving it out makes an
+								// up that adopts this Deployment (after a killed up) conflict.
+								FieldRef: corev1.ObjectFieldSelectorArgs{ApiVersion: pulumi.String("v1"), FieldPath: pulumi.String("metadata.name")},
 							}},
 						},
 						Ports: corev1.ContainerPortArray{

@@ -217,6 +217,7 @@ func TestKilledUpConverges(t *testing.T) {
 			ctx := context.Background()
 			cfg, err := localdeploy.Settings(stacks.Staging, nil)
 			require.NoError(t, err)
+			cleanCluster(t, ctx, cfg.Argo.Namespace)
 			s := newStack(t, ctx, "killed", cfg)
 			killUp(t, ctx, s, cfg.Argo.Namespace, point)
 			recoverAndConverge(t, ctx, s, cfg)
@@ -239,6 +240,7 @@ func TestKilledMidSidecarWrite(t *testing.T) {
 	ctx := context.Background()
 	cfg, err := localdeploy.Settings(stacks.Staging, nil)
 	require.NoError(t, err)
+	cleanCluster(t, ctx, cfg.Argo.Namespace)
 	state := t.TempDir()
 	s, err := localdeploy.StackAt(ctx, "sidecar", state, "file://"+state, localdeploy.Program(cfg, cluster.KubeconfigText))
 	require.NoError(t, err)
@@ -264,9 +266,57 @@ func TestKilledMidSidecarWrite(t *testing.T) {
 	recoverAndConverge(t, ctx, s, cfg)
 }
 
+// TestUpAdoptsWhatNoStateRecorded runs a first `up` with an empty state
+// against a cluster where every object already exists, as after a kill
+// between the API server's create and the state's write, or a lost state:
+// every object must be adopted (server-side apply by another field
+// manager), none may conflict, and the result must converge.
+func TestUpAdoptsWhatNoStateRecorded(t *testing.T) {
+	ctx := context.Background()
+	cfg, err := localdeploy.Settings(stacks.Staging, nil)
+	require.NoError(t, err)
+	cleanCluster(t, ctx, cfg.Argo.Namespace)
+	first := newStack(t, ctx, "first", cfg)
+	_, err = first.Up(ctx)
+	require.NoError(t, err)
+	second := newStack(t, ctx, "second", cfg)
+	recoverAndConverge(t, ctx, second, cfg)
+}
+
+// cleanCluster removes what an earlier failed test may have left (Argo's
+// and the stand-ins' namespaces, the cluster-scoped objects), so one
+// failure does not cascade into the next test.
+func cleanCluster(t *testing.T, ctx context.Context, ns string) {
+	t.Helper()
+	c := cluster.Client
+	for _, name := range []string{ns, localdeploy.StandInNamespace} {
+		require.NoError(t, ignoreNotFound(c.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{})))
+	}
+	client, err := apiext.NewForConfig(cluster.Config)
+	require.NoError(t, err)
+	for _, plural := range argoCRDs {
+		require.NoError(t, ignoreNotFound(client.ApiextensionsV1().CustomResourceDefinitions().Delete(ctx, plural+".argoproj.io", metav1.DeleteOptions{})))
+	}
+	require.NoError(t, ignoreNotFound(c.SchedulingV1().PriorityClasses().Delete(ctx, "workflow-controller", metav1.DeleteOptions{})))
+	require.Eventually(t, func() bool {
+		for _, name := range []string{ns, localdeploy.StandInNamespace} {
+			if _, err := c.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+				return false
+			}
+		}
+		for _, plural := range argoCRDs {
+			if _, err := client.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, plural+".argoproj.io", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+				return false
+			}
+		}
+		return true
+	}, 2*time.Minute, 100*time.Millisecond, "leftovers of an earlier test are gone")
+}
+
 // killUp starts a first `up` and SIGKILLs the CLI once point is reached.
 func killUp(t *testing.T, ctx context.Context, s auto.Stack, ns string, point killPoint) {
 	t.Helper()
+	require.False(t, point.reached(ctx, ns), "%q reached before the up started", point.name)
 	upCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	upErr := make(chan error, 1)
