@@ -67,45 +67,68 @@ func Load(ctx *pulumi.Context) (*Loaded, error) {
 }
 
 // Parse decodes and validates one stack's configuration. Every problem is
-// reported at once, each naming its key.
+// reported at once, each naming its key: unknown keys, keys written with no
+// value, values of the wrong type and every validation rule.
 func Parse(in Input) (*Loaded, error) {
-	if strings.TrimSpace(in.Settings) == "" {
+	text := strings.TrimSpace(in.Settings)
+	if text == "" || text == "null" {
 		return nil, fmt.Errorf("%s: missing: every stack file needs this block (at least environment and domain)", KeySettings)
 	}
-	var raw map[string]any
-	if err := json.Unmarshal([]byte(in.Settings), &raw); err != nil {
-		return nil, fmt.Errorf("%s: not a YAML mapping: %w", KeySettings, err)
+	var top any
+	if err := json.Unmarshal([]byte(text), &top); err != nil {
+		return nil, fmt.Errorf("%s: not readable as a mapping of settings (environment, domain, ...): %w", KeySettings, err)
 	}
-	if errs := unknownKeys(KeySettings, raw, reflect.TypeOf(Settings{})); len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	raw, ok := top.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%s: got %s; want a mapping of settings (environment, domain, ...)", KeySettings, article(jsonKind(top)))
 	}
+
+	// Shape first: each bad key is reported and dropped, so the rest still
+	// decodes and is validated.
+	var shape []error
+	bad := map[string]bool{}
+	shape = append(shape, checkShape(KeySettings, raw, reflect.TypeOf(Settings{}), bad)...)
 
 	env, _ := raw["environment"].(string)
 	if env == "" {
 		env = in.Stack
 	}
 	s := Defaults(env)
-	dec := json.NewDecoder(bytes.NewReader([]byte(in.Settings)))
+	cleaned, err := json.Marshal(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", KeySettings, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(cleaned))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&s); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return nil, fmt.Errorf("%s.%s: got a %s, want a %s", KeySettings, te.Field, te.Value, kindName(te.Type))
-		}
+		// checkShape drops everything the decoder would refuse; this is a
+		// bug, not bad input.
 		return nil, fmt.Errorf("%s: %w", KeySettings, err)
 	}
 	s.Project, s.Region = in.Project, in.Region
 
 	l := &Loaded{Settings: s, DatabaseAdminPassword: in.DatabaseAdminPassword}
+	errs := shape
 	if err := l.Validate(in.Stack); err != nil {
-		return nil, err
+		for _, e := range unwrapJoined(err) {
+			// A key already reported as malformed is not also reported by
+			// the rule that then saw its default.
+			if !bad[keyOf(e)] {
+				errs = append(errs, e)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return l, nil
 }
 
-// unknownKeys walks a decoded mapping beside the struct it must fill and
-// names every key the struct does not have, with the keys it accepts.
-func unknownKeys(path string, m map[string]any, t reflect.Type) []error {
+// checkShape walks a decoded mapping beside the struct it must fill. It
+// reports, each with its full key, every key the struct does not have (with
+// the keys it accepts), every key written with no value, and every value of
+// the wrong type; it deletes each such key from m and records it in bad.
+func checkShape(path string, m map[string]any, t reflect.Type, bad map[string]bool) []error {
 	fields := map[string]reflect.Type{}
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -116,28 +139,122 @@ func unknownKeys(path string, m map[string]any, t reflect.Type) []error {
 		fields[name] = f.Type
 	}
 	var errs []error
+	drop := func(k string, err error) {
+		errs = append(errs, err)
+		bad[path+"."+k] = true
+		delete(m, k)
+	}
 	for _, k := range slices.Sorted(maps.Keys(m)) {
+		key := path + "." + k
 		ft, ok := fields[k]
-		if !ok {
-			errs = append(errs, fmt.Errorf("%s.%s: unknown key; accepted keys: %s", path, k, strings.Join(slices.Sorted(maps.Keys(fields)), ", ")))
+		switch {
+		case !ok:
+			drop(k, fmt.Errorf("%s: unknown key; accepted keys: %s", key, strings.Join(slices.Sorted(maps.Keys(fields)), ", ")))
+			continue
+		case m[k] == nil:
+			drop(k, fmt.Errorf("%s: written with no value; give it %s, or remove the key to keep its default", key, article(kindName(ft))))
+			continue
+		case !fits(m[k], ft):
+			drop(k, fmt.Errorf("%s: got %s, want %s", key, article(jsonKind(m[k])), article(kindName(ft))))
 			continue
 		}
 		switch v := m[k].(type) {
 		case map[string]any:
-			if ft.Kind() == reflect.Struct {
-				errs = append(errs, unknownKeys(path+"."+k, v, ft)...)
-			}
+			errs = append(errs, checkShape(key, v, ft, bad)...)
 		case []any:
-			if ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct {
-				for i, e := range v {
-					if em, ok := e.(map[string]any); ok {
-						errs = append(errs, unknownKeys(fmt.Sprintf("%s.%s[%d]", path, k, i), em, ft.Elem())...)
+			for i := 0; i < len(v); i++ {
+				item := fmt.Sprintf("%s[%d]", key, i)
+				switch {
+				case v[i] == nil:
+					errs = append(errs, fmt.Errorf("%s: written with no value; want %s", item, article(kindName(ft.Elem()))))
+				case !fits(v[i], ft.Elem()):
+					errs = append(errs, fmt.Errorf("%s: got %s, want %s", item, article(jsonKind(v[i])), article(kindName(ft.Elem()))))
+				default:
+					if em, ok := v[i].(map[string]any); ok {
+						errs = append(errs, checkShape(item, em, ft.Elem(), bad)...)
 					}
+					continue
 				}
+				bad[key] = true
+				v = slices.Delete(v, i, i+1)
+				i--
 			}
+			m[k] = v
 		}
 	}
 	return errs
+}
+
+// fits reports whether a decoded JSON value can fill a field of type t.
+func fits(v any, t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Bool:
+		_, ok := v.(bool)
+		return ok
+	case reflect.String:
+		_, ok := v.(string)
+		return ok
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		f, ok := v.(float64)
+		return ok && f == float64(int64(f))
+	case reflect.Float64, reflect.Float32:
+		_, ok := v.(float64)
+		return ok
+	case reflect.Slice:
+		_, ok := v.([]any)
+		return ok
+	case reflect.Struct:
+		_, ok := v.(map[string]any)
+		return ok
+	}
+	return true
+}
+
+// jsonKind names what a YAML value decoded to, in the stack file's words.
+func jsonKind(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "no value"
+	case bool:
+		return "boolean"
+	case string:
+		return "string"
+	case float64:
+		if x == float64(int64(x)) {
+			return "whole number"
+		}
+		return "number"
+	case []any:
+		return "list"
+	case map[string]any:
+		return "mapping"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// article puts "a" or "an" before a kind name.
+func article(kind string) string {
+	if kind == "no value" {
+		return kind
+	}
+	if strings.ContainsRune("aeiou", rune(kind[0])) {
+		return "an " + kind
+	}
+	return "a " + kind
+}
+
+// unwrapJoined returns the errors an errors.Join holds (or err alone).
+func unwrapJoined(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// keyOf is the key an error message starts with ("<key>: ...").
+func keyOf(err error) string {
+	key, _, _ := strings.Cut(err.Error(), ": ")
+	return key
 }
 
 func kindName(t reflect.Type) string {

@@ -1,6 +1,9 @@
 package stacks
 
-import "strings"
+import (
+	"regexp"
+	"strings"
+)
 
 // Names are the resource names derived from a stack's settings: one place
 // decides them, so validation can check their length limits before anything
@@ -54,3 +57,10 @@ func NamesFor(s Settings) Names {
 		Workflow:   Account{ID: "argo-wf-" + s.Environment, KSA: "argo-workflow"},
 	}
 }
+
+// IAPMemberKey is the part of the Pulumi resource name that grants IAP
+// access to member m (infra/gcp's Edge names each grant with it). Validate
+// refuses two members with one key.
+func IAPMemberKey(m string) string { return memberNameRe.ReplaceAllString(m, "-") }
+
+var memberNameRe = regexp.MustCompile(`[^a-z0-9-]+`)

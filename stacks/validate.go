@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 var (
@@ -146,16 +147,31 @@ func (l *Loaded) Validate(stack string) error {
 	}
 	if l.DatabaseAdminPassword == "" {
 		v.addf("%s: missing; set it once with `pulumi config set --secret %s \"$(openssl rand -base64 24)\"`", KeyDatabaseAdminPassword, KeyDatabaseAdminPassword)
-	} else if len(l.DatabaseAdminPassword) < 16 {
-		v.addf("%s: too short (%d characters); at least 16", KeyDatabaseAdminPassword, len(l.DatabaseAdminPassword))
+	} else if n := utf8.RuneCountInString(l.DatabaseAdminPassword); n < 16 {
+		v.addf("%s: too short (%d characters); at least 16", KeyDatabaseAdminPassword, n)
 	}
 
 	// Logs, IAP, DNS.
 	v.inRange(k("logs.retentionDays"), s.Logs.RetentionDays, 1, 3650)
+	granted := map[string]int{}
 	for i, m := range s.IAP.Members {
+		path := k(fmt.Sprintf("iap.members[%d]", i))
 		if msg := checkMember(m); msg != "" {
-			v.add(k(fmt.Sprintf("iap.members[%d]", i)), m, msg)
+			v.add(path, m, msg)
+			continue
 		}
+		// Each member is one Pulumi resource named after it: two members
+		// with one name would fail part-way, after resources were created.
+		key := IAPMemberKey(m)
+		if j, dup := granted[key]; dup {
+			if s.IAP.Members[j] == m {
+				v.addf("%s: %q is already listed as iap.members[%d]; list each member once", path, m, j)
+			} else {
+				v.addf("%s: %q and iap.members[%d] (%q) would share the resource name %q; grant one of them through a group instead", path, m, j, s.IAP.Members[j], key)
+			}
+			continue
+		}
+		granted[key] = i
 	}
 	if z := s.DNS.ManagedZone; z != "" && !dnsLabelRe.MatchString(z) {
 		v.add(k("dns.managedZone"), z, "a Cloud DNS zone name: lowercase letters, digits and hyphens, up to 63")
@@ -170,7 +186,13 @@ func (l *Loaded) Validate(stack string) error {
 		v.add(k("argo.namespace"), a.Namespace, "a lowercase DNS label other than "+strings.Join(reservedNS, ", "))
 	}
 	v.inRange(k("argo.parallelism"), a.Parallelism, 1, 10000)
-	v.inRange(k("argo.namespaceParallelism"), a.NamespaceParallelism, 1, a.Parallelism)
+	if a.Parallelism >= 1 && a.Parallelism <= 10000 {
+		if a.NamespaceParallelism < 1 || a.NamespaceParallelism > a.Parallelism {
+			v.add(k("argo.namespaceParallelism"), strconv.Itoa(a.NamespaceParallelism), fmt.Sprintf("a whole number from 1 to argo.parallelism (%d)", a.Parallelism))
+		}
+	} else {
+		v.inRange(k("argo.namespaceParallelism"), a.NamespaceParallelism, 1, 10000)
+	}
 	v.inRange(k("argo.podBurst"), a.PodBurst, 1, 1000)
 	v.inRange(k("argo.workflowWorkers"), a.WorkflowWorkers, 1, 256)
 	v.inRange(k("argo.apiBurst"), a.APIBurst, 1, 1000)
@@ -265,6 +287,10 @@ func checkDomain(d string) string {
 	if len(labels) < 2 {
 		return want
 	}
+	if tld := labels[len(labels)-1]; strings.Trim(tld, "0123456789") == "" {
+		// No top-level domain is numeric: this is an address, or a typo.
+		return "a host name, not an IP address (the managed certificate is issued for a DNS name); " + want
+	}
 	for _, l := range labels {
 		if !labelRe.MatchString(l) {
 			return want
@@ -294,12 +320,18 @@ func checkTier(t string) string {
 }
 
 func checkMember(m string) string {
-	const want = "a principal prefixed user:, group:, serviceAccount: or domain: (never allUsers or allAuthenticatedUsers)"
+	const want = "a lowercase principal prefixed user:, group:, serviceAccount: or domain: (never allUsers or allAuthenticatedUsers)"
 	if m == "allUsers" || m == "allAuthenticatedUsers" {
 		return "public access through IAP is refused; " + want
 	}
+
 	for _, p := range memberKinds {
 		if rest, ok := strings.CutPrefix(m, p); ok {
+			if rest != strings.ToLower(rest) {
+				// IAM stores addresses in lowercase: a capital letter would
+				// show as a change on every preview.
+				return want
+			}
 			if p == "domain:" {
 				if checkDomain(rest) != "" {
 					return want

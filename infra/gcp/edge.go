@@ -2,12 +2,13 @@ package gcp
 
 import (
 	"fmt"
-	"regexp"
 
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/compute"
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/dns"
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/iap"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/argo-platform/argo-platform/stacks"
 )
 
 // IAPAccessorRole lets a principal through Identity-Aware Proxy.
@@ -45,8 +46,6 @@ type Edge struct {
 	Address     pulumi.StringOutput
 }
 
-var memberNameRe = regexp.MustCompile(`[^a-z0-9-]+`)
-
 // NewEdge reserves the address and grants IAP access.
 func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.ResourceOption) (*Edge, error) {
 	e := &Edge{}
@@ -63,7 +62,7 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 		return nil, fmt.Errorf("edge: address: %w", err)
 	}
 	for _, m := range args.Members {
-		if _, err := iap.NewWebIamMember(ctx, name+"-iap-"+memberNameRe.ReplaceAllString(m, "-"), &iap.WebIamMemberArgs{
+		if _, err := iap.NewWebIamMember(ctx, name+"-iap-"+stacks.IAPMemberKey(m), &iap.WebIamMemberArgs{
 			Project: pulumi.String(args.Project),
 			Role:    pulumi.String(IAPAccessorRole),
 			Member:  pulumi.String(m),

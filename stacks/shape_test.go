@@ -1,0 +1,130 @@
+package stacks
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// withSettings is a valid staging input with its settings block replaced.
+func withSettings(settings string) Input {
+	in := valid(Staging)
+	in.Settings = settings
+	return in
+}
+
+const validBlock = `"environment":"staging","domain":"argo.example.com","cluster":{"authorizedNetworks":[{"name":"ci","cidr":"203.0.113.0/24"}]}`
+
+func TestAKeyWithNoValueIsRefusedNotDefaulted(t *testing.T) {
+	for _, tc := range []struct{ settings, want string }{
+		{`{` + validBlock + `,"logs":{"retentionDays":null}}`, "argo-platform:settings.logs.retentionDays: written with no value; give it a whole number, or remove the key"},
+		{`{` + validBlock + `,"database":null}`, "argo-platform:settings.database: written with no value; give it a mapping"},
+		{`{` + validBlock + `,"iap":{"members":[null]}}`, "argo-platform:settings.iap.members[0]: written with no value; want a string"},
+	} {
+		_, err := Parse(withSettings(tc.settings))
+		require.Error(t, err, tc.settings)
+		assert.Contains(t, err.Error(), tc.want)
+	}
+	_, err := Parse(withSettings("null"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "argo-platform:settings: missing")
+}
+
+func TestWrongTypesNameTheKeyInTheStackFilesWords(t *testing.T) {
+	for _, tc := range []struct{ settings, want string }{
+		{`{` + validBlock + `,"argo":{"parallelism":[1]}}`, "argo-platform:settings.argo.parallelism: got a list, want a whole number"},
+		{`{` + validBlock + `,"argo":{"parallelism":2.5}}`, "argo-platform:settings.argo.parallelism: got a number, want a whole number"},
+		{`{` + validBlock + `,"protect":"yes"}`, "argo-platform:settings.protect: got a string, want a boolean (true or false)"},
+		{`{` + validBlock + `,"iap":{"members":"group:a@example.com"}}`, "argo-platform:settings.iap.members: got a string, want a list"},
+		{`{` + validBlock + `,"logs":5}`, "argo-platform:settings.logs: got a whole number, want a mapping"},
+		{`["environment"]`, "argo-platform:settings: got a list; want a mapping of settings"},
+		{`"staging"`, "argo-platform:settings: got a string; want a mapping of settings"},
+	} {
+		_, err := Parse(withSettings(tc.settings))
+		require.Error(t, err, tc.settings)
+		assert.Contains(t, err.Error(), tc.want)
+		assert.NotContains(t, err.Error(), "json:", "no JSON decoder wording for a YAML file")
+	}
+}
+
+// An unknown key, a type error and a broken rule are all reported in one
+// run, and a malformed key is not reported twice.
+func TestEveryKindOfProblemIsReportedTogether(t *testing.T) {
+	in := valid(Production)
+	in.Settings = `{"environment":"production","domain":5,"databse":{},"database":{"highAvailability":false},"argo":{"parallelism":"many"},` +
+		`"cluster":{"authorizedNetworks":[{"name":"ci","cidr":"203.0.113.0/24","note":"x"}]},"iap":{"members":["group:data@example.com"]}}`
+	_, err := Parse(in)
+	require.Error(t, err)
+	msg := err.Error()
+	for _, want := range []string{
+		"argo-platform:settings.databse: unknown key",
+		"argo-platform:settings.cluster.authorizedNetworks[0].note: unknown key",
+		"argo-platform:settings.argo.parallelism: got a string, want a whole number",
+		"argo-platform:settings.domain: got a whole number, want a string",
+		"argo-platform:settings.database.highAvailability",
+	} {
+		assert.Contains(t, msg, want)
+	}
+	for _, key := range []string{"settings.argo.parallelism", "settings.domain"} {
+		assert.Equal(t, 1, strings.Count(msg, key), "the malformed %s is reported once, not again by its rule:\n%s", key, msg)
+	}
+}
+
+func TestADomainIsAHostNameNotAnAddress(t *testing.T) {
+	for _, d := range []string{"10.0.0.1", "203.0.113.7", "argo.example.123"} {
+		assert.Contains(t, checkDomain(d), "not an IP address", d)
+	}
+	for _, d := range []string{"argo.example.com", "1.example.com", "argo.123.example.com"} {
+		assert.Empty(t, checkDomain(d), d)
+	}
+}
+
+func TestThePasswordLengthCountsCharacters(t *testing.T) {
+	in := valid(Staging)
+	in.DatabaseAdminPassword = strings.Repeat("é", 8) // 8 characters, 16 bytes
+	_, err := Parse(in)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "databaseAdminPassword: too short (8 characters); at least 16")
+	in.DatabaseAdminPassword = strings.Repeat("é", 16)
+	_, err = Parse(in)
+	assert.NoError(t, err, "16 characters are enough, whatever their bytes")
+}
+
+func TestIAPMembersMapToDistinctResources(t *testing.T) {
+	for _, tc := range []struct {
+		members []string
+		want    string
+	}{
+		{[]string{"user:a.b@example.com", "user:a-b@example.com"}, `iap.members[1]: "user:a-b@example.com" and iap.members[0] ("user:a.b@example.com") would share the resource name`},
+		{[]string{"group:data@example.com", "group:data@example.com"}, `iap.members[1]: "group:data@example.com" is already listed as iap.members[0]`},
+		{[]string{"user:Alice@example.com"}, `iap.members[0]: invalid value "user:Alice@example.com"; accepted: a lowercase principal`},
+	} {
+		in := valid(Staging)
+		in.Settings = `{` + validBlock + `,"iap":{"members":["` + strings.Join(tc.members, `","`) + `"]}}`
+		_, err := Parse(in)
+		require.Error(t, err, tc.members)
+		assert.Contains(t, err.Error(), tc.want)
+	}
+	in := valid(Staging)
+	in.Settings = `{` + validBlock + `,"iap":{"members":["user:a@example.com","user:b@example.com","group:a@example.com"]}}`
+	_, err := Parse(in)
+	assert.NoError(t, err, "distinct members are accepted")
+}
+
+func TestNamespaceParallelismIsBoundedByParallelism(t *testing.T) {
+	in := valid(Staging)
+	in.Settings = `{` + validBlock + `,"argo":{"parallelism":-1,"namespaceParallelism":5}}`
+	_, err := Parse(in)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `argo.parallelism: invalid value "-1"; accepted: a whole number from 1 to 10000`)
+	assert.NotContains(t, err.Error(), "namespaceParallelism", "5 is fine while parallelism itself is wrong")
+	in.Settings = `{` + validBlock + `,"argo":{"parallelism":10,"namespaceParallelism":11}}`
+	_, err = Parse(in)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `argo.namespaceParallelism: invalid value "11"; accepted: a whole number from 1 to argo.parallelism (10)`)
+	in.Settings = `{` + validBlock + `,"argo":{"parallelism":10,"namespaceParallelism":10}}`
+	_, err = Parse(in)
+	assert.NoError(t, err, "the edge is accepted")
+}
