@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -127,4 +128,32 @@ func TestNamespaceParallelismIsBoundedByParallelism(t *testing.T) {
 	in.Settings = `{` + validBlock + `,"argo":{"parallelism":10,"namespaceParallelism":10}}`
 	_, err = Parse(in)
 	assert.NoError(t, err, "the edge is accepted")
+}
+
+func TestAuthorizedNetworksTogetherStayOfficeSized(t *testing.T) {
+	networks := func(cidrs ...string) Input {
+		var list []string
+		for i, c := range cidrs {
+			list = append(list, fmt.Sprintf(`{"name":"n%d","cidr":%q}`, i, c))
+		}
+		return withSettings(`{"environment":"staging","domain":"argo.example.com","cluster":{"authorizedNetworks":[` + strings.Join(list, ",") + `]}}`)
+	}
+	for _, bad := range [][]string{
+		{"0.0.0.0/1", "128.0.0.0/1"},        // the internet in two halves
+		{"203.0.0.0/15"},                    // one range wider than a /16
+		{"198.18.0.0/16", "203.0.113.0/24"}, // a /16 and more
+	} {
+		_, err := Parse(networks(bad...))
+		require.Error(t, err, bad)
+		assert.Contains(t, err.Error(), "argo-platform:settings.cluster.authorizedNetworks: together cover", bad)
+	}
+	for _, ok := range [][]string{
+		{"198.18.0.0/16"},                  // the edge: exactly a /16
+		{"198.18.0.0/16", "198.18.5.0/24"}, // nested ranges count once
+		{"203.0.113.0/24", "203.0.113.0/24"},
+		{"203.0.113.7/32", "198.51.100.0/24"},
+	} {
+		_, err := Parse(networks(ok...))
+		assert.NoError(t, err, ok)
+	}
 }

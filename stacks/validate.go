@@ -114,6 +114,7 @@ func (l *Loaded) Validate(stack string) error {
 		v.addf("%s: empty; list the deployers' and CI's egress ranges, or `pulumi up` cannot reach the control plane", k("cluster.authorizedNetworks"))
 	}
 	seen := map[string]bool{}
+	var authorized []netip.Prefix
 	for i, an := range c.AuthorizedNetworks {
 		path := fmt.Sprintf("cluster.authorizedNetworks[%d]", i)
 		if an.Name == "" || seen[an.Name] {
@@ -126,7 +127,12 @@ func (l *Loaded) Validate(stack string) error {
 			v.add(k(path+".cidr"), an.CIDR, "an IPv4 network in CIDR form, e.g. 203.0.113.0/24")
 		case p.Bits() == 0:
 			v.add(k(path+".cidr"), an.CIDR, "a specific range; 0.0.0.0/0 would open the control plane to the internet")
+		default:
+			authorized = append(authorized, p)
 		}
+	}
+	if n := unionSize(authorized); n > MaxAuthorizedAddresses {
+		v.addf("%s: together cover %d addresses, more than %d (a /16); list the egress ranges of your offices and runners, not a provider's or the internet's", k("cluster.authorizedNetworks"), n, MaxAuthorizedAddresses)
 	}
 
 	// Database.
@@ -217,6 +223,35 @@ func (l *Loaded) Validate(stack string) error {
 		l.productionInvariants(v)
 	}
 	return v.err()
+}
+
+// MaxAuthorizedAddresses bounds how many addresses cluster.authorizedNetworks
+// may admit together: a /16 holds any office's or runner fleet's egress
+// ranges; more is a provider's space or the internet cut into pieces.
+const MaxAuthorizedAddresses = 1 << 16
+
+// unionSize counts the IPv4 addresses the prefixes cover together. Two
+// prefixes either nest or are disjoint, so the union is the sum of the
+// prefixes that no other one contains.
+func unionSize(ps []netip.Prefix) uint64 {
+	var total uint64
+	for i, p := range ps {
+		inside := false
+		for j, q := range ps {
+			if i == j {
+				continue
+			}
+			// q contains p (an identical pair counts once: the first).
+			if q.Bits() <= p.Bits() && q.Contains(p.Addr()) && (q.Bits() < p.Bits() || j < i) {
+				inside = true
+				break
+			}
+		}
+		if !inside {
+			total += 1 << (32 - p.Bits())
+		}
+	}
+	return total
 }
 
 // productionInvariants are what production may not turn off.
