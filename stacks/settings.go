@@ -116,6 +116,12 @@ type IAP struct {
 	// Members get roles/iap.httpsResourceAccessor: user:, group:,
 	// serviceAccount: or domain: principals. Required in production.
 	Members []string `json:"members"`
+	// OrganizationDomain is the Google Cloud organization's domain (e.g.
+	// example.com). Optional. IAP with GKE's Google-managed OAuth client
+	// admits only the organization's own users, so when it is set, members
+	// outside it are refused before anything is created instead of being
+	// granted a role they can never use.
+	OrganizationDomain string `json:"organizationDomain"`
 }
 
 // DNS optionally publishes an A record for Domain.

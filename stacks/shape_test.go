@@ -157,3 +157,22 @@ func TestAuthorizedNetworksTogetherStayOfficeSized(t *testing.T) {
 		assert.NoError(t, err, ok)
 	}
 }
+
+func TestMembersOutsideTheOrganizationAreRefused(t *testing.T) {
+	members := func(org string, ms ...string) Input {
+		return withSettings(`{` + validBlock + `,"iap":{"organizationDomain":"` + org + `","members":["` + strings.Join(ms, `","`) + `"]}}`)
+	}
+	_, err := Parse(members("example.com", "user:a@example.com", "group:data@eu.example.com", "domain:example.com",
+		"serviceAccount:ci@acme-ops.iam.gserviceaccount.com"))
+	assert.NoError(t, err, "the organization's users, groups, subdomains, domain and service accounts")
+	for _, outside := range []string{"user:a@gmail.com", "group:x@example.org", "domain:notexample.com", "user:a@badexample.com"} {
+		_, err := Parse(members("example.com", "user:a@example.com", outside))
+		require.Error(t, err, outside)
+		assert.Contains(t, err.Error(), `argo-platform:settings.iap.members[1]: invalid value "`+outside+`"; accepted: a principal of the organization example.com`)
+	}
+	_, err = Parse(members("https://example.com", "user:a@example.com"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "argo-platform:settings.iap.organizationDomain")
+	_, err = Parse(members("", "user:a@gmail.com"))
+	assert.NoError(t, err, "no organization named, no restriction")
+}

@@ -159,11 +159,22 @@ func (l *Loaded) Validate(stack string) error {
 
 	// Logs, IAP, DNS.
 	v.inRange(k("logs.retentionDays"), s.Logs.RetentionDays, 1, 3650)
+	org := s.IAP.OrganizationDomain
+	if org != "" {
+		if msg := checkDomain(org); msg != "" {
+			v.add(k("iap.organizationDomain"), org, "the organization's domain, e.g. example.com: "+msg)
+			org = ""
+		}
+	}
 	granted := map[string]int{}
 	for i, m := range s.IAP.Members {
 		path := k(fmt.Sprintf("iap.members[%d]", i))
 		if msg := checkMember(m); msg != "" {
 			v.add(path, m, msg)
+			continue
+		}
+		if org != "" && !inOrganization(m, org) {
+			v.add(path, m, fmt.Sprintf("a principal of the organization %s (iap.organizationDomain): IAP's Google-managed OAuth client admits no one from outside it", org))
 			continue
 		}
 		// Each member is one Pulumi resource named after it: two members
@@ -380,6 +391,22 @@ func checkMember(m string) string {
 		}
 	}
 	return want
+}
+
+// inOrganization reports whether a well-formed member belongs to the
+// organization whose domain is org: users and groups by their e-mail's
+// domain (or a subdomain), domain: members by the domain itself, service
+// accounts always (they live in the organization's projects).
+func inOrganization(m, org string) bool {
+	kind, rest, _ := strings.Cut(m, ":")
+	if kind == "serviceAccount" {
+		return true
+	}
+	d := rest
+	if kind != "domain" {
+		_, d, _ = strings.Cut(rest, "@")
+	}
+	return d == org || strings.HasSuffix(d, "."+org)
 }
 
 func checkArgoVersion(ver string) string {
