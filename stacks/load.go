@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -33,6 +34,10 @@ type Input struct {
 	Settings string // the JSON Pulumi hands over for the structured block
 	// DatabaseAdminPassword is the plaintext of the secret; "" when unset.
 	DatabaseAdminPassword string
+	// ConfigKeys are all the stack's configuration keys, when known (the
+	// CLI hands them to the program); keys of this project's namespace that
+	// the program does not read are refused.
+	ConfigKeys []string
 }
 
 // Loaded is a validated stack configuration.
@@ -63,29 +68,60 @@ func Load(ctx *pulumi.Context) (*Loaded, error) {
 		Region:                get(KeyRegion),
 		Settings:              get(KeySettings),
 		DatabaseAdminPassword: get(KeyDatabaseAdminPassword),
+		ConfigKeys:            configKeys(os.Getenv(pulumi.EnvConfig)),
 	})
+}
+
+// configKeys are the keys of the configuration the Pulumi CLI hands the
+// program (a JSON object in PULUMI_CONFIG), or none when it is not there.
+func configKeys(env string) []string {
+	var all map[string]any
+	if env == "" || json.Unmarshal([]byte(env), &all) != nil {
+		return nil
+	}
+	return slices.Sorted(maps.Keys(all))
+}
+
+// projectKeys are the keys of this project's namespace that the program
+// reads.
+var projectKeys = []string{KeySettings, KeyDatabaseAdminPassword}
+
+// unknownProjectKeys refuses every key of this project's namespace that the
+// program does not read: a misspelt block would otherwise be ignored.
+func unknownProjectKeys(keys []string) []error {
+	ns, _, _ := strings.Cut(KeySettings, ":")
+	var errs []error
+	for _, key := range keys {
+		if !strings.HasPrefix(key, ns+":") || slices.Contains(projectKeys, key) {
+			continue
+		}
+		errs = append(errs, fmt.Errorf("%s: unknown key; this project reads only %s (everything else goes inside %s)", key, strings.Join(projectKeys, " and "), KeySettings))
+	}
+	return errs
 }
 
 // Parse decodes and validates one stack's configuration. Every problem is
 // reported at once, each naming its key: unknown keys, keys written with no
 // value, values of the wrong type and every validation rule.
 func Parse(in Input) (*Loaded, error) {
+	unknown := unknownProjectKeys(in.ConfigKeys)
+	fail := func(err error) (*Loaded, error) { return nil, errors.Join(append(unknown, err)...) }
 	text := strings.TrimSpace(in.Settings)
 	if text == "" || text == "null" {
-		return nil, fmt.Errorf("%s: missing: every stack file needs this block (at least environment and domain)", KeySettings)
+		return fail(fmt.Errorf("%s: missing: every stack file needs this block (at least environment and domain)", KeySettings))
 	}
 	var top any
 	if err := json.Unmarshal([]byte(text), &top); err != nil {
-		return nil, fmt.Errorf("%s: not readable as a mapping of settings (environment, domain, ...): %w", KeySettings, err)
+		return fail(fmt.Errorf("%s: not readable as a mapping of settings (environment, domain, ...): %w", KeySettings, err))
 	}
 	raw, ok := top.(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("%s: got %s; want a mapping of settings (environment, domain, ...)", KeySettings, article(jsonKind(top)))
+		return fail(fmt.Errorf("%s: got %s; want a mapping of settings (environment, domain, ...)", KeySettings, article(jsonKind(top))))
 	}
 
 	// Shape first: each bad key is reported and dropped, so the rest still
 	// decodes and is validated.
-	var shape []error
+	shape := unknown
 	bad := map[string]bool{}
 	shape = append(shape, checkShape(KeySettings, raw, reflect.TypeOf(Settings{}), bad)...)
 

@@ -176,3 +176,15 @@ func TestMembersOutsideTheOrganizationAreRefused(t *testing.T) {
 	_, err = Parse(members("", "user:a@gmail.com"))
 	assert.NoError(t, err, "no organization named, no restriction")
 }
+
+func TestKeysOfTheProjectNamespaceTheProgramDoesNotReadAreRefused(t *testing.T) {
+	keys := configKeys(`{"gcp:project":"p","gcp:region":"r","argo-platform:settings":"{}","argo-platform:databaseAdminPassword":"x","argo-platform:setings":"{}","kubernetes:context":"c"}`)
+	assert.Equal(t, []string{"argo-platform:databaseAdminPassword", "argo-platform:setings", "argo-platform:settings", "gcp:project", "gcp:region", "kubernetes:context"}, keys)
+	in := valid(Staging)
+	in.ConfigKeys = keys
+	_, err := Parse(in)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "argo-platform:setings: unknown key")
+	assert.NotContains(t, err.Error(), "gcp:region: unknown", "other namespaces are the providers' business")
+	assert.Nil(t, configKeys(""), "no configuration handed over: nothing to check")
+}

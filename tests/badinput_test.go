@@ -51,6 +51,17 @@ func TestBadInputFailsBeforeAnyResource(t *testing.T) {
 				sub(s, "cluster")["authorizedNetworks"] = []any{map[string]any{"name": "ci", "cird": "203.0.113.0/24"}}
 			})
 		}, []string{"cluster.authorizedNetworks[0].cird: unknown key"}},
+		{"misspelt block next to the settings", "staging", func(t *testing.T) map[string]string {
+			cfg := edit(t, func(map[string]any) {})
+			cfg["argo-platform:setings"] = cfg["argo-platform:settings"]
+			delete(cfg, "argo-platform:settings")
+			return cfg
+		}, []string{"argo-platform:setings: unknown key; this project reads only argo-platform:settings and argo-platform:databaseAdminPassword", "argo-platform:settings: missing"}},
+		{"stray key in the project's namespace", "staging", func(t *testing.T) map[string]string {
+			cfg := edit(t, func(map[string]any) {})
+			cfg["argo-platform:domain"] = "argo.example.com"
+			return cfg
+		}, []string{"argo-platform:domain: unknown key"}},
 		{"wrong type", "staging", func(t *testing.T) map[string]string {
 			return edit(t, func(s map[string]any) { sub(s, "database")["backups"] = "yes" })
 		}, []string{"argo-platform:settings.database.backups", "boolean"}},

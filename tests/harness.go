@@ -4,6 +4,7 @@
 package tests
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -145,11 +146,30 @@ func urn(stack, parent, typ, name string) string {
 	return string(resource.NewURN(tokens.QName(stack), tokens.PackageName(Project), parentType, tokens.Type(typ), name))
 }
 
+var runMu sync.Mutex
+
 // Run runs program as `pulumi up` (or `pulumi preview` when dryRun) would,
 // against a Recorder, with the given configuration.
 func Run(program pulumi.RunFunc, stack string, config map[string]string, dryRun bool) (*Recorder, error) {
+	// The CLI hands the program its whole configuration in PULUMI_CONFIG
+	// too (stacks.Load reads the keys from there); so does this harness.
+	runMu.Lock()
+	defer runMu.Unlock()
+	all, err := json.Marshal(config)
+	if err != nil {
+		return nil, err
+	}
+	old, had := os.LookupEnv(pulumi.EnvConfig)
+	os.Setenv(pulumi.EnvConfig, string(all))
+	defer func() {
+		if had {
+			os.Setenv(pulumi.EnvConfig, old)
+		} else {
+			os.Unsetenv(pulumi.EnvConfig)
+		}
+	}()
 	rec := &Recorder{Stack: stack, DryRun: dryRun}
-	err := pulumi.RunErr(program, pulumi.WithMocks(Project, stack, rec), func(info *pulumi.RunInfo) {
+	err = pulumi.RunErr(program, pulumi.WithMocks(Project, stack, rec), func(info *pulumi.RunInfo) {
 		info.Config = config
 		info.DryRun = dryRun
 	})
