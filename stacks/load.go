@@ -3,7 +3,6 @@ package stacks
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -105,7 +104,7 @@ func unknownProjectKeys(keys []string) []error {
 // value, values of the wrong type and every validation rule.
 func Parse(in Input) (*Loaded, error) {
 	unknown := unknownProjectKeys(in.ConfigKeys)
-	fail := func(err error) (*Loaded, error) { return nil, errors.Join(append(unknown, err)...) }
+	fail := func(err error) (*Loaded, error) { return nil, Problems(append(unknown, err)) }
 	text := strings.TrimSpace(in.Settings)
 	if text == "" || text == "null" {
 		return fail(fmt.Errorf("%s: missing: every stack file needs this block (at least environment and domain)", KeySettings))
@@ -155,10 +154,30 @@ func Parse(in Input) (*Loaded, error) {
 		}
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return nil, Problems(errs)
 	}
 	return l, nil
 }
+
+// Problems are every problem found in a stack's configuration. Its message
+// counts them and lists each on a line of its own.
+type Problems []error
+
+func (p Problems) Error() string {
+	noun := "problems"
+	if len(p) == 1 {
+		noun = "problem"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d %s in the stack configuration; nothing was created:", len(p), noun)
+	for _, e := range p {
+		b.WriteString("\n  " + e.Error())
+	}
+	return b.String()
+}
+
+// Unwrap gives errors.Is and errors.As each problem.
+func (p Problems) Unwrap() []error { return p }
 
 // checkShape walks a decoded mapping beside the struct it must fill. It
 // reports, each with its full key, every key the struct does not have (with

@@ -188,3 +188,25 @@ func TestKeysOfTheProjectNamespaceTheProgramDoesNotReadAreRefused(t *testing.T) 
 	assert.NotContains(t, err.Error(), "gcp:region: unknown", "other namespaces are the providers' business")
 	assert.Nil(t, configKeys(""), "no configuration handed over: nothing to check")
 }
+
+// The message's count is the number of problems it lists, one a line.
+func TestTheProblemCountMatchesTheList(t *testing.T) {
+	in := valid(Production)
+	in.Region = ""
+	in.Settings = `{"environment":"production","domain":5,"databse":{},"cluster":{"authorizedNetworks":[{"name":"ci","cidr":"203.0.113.0/24"}]}}`
+	_, err := Parse(in)
+	require.Error(t, err)
+	lines := strings.Split(err.Error(), "\n")
+	listed := len(lines) - 1
+	require.Greater(t, listed, 2, err.Error())
+	assert.Equal(t, fmt.Sprintf("%d problems in the stack configuration; nothing was created:", listed), lines[0])
+	var p Problems
+	require.ErrorAs(t, err, &p)
+	assert.Len(t, p, listed)
+
+	in = valid(Staging)
+	in.Region = ""
+	_, err = Parse(in)
+	require.Error(t, err)
+	assert.True(t, strings.HasPrefix(err.Error(), "1 problem in the stack configuration; nothing was created:\n  gcp:region: missing"), err.Error())
+}
