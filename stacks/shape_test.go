@@ -210,3 +210,15 @@ func TestTheProblemCountMatchesTheList(t *testing.T) {
 	require.Error(t, err)
 	assert.True(t, strings.HasPrefix(err.Error(), "1 problem in the stack configuration; nothing was created:\n  gcp:region: missing"), err.Error())
 }
+
+func TestSubnetAndPodRangesFitAtLeastOneNode(t *testing.T) {
+	network := func(subnet, pods string) Input {
+		return withSettings(`{` + validBlock + `,"network":{"subnetCIDR":"` + subnet + `","podsCIDR":"` + pods + `"}}`)
+	}
+	_, err := Parse(network("10.10.0.0/29", "10.20.0.0/26"))
+	assert.NoError(t, err, "the edges are accepted")
+	_, err = Parse(network("10.10.0.0/30", "10.20.0.0/27"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `network.subnetCIDR: invalid value "10.10.0.0/30"; accepted: a /29 or larger`)
+	assert.Contains(t, err.Error(), `network.podsCIDR: invalid value "10.20.0.0/27"; accepted: a /26 or larger`)
+}

@@ -87,6 +87,15 @@ func (l *Loaded) Validate(stack string) error {
 			parsed[path] = p
 		}
 	}
+	if p, ok := parsed["network.subnetCIDR"]; ok && p.Bits() > 29 {
+		// GCP's smallest subnet; it keeps 4 addresses, leaving 4 for nodes.
+		v.add(k("network.subnetCIDR"), n.SubnetCIDR, "a /29 or larger (Compute Engine's smallest subnet, 4 node addresses)")
+	}
+	if p, ok := parsed["network.podsCIDR"]; ok && p.Bits() > 26 {
+		// Autopilot runs up to 32 Pods a node and reserves twice that many
+		// addresses, a /26, for each node.
+		v.add(k("network.podsCIDR"), n.PodsCIDR, "a /26 or larger (Autopilot reserves a /26 of Pod addresses for every node)")
+	}
 	if p, ok := parsed["network.controlPlaneCIDR"]; ok && p.Bits() != 28 {
 		v.add(k("network.controlPlaneCIDR"), n.ControlPlaneCIDR, "a /28 (GKE's control-plane range size)")
 	}
