@@ -107,7 +107,7 @@ func (g *GKE) ingresses(ctx context.Context) error {
 			_, err = api.Patch(ctx, ing.Name, types.MergePatchType, finalizers(ing.ResourceVersion, append(ing.Finalizers, IngressFinalizer)), metav1.PatchOptions{})
 		case ing.DeletionTimestamp != nil && slices.Contains(ing.Finalizers, IngressFinalizer):
 			time.Sleep(g.delay) // tearing the load balancer down
-			g.record("load balancer "+ing.Namespace+"/"+ing.Name, ctx)
+			g.record(ctx, "load balancer "+ing.Namespace+"/"+ing.Name)
 			_, err = api.Patch(ctx, ing.Name, types.MergePatchType, finalizers(ing.ResourceVersion, without(ing.Finalizers, IngressFinalizer)), metav1.PatchOptions{})
 		}
 		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
@@ -157,7 +157,7 @@ func (g *GKE) negs(ctx context.Context) error {
 			continue
 		}
 		time.Sleep(g.delay) // deleting the NEGs in Compute Engine
-		g.record("NEGs "+neg.GetNamespace()+"/"+neg.GetName(), ctx)
+		g.record(ctx, "NEGs "+neg.GetNamespace()+"/"+neg.GetName())
 		_, err := g.dyn.Resource(svcnegs).Namespace(neg.GetNamespace()).Patch(ctx, neg.GetName(), types.MergePatchType,
 			finalizers(neg.GetResourceVersion(), without(neg.GetFinalizers(), NEGFinalizer)), metav1.PatchOptions{})
 		if err != nil && !apierrors.IsNotFound(err) {
@@ -167,7 +167,7 @@ func (g *GKE) negs(ctx context.Context) error {
 	return nil
 }
 
-func (g *GKE) record(what string, ctx context.Context) {
+func (g *GKE) record(ctx context.Context, what string) {
 	var present []string
 	if cms, err := g.c.Client.CoreV1().ConfigMaps(g.standIn).List(ctx, metav1.ListOptions{}); err == nil {
 		for _, cm := range cms.Items {
