@@ -110,8 +110,10 @@ func Parse(in Input) (*Loaded, error) {
 		return fail(fmt.Errorf("%s: missing: every stack file needs this block (at least environment and domain)", KeySettings))
 	}
 	var top any
-	if err := json.Unmarshal([]byte(text), &top); err != nil {
-		return fail(fmt.Errorf("%s: not readable as a mapping of settings (environment, domain, ...): %w", KeySettings, err))
+	if json.Unmarshal([]byte(text), &top) != nil {
+		// Pulumi hands a structured value over as JSON, and a plain YAML
+		// scalar as its text.
+		top = text
 	}
 	raw, ok := top.(map[string]any)
 	if !ok {

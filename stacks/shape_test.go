@@ -42,6 +42,7 @@ func TestWrongTypesNameTheKeyInTheStackFilesWords(t *testing.T) {
 		{`{` + validBlock + `,"logs":5}`, "argo-platform:settings.logs: got a whole number, want a mapping"},
 		{`["environment"]`, "argo-platform:settings: got a list; want a mapping of settings"},
 		{`"staging"`, "argo-platform:settings: got a string; want a mapping of settings"},
+		{`staging`, "argo-platform:settings: got a string; want a mapping of settings"},
 	} {
 		_, err := Parse(withSettings(tc.settings))
 		require.Error(t, err, tc.settings)
