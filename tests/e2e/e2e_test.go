@@ -101,6 +101,7 @@ func TestStacks(t *testing.T) {
 			ctx := context.Background()
 			cfg, err := localdeploy.Settings(stack, nil)
 			require.NoError(t, err)
+			cleanCluster(t, ctx, cfg.Argo.Namespace)
 			s := newStack(t, ctx, stack, cfg)
 
 			timed(t, "up "+stack, func() {
