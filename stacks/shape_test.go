@@ -16,7 +16,7 @@ func withSettings(settings string) Input {
 	return in
 }
 
-const validBlock = `"environment":"staging","domain":"argo.example.com","cluster":{"authorizedNetworks":[{"name":"ci","cidr":"203.0.113.0/24"}]}`
+const validBlock = `"environment":"staging","domain":"argo.acme-data.dev","cluster":{"authorizedNetworks":[{"name":"ci","cidr":"34.84.10.0/24"}]}`
 
 func TestAKeyWithNoValueIsRefusedNotDefaulted(t *testing.T) {
 	for _, tc := range []struct{ settings, want string }{
@@ -38,7 +38,7 @@ func TestWrongTypesNameTheKeyInTheStackFilesWords(t *testing.T) {
 		{`{` + validBlock + `,"argo":{"parallelism":[1]}}`, "argo-platform:settings.argo.parallelism: got a list, want a whole number"},
 		{`{` + validBlock + `,"argo":{"parallelism":2.5}}`, "argo-platform:settings.argo.parallelism: got a number, want a whole number"},
 		{`{` + validBlock + `,"protect":"yes"}`, "argo-platform:settings.protect: got a string, want a boolean (true or false)"},
-		{`{` + validBlock + `,"iap":{"members":"group:a@example.com"}}`, "argo-platform:settings.iap.members: got a string, want a list"},
+		{`{` + validBlock + `,"iap":{"members":"group:a@acme-data.dev"}}`, "argo-platform:settings.iap.members: got a string, want a list"},
 		{`{` + validBlock + `,"logs":5}`, "argo-platform:settings.logs: got a whole number, want a mapping"},
 		{`["environment"]`, "argo-platform:settings: got a list; want a mapping of settings"},
 		{`"staging"`, "argo-platform:settings: got a string; want a mapping of settings"},
@@ -56,7 +56,7 @@ func TestWrongTypesNameTheKeyInTheStackFilesWords(t *testing.T) {
 func TestEveryKindOfProblemIsReportedTogether(t *testing.T) {
 	in := valid(Production)
 	in.Settings = `{"environment":"production","domain":5,"databse":{},"database":{"highAvailability":false},"argo":{"parallelism":"many"},` +
-		`"cluster":{"authorizedNetworks":[{"name":"ci","cidr":"203.0.113.0/24","note":"x"}]},"iap":{"members":["group:data@example.com"]}}`
+		`"cluster":{"authorizedNetworks":[{"name":"ci","cidr":"34.84.10.0/24","note":"x"}]},"iap":{"members":["group:data@acme-data.dev"]}}`
 	_, err := Parse(in)
 	require.Error(t, err)
 	msg := err.Error()
@@ -78,7 +78,7 @@ func TestADomainIsAHostNameNotAnAddress(t *testing.T) {
 	for _, d := range []string{"10.0.0.1", "203.0.113.7", "argo.example.123"} {
 		assert.Contains(t, checkDomain(d), "not an IP address", d)
 	}
-	for _, d := range []string{"argo.example.com", "1.example.com", "argo.123.example.com"} {
+	for _, d := range []string{"argo.acme-data.dev", "1.acme-data.dev", "argo.123.acme-data.dev"} {
 		assert.Empty(t, checkDomain(d), d)
 	}
 }
@@ -99,9 +99,9 @@ func TestIAPMembersMapToDistinctResources(t *testing.T) {
 		members []string
 		want    string
 	}{
-		{[]string{"user:a.b@example.com", "user:a-b@example.com"}, `iap.members[1]: "user:a-b@example.com" and iap.members[0] ("user:a.b@example.com") would share the resource name`},
-		{[]string{"group:data@example.com", "group:data@example.com"}, `iap.members[1]: "group:data@example.com" is already listed as iap.members[0]`},
-		{[]string{"user:Alice@example.com"}, `iap.members[0]: invalid value "user:Alice@example.com"; accepted: a lowercase principal`},
+		{[]string{"user:a.b@acme-data.dev", "user:a-b@acme-data.dev"}, `iap.members[1]: "user:a-b@acme-data.dev" and iap.members[0] ("user:a.b@acme-data.dev") would share the resource name`},
+		{[]string{"group:data@acme-data.dev", "group:data@acme-data.dev"}, `iap.members[1]: "group:data@acme-data.dev" is already listed as iap.members[0]`},
+		{[]string{"user:Alice@acme-data.dev"}, `iap.members[0]: invalid value "user:Alice@acme-data.dev"; accepted: a lowercase principal`},
 	} {
 		in := valid(Staging)
 		in.Settings = `{` + validBlock + `,"iap":{"members":["` + strings.Join(tc.members, `","`) + `"]}}`
@@ -110,7 +110,7 @@ func TestIAPMembersMapToDistinctResources(t *testing.T) {
 		assert.Contains(t, err.Error(), tc.want)
 	}
 	in := valid(Staging)
-	in.Settings = `{` + validBlock + `,"iap":{"members":["user:a@example.com","user:b@example.com","group:a@example.com"]}}`
+	in.Settings = `{` + validBlock + `,"iap":{"members":["user:a@acme-data.dev","user:b@acme-data.dev","group:a@acme-data.dev"]}}`
 	_, err := Parse(in)
 	assert.NoError(t, err, "distinct members are accepted")
 }
@@ -137,12 +137,12 @@ func TestAuthorizedNetworksTogetherStayOfficeSized(t *testing.T) {
 		for i, c := range cidrs {
 			list = append(list, fmt.Sprintf(`{"name":"n%d","cidr":%q}`, i, c))
 		}
-		return withSettings(`{"environment":"staging","domain":"argo.example.com","cluster":{"authorizedNetworks":[` + strings.Join(list, ",") + `]}}`)
+		return withSettings(`{"environment":"staging","domain":"argo.acme-data.dev","cluster":{"authorizedNetworks":[` + strings.Join(list, ",") + `]}}`)
 	}
 	for _, bad := range [][]string{
 		{"0.0.0.0/1", "128.0.0.0/1"},        // the internet in two halves
 		{"203.0.0.0/15"},                    // one range wider than a /16
-		{"198.18.0.0/16", "203.0.113.0/24"}, // a /16 and more
+		{"198.18.0.0/16", "34.84.10.0/24"}, // a /16 and more
 	} {
 		_, err := Parse(networks(bad...))
 		require.Error(t, err, bad)
@@ -151,8 +151,8 @@ func TestAuthorizedNetworksTogetherStayOfficeSized(t *testing.T) {
 	for _, ok := range [][]string{
 		{"198.18.0.0/16"},                  // the edge: exactly a /16
 		{"198.18.0.0/16", "198.18.5.0/24"}, // nested ranges count once
-		{"203.0.113.0/24", "203.0.113.0/24"},
-		{"203.0.113.7/32", "198.51.100.0/24"},
+		{"34.84.10.0/24", "34.84.10.0/24"},
+		{"34.84.10.7/32", "35.190.0.0/24"},
 	} {
 		_, err := Parse(networks(ok...))
 		assert.NoError(t, err, ok)
@@ -163,15 +163,15 @@ func TestMembersOutsideTheOrganizationAreRefused(t *testing.T) {
 	members := func(org string, ms ...string) Input {
 		return withSettings(`{` + validBlock + `,"iap":{"organizationDomain":"` + org + `","members":["` + strings.Join(ms, `","`) + `"]}}`)
 	}
-	_, err := Parse(members("example.com", "user:a@example.com", "group:data@eu.example.com", "domain:example.com",
+	_, err := Parse(members("acme-data.dev", "user:a@acme-data.dev", "group:data@eu.acme-data.dev", "domain:acme-data.dev",
 		"serviceAccount:ci@acme-ops.iam.gserviceaccount.com"))
 	assert.NoError(t, err, "the organization's users, groups, subdomains, domain and service accounts")
-	for _, outside := range []string{"user:a@gmail.com", "group:x@example.org", "domain:notexample.com", "user:a@badexample.com"} {
-		_, err := Parse(members("example.com", "user:a@example.com", outside))
+	for _, outside := range []string{"user:a@gmail.com", "group:x@example.org", "domain:notacme-data.dev", "user:a@badacme-data.dev"} {
+		_, err := Parse(members("acme-data.dev", "user:a@acme-data.dev", outside))
 		require.Error(t, err, outside)
-		assert.Contains(t, err.Error(), `argo-platform:settings.iap.members[1]: invalid value "`+outside+`"; accepted: a principal of the organization example.com`)
+		assert.Contains(t, err.Error(), `argo-platform:settings.iap.members[1]: invalid value "`+outside+`"; accepted: a principal of the organization acme-data.dev`)
 	}
-	_, err = Parse(members("https://example.com", "user:a@example.com"))
+	_, err = Parse(members("https://acme-data.dev", "user:a@acme-data.dev"))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "argo-platform:settings.iap.organizationDomain")
 	_, err = Parse(members("", "user:a@gmail.com"))
@@ -194,7 +194,7 @@ func TestKeysOfTheProjectNamespaceTheProgramDoesNotReadAreRefused(t *testing.T) 
 func TestTheProblemCountMatchesTheList(t *testing.T) {
 	in := valid(Production)
 	in.Region = ""
-	in.Settings = `{"environment":"production","domain":5,"databse":{},"cluster":{"authorizedNetworks":[{"name":"ci","cidr":"203.0.113.0/24"}]}}`
+	in.Settings = `{"environment":"production","domain":5,"databse":{},"cluster":{"authorizedNetworks":[{"name":"ci","cidr":"34.84.10.0/24"}]}}`
 	_, err := Parse(in)
 	require.Error(t, err)
 	lines := strings.Split(err.Error(), "\n")

@@ -232,6 +232,8 @@ func (l *Loaded) Validate(stack string) error {
 		v.add(k("argo.apiQPS"), ftoa(a.APIQPS), "a number above 0 and at most 1000")
 	}
 
+	exampleValues(s, v)
+
 	// Derived names must fit GCP's limits.
 	if s.Project != "" && slices.Contains(Environments, s.Environment) {
 		for _, msg := range CheckNameLimits(NamesFor(s), s.Project) {

@@ -35,19 +35,19 @@ func TestCheckDomain(t *testing.T) {
 		domain string
 		ok     bool
 	}{
-		{"argo.staging.example.com", true},
-		{"argo.example.com", true},
+		{"argo.staging.acme-data.dev", true},
+		{"argo.acme-data.dev", true},
 		{"a-b.example.co", true},
 		{"", false},
 		{"localhost", false},
-		{"https://argo.example.com", false},
-		{"argo.example.com/ui", false},
-		{"argo.example.com:443", false},
-		{"argo.example.com.", false},
-		{"Argo.example.com", false},
-		{"-argo.example.com", false},
-		{"argo..example.com", false},
-		{strings.Repeat("a", 55) + ".example.com", false}, // over 63 characters
+		{"https://argo.acme-data.dev", false},
+		{"argo.acme-data.dev/ui", false},
+		{"argo.acme-data.dev:443", false},
+		{"argo.acme-data.dev.", false},
+		{"Argo.acme-data.dev", false},
+		{"-argo.acme-data.dev", false},
+		{"argo..acme-data.dev", false},
+		{strings.Repeat("a", 55) + ".acme-data.dev", false}, // over 63 characters
 	} {
 		assert.Equal(t, tc.ok, checkDomain(tc.domain) == "", tc.domain)
 	}
@@ -58,15 +58,15 @@ func TestCheckMember(t *testing.T) {
 		member string
 		ok     bool
 	}{
-		{"user:alice@example.com", true},
-		{"group:data@example.com", true},
+		{"user:alice@acme-data.dev", true},
+		{"group:data@acme-data.dev", true},
 		{"serviceAccount:ci@p.iam.gserviceaccount.com", true},
-		{"domain:example.com", true},
+		{"domain:acme-data.dev", true},
 		{"allUsers", false},
 		{"allAuthenticatedUsers", false},
-		{"alice@example.com", false},
+		{"alice@acme-data.dev", false},
 		{"user:alice", false},
-		{"domain:https://example.com", false},
+		{"domain:https://acme-data.dev", false},
 	} {
 		assert.Equal(t, tc.ok, checkMember(tc.member) == "", tc.member)
 	}
@@ -118,7 +118,7 @@ func valid(env string) Input {
 		Stack:                 env,
 		Project:               "acme-data-" + env[:3],
 		Region:                "asia-northeast1",
-		Settings:              `{"environment":"` + env + `","domain":"argo.example.com","cluster":{"authorizedNetworks":[{"name":"ci","cidr":"203.0.113.0/24"}]},"iap":{"members":["group:data@example.com"]}}`,
+		Settings:              `{"environment":"` + env + `","domain":"argo.acme-data.dev","cluster":{"authorizedNetworks":[{"name":"ci","cidr":"34.84.10.0/24"}]},"iap":{"members":["group:data@acme-data.dev"]}}`,
 		DatabaseAdminPassword: "0123456789abcdef",
 	}
 }
@@ -156,7 +156,7 @@ func TestDefaultsAreValidAndOrdered(t *testing.T) {
 
 func TestStackValuesOverrideDefaults(t *testing.T) {
 	in := valid(Staging)
-	in.Settings = `{"environment":"staging","domain":"argo.example.com","cluster":{"authorizedNetworks":[{"name":"ci","cidr":"203.0.113.0/24"}]},"database":{"tier":"db-custom-2-7680"},"argo":{"serverReplicas":3}}`
+	in.Settings = `{"environment":"staging","domain":"argo.acme-data.dev","cluster":{"authorizedNetworks":[{"name":"ci","cidr":"34.84.10.0/24"}]},"database":{"tier":"db-custom-2-7680"},"argo":{"serverReplicas":3}}`
 	l, err := Parse(in)
 	require.NoError(t, err)
 	assert.Equal(t, "db-custom-2-7680", l.Database.Tier)
@@ -166,7 +166,7 @@ func TestStackValuesOverrideDefaults(t *testing.T) {
 
 func TestEnvironmentDefaultsToTheStackName(t *testing.T) {
 	in := valid(Staging)
-	in.Settings = `{"domain":"argo.example.com","cluster":{"authorizedNetworks":[{"name":"ci","cidr":"203.0.113.0/24"}]}}`
+	in.Settings = `{"domain":"argo.acme-data.dev","cluster":{"authorizedNetworks":[{"name":"ci","cidr":"34.84.10.0/24"}]}}`
 	l, err := Parse(in)
 	require.NoError(t, err)
 	assert.Equal(t, Staging, l.Environment)

@@ -450,7 +450,7 @@ func TestDNSRecordWhenAZoneIsSet(t *testing.T) {
 	rec, err := Run(infra.Deploy, "staging", cfg, false)
 	require.NoError(t, err)
 	rs := one(t, rec, "gcp:dns/recordSet:RecordSet", "edge-dns")
-	assert.Equal(t, "argo.staging.example.com.", Str(rs.Inputs, "name"))
+	assert.Equal(t, "argo.staging.acme-data.dev.", Str(rs.Inputs, "name"), "the stack's domain, as a DNS name")
 	assert.Equal(t, "A", Str(rs.Inputs, "type"))
 	assert.Equal(t, "example-com", Str(rs.Inputs, "managedZone"))
 	assert.Equal(t, []string{StaticIP}, Strs(rs.Inputs, "rrdatas"), "points at the static IP")

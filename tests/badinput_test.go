@@ -182,3 +182,25 @@ func TestValidStackRegistersResources(t *testing.T) {
 	assert.Greater(t, len(rec.Resources()), 20)
 	assert.False(t, strings.Contains(strings.Join(rec.Types(), ","), "iap/brand"))
 }
+
+// The stack files in the repository hold example values: a real `up` with
+// them is refused before anything is created, naming each value to replace.
+func TestTheStackFilesExampleValuesAreRefusedBeforeAnyResource(t *testing.T) {
+	for _, stack := range Stacks {
+		t.Run(stack, func(t *testing.T) {
+			cfg, err := RawStackConfig(stack)
+			require.NoError(t, err)
+			rec, err := Run(infra.Deploy, stack, cfg, false)
+			require.Error(t, err)
+			assert.Empty(t, rec.Resources(), "nothing is registered")
+			for _, want := range []string{
+				`gcp:project: "example-argo-` + stack + `" is an example value`,
+				`argo-platform:settings.domain: "argo.`,
+				`argo-platform:settings.cluster.authorizedNetworks[0].cidr: "203.0.113.0/24" is an example value`,
+				`argo-platform:settings.iap.members[0]: "group:data-team@example.com" is an example value`,
+			} {
+				assert.Contains(t, err.Error(), want)
+			}
+		})
+	}
+}

@@ -194,14 +194,43 @@ var Stacks = []string{"experimental", "staging", "production"}
 // `pulumi config set --secret`; a stack file in git holds only ciphertext.
 const TestAdminPassword = "test-only-password-0123456789"
 
-// StackConfig reads Pulumi.<stack>.yaml and returns its configuration as the
-// Pulumi CLI hands it to a program: plain strings, structured values as JSON.
-// Secure values are replaced by test stand-ins.
+// FixtureValues replace the example values the stack files ship with (which
+// the program refuses) by ones a team would write, in StackConfig: the
+// tests run the real stack files, as a team's would read once filled in.
+var FixtureValues = strings.NewReplacer(
+	"example-argo-", "acme-argo-",
+	"example.com", "acme-data.dev",
+	"203.0.113.0/24", "34.84.10.0/24",
+)
+
+// StackConfig reads Pulumi.<stack>.yaml, puts FixtureValues in place of its
+// example values, and returns its configuration as the Pulumi CLI hands it
+// to a program: plain strings, structured values as JSON. Secure values are
+// replaced by test stand-ins.
 func StackConfig(stack string) (map[string]string, error) {
-	data, err := os.ReadFile(filepath.Join(RepoRoot(), "Pulumi."+stack+".yaml"))
+	data, err := StackFile(stack)
 	if err != nil {
 		return nil, err
 	}
+	return parseStackFile(stack, []byte(FixtureValues.Replace(string(data))))
+}
+
+// StackFile is the text of Pulumi.<stack>.yaml as it is in the repository.
+func StackFile(stack string) ([]byte, error) {
+	return os.ReadFile(filepath.Join(RepoRoot(), "Pulumi."+stack+".yaml"))
+}
+
+// RawStackConfig is StackConfig without FixtureValues: what the stack file
+// itself says.
+func RawStackConfig(stack string) (map[string]string, error) {
+	data, err := StackFile(stack)
+	if err != nil {
+		return nil, err
+	}
+	return parseStackFile(stack, data)
+}
+
+func parseStackFile(stack string, data []byte) (map[string]string, error) {
 	var file struct {
 		Config map[string]any `yaml:"config"`
 	}

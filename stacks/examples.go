@@ -1,0 +1,85 @@
+package stacks
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+)
+
+// The stack files in this repository hold example values that only stand
+// for a team's own: a project id starting with example-, names under the
+// domains reserved for documentation (RFC 2606 and RFC 6761) and the
+// address ranges reserved for documentation (RFC 5737). A real `up` with
+// them would create the network, the database and the cluster before
+// failing, so they are refused first, each named with what to put instead.
+var (
+	exampleProjectPrefix = "example-"
+	exampleDomains       = []string{"example.com", "example.net", "example.org"}
+	exampleTLDs          = []string{"example", "test", "invalid", "localhost"}
+	exampleRanges        = []netip.Prefix{
+		netip.MustParsePrefix("192.0.2.0/24"),
+		netip.MustParsePrefix("198.51.100.0/24"),
+		netip.MustParsePrefix("203.0.113.0/24"),
+	}
+)
+
+// isExampleDomain reports whether host is, or is under, a domain reserved
+// for documentation.
+func isExampleDomain(host string) bool {
+	for _, d := range exampleDomains {
+		if host == d || strings.HasSuffix(host, "."+d) {
+			return true
+		}
+	}
+	labels := strings.Split(host, ".")
+	for _, tld := range exampleTLDs {
+		if labels[len(labels)-1] == tld {
+			return true
+		}
+	}
+	return false
+}
+
+// memberDomain is the domain a well-formed IAP member's address is in.
+func memberDomain(m string) string {
+	_, rest, _ := strings.Cut(m, ":")
+	if _, d, ok := strings.Cut(rest, "@"); ok {
+		return d
+	}
+	return rest
+}
+
+// exampleValues reports every example value in s, naming its key and what
+// to put instead.
+func exampleValues(s Settings, v *problems) {
+	k := func(path string) string { return KeySettings + "." + path }
+	replace := func(key, value, why, want string) {
+		v.addf("%s: %q is an example value (%s); replace it with %s", key, value, why, want)
+	}
+	if strings.HasPrefix(s.Project, exampleProjectPrefix) {
+		replace(KeyProject, s.Project, "the stack files ship with it", "your GCP project's id")
+	}
+	if isExampleDomain(s.Domain) {
+		replace(k("domain"), s.Domain, "a domain reserved for documentation", "a host name in a domain you control")
+	}
+	for i, an := range s.Cluster.AuthorizedNetworks {
+		p, err := netip.ParsePrefix(an.CIDR)
+		if err != nil {
+			continue // reported by its own rule
+		}
+		for _, r := range exampleRanges {
+			if r.Overlaps(p) {
+				replace(k(fmt.Sprintf("cluster.authorizedNetworks[%d].cidr", i)), an.CIDR, "a range reserved for documentation", "your office's or runner's egress range")
+				break
+			}
+		}
+	}
+	for i, m := range s.IAP.Members {
+		if d := memberDomain(m); d != "" && isExampleDomain(d) {
+			replace(k(fmt.Sprintf("iap.members[%d]", i)), m, "a domain reserved for documentation", "a user or group of your organization")
+		}
+	}
+	if d := s.IAP.OrganizationDomain; d != "" && isExampleDomain(d) {
+		replace(k("iap.organizationDomain"), d, "a domain reserved for documentation", "your organization's domain")
+	}
+}

@@ -1,0 +1,49 @@
+package stacks
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestExampleValuesAreRefusedNamingWhatToReplace(t *testing.T) {
+	in := valid(Staging)
+	in.Project = "example-argo-staging"
+	in.Settings = `{"environment":"staging","domain":"argo.staging.example.com",` +
+		`"cluster":{"authorizedNetworks":[{"name":"office","cidr":"203.0.113.0/24"},{"name":"ci","cidr":"34.84.10.0/24"},{"name":"doc","cidr":"198.51.100.128/25"}]},` +
+		`"iap":{"members":["group:data-team@example.com","user:a@corp.test","group:ok@acme-data.dev"]}}`
+	_, err := Parse(in)
+	require.Error(t, err)
+	msg := err.Error()
+	for _, want := range []string{
+		`gcp:project: "example-argo-staging" is an example value`,
+		`settings.domain: "argo.staging.example.com" is an example value`,
+		`settings.cluster.authorizedNetworks[0].cidr: "203.0.113.0/24" is an example value`,
+		`settings.cluster.authorizedNetworks[2].cidr: "198.51.100.128/25" is an example value`,
+		`settings.iap.members[0]: "group:data-team@example.com" is an example value`,
+		`settings.iap.members[1]: "user:a@corp.test" is an example value`,
+	} {
+		assert.Contains(t, msg, want)
+	}
+	for _, fine := range []string{"authorizedNetworks[1]", "iap.members[2]"} {
+		assert.NotContains(t, msg, fine, "a team's own values are not examples")
+	}
+	assert.Equal(t, 6, strings.Count(msg, "is an example value"))
+
+	in = valid(Staging)
+	in.Settings = `{` + validBlock + `,"iap":{"organizationDomain":"example.org"}}`
+	_, err = Parse(in)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `settings.iap.organizationDomain: "example.org" is an example value`)
+}
+
+func TestOwnValuesNextToTheExampleDomainsAreAccepted(t *testing.T) {
+	for _, host := range []string{"argo.myexample.com", "example.com.au", "argo.examples.org", "testing.dev"} {
+		assert.False(t, isExampleDomain(host), host)
+	}
+	for _, host := range []string{"example.com", "argo.example.net", "a.b.example.org", "argo.test", "x.invalid", "argo.example"} {
+		assert.True(t, isExampleDomain(host), host)
+	}
+}
