@@ -1,0 +1,51 @@
+package tests
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// shellBlocks returns the ```sh blocks of a Markdown file.
+func shellBlocks(t *testing.T, path string) []string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var blocks []string
+	for _, part := range strings.Split(string(data), "```sh\n")[1:] {
+		block, _, ok := strings.Cut(part, "```")
+		require.True(t, ok, "an unclosed shell block in %s", path)
+		blocks = append(blocks, block)
+	}
+	return blocks
+}
+
+var (
+	usedVar     = regexp.MustCompile(`\$\{?([A-Z][A-Z0-9_]*)`)
+	assignedVar = regexp.MustCompile(`(?m)^\s*([A-Z][A-Z0-9_]*)=|\bfor ([A-Z][A-Z0-9_]*) in\b`)
+)
+
+// docs/bootstrap.md works when pasted section by section: every shell block
+// is valid shell and sets every variable it uses, so none depends on an
+// earlier section's shell.
+func TestBootstrapSectionsStandAlone(t *testing.T) {
+	blocks := shellBlocks(t, filepath.Join(RepoRoot(), "docs", "bootstrap.md"))
+	require.NotEmpty(t, blocks)
+	for i, block := range blocks {
+		out, err := exec.Command("bash", "-n", "-c", block).CombinedOutput()
+		assert.NoError(t, err, "block %d is not valid shell: %s", i, out)
+		set := map[string]bool{}
+		for _, m := range assignedVar.FindAllStringSubmatch(block, -1) {
+			set[m[1]+m[2]] = true
+		}
+		for _, m := range usedVar.FindAllStringSubmatch(block, -1) {
+			assert.True(t, set[m[1]], "block %d uses $%s without setting it:\n%s", i, m[1], block)
+		}
+	}
+}
