@@ -1,0 +1,91 @@
+package stacks
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// withValue is a valid input for env with one settings key (dotted) set.
+func withValue(t *testing.T, env, key string, value any) Input {
+	t.Helper()
+	in := valid(env)
+	var s map[string]any
+	require.NoError(t, json.Unmarshal([]byte(in.Settings), &s))
+	m := s
+	parts := strings.Split(key, ".")
+	for _, p := range parts[:len(parts)-1] {
+		next, ok := m[p].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			m[p] = next
+		}
+		m = next
+	}
+	m[parts[len(parts)-1]] = value
+	b, err := json.Marshal(s)
+	require.NoError(t, err)
+	in.Settings = string(b)
+	return in
+}
+
+// Every documented edge is accepted, and the first value past it is refused
+// naming the key.
+func TestDocumentedEdgesAreAcceptedAndOneBeyondRefused(t *testing.T) {
+	for _, tc := range []struct {
+		env, key string
+		ok, bad  []any
+	}{
+		{Staging, "database.diskSizeGB", []any{10, 65536}, []any{9, 65537}},
+		{Staging, "database.backupRetentionCount", []any{1, 365}, []any{0, 366}},
+		{Staging, "database.logRetentionDays", []any{1, 7}, []any{0, 8}},
+		{Staging, "database.maintenanceDay", []any{1, 7}, []any{0, 8}},
+		{Staging, "database.maintenanceHour", []any{0, 23}, []any{-1, 24}},
+		{Staging, "database.version", []any{"POSTGRES_15", "POSTGRES_18"}, []any{"POSTGRES_14", "POSTGRES_19"}},
+		{Staging, "database.tier", []any{"db-custom-1-3840", "db-custom-96-638976", "db-f1-micro"}, []any{"db-custom-98-638976", "db-custom-1-3584"}},
+		{Production, "database.tier", []any{"db-custom-2-7680"}, []any{"db-g1-small"}},
+		{Staging, "logs.retentionDays", []any{1, 3650}, []any{0, 3651}},
+		{Staging, "cluster.maintenanceStartUTC", []any{"00:00", "23:59"}, []any{"24:00", "7:00"}},
+		{Staging, "network.controlPlaneCIDR", []any{"172.16.0.0/28"}, []any{"172.16.0.0/27", "172.16.0.0/29"}},
+		{Staging, "network.privateServicesCIDR", []any{"10.40.0.0/24", "10.40.0.0/16"}, []any{"10.40.0.0/25"}},
+		{Staging, "argo.parallelism", []any{20, 10000}, []any{0, 10001}},
+		{Staging, "argo.podBurst", []any{1, 1000}, []any{0, 1001}},
+		{Staging, "argo.workflowWorkers", []any{1, 256}, []any{0, 257}},
+		{Staging, "argo.apiBurst", []any{1, 1000}, []any{0, 1001}},
+		{Staging, "argo.serverReplicas", []any{1, 10}, []any{0, 11}},
+		{Production, "argo.serverReplicas", []any{2, 10}, []any{1}},
+		{Staging, "argo.archiveTTLDays", []any{1, 3650}, []any{0, 3651}},
+		{Staging, "argo.workflowTTLHours", []any{1, 720}, []any{0, 721}},
+		{Staging, "argo.podsPerSecond", []any{0.1, 1000}, []any{0, 1000.5}},
+		{Staging, "argo.apiQPS", []any{0.5, 1000}, []any{0, 1001}},
+		{Staging, "argo.version", []any{"v3.7.0", "v4.1.2"}, []any{"v3.6.99", "4.1.2"}},
+		{Staging, "argo.namespace", []any{"argo", strings.Repeat("a", 63)}, []any{"default", strings.Repeat("a", 64)}},
+		{Staging, "domain", []any{strings.Repeat("a", 48) + ".acme-data.dev"}, []any{strings.Repeat("a", 50) + ".acme-data.dev"}},
+	} {
+		for _, v := range tc.ok {
+			_, err := Parse(withValue(t, tc.env, tc.key, v))
+			assert.NoError(t, err, "%s %s = %v is documented as accepted", tc.env, tc.key, v)
+		}
+		for _, v := range tc.bad {
+			_, err := Parse(withValue(t, tc.env, tc.key, v))
+			if assert.Error(t, err, "%s %s = %v", tc.env, tc.key, v) {
+				assert.Contains(t, err.Error(), fmt.Sprintf("%s.%s", KeySettings, tc.key), "the refusal names the key")
+			}
+		}
+	}
+}
+
+func TestThePasswordEdge(t *testing.T) {
+	in := valid(Staging)
+	in.DatabaseAdminPassword = strings.Repeat("x", 16)
+	_, err := Parse(in)
+	assert.NoError(t, err, "16 characters are accepted")
+	in.DatabaseAdminPassword = strings.Repeat("x", 15)
+	_, err = Parse(in)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), KeyDatabaseAdminPassword)
+}
