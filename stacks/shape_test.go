@@ -140,8 +140,8 @@ func TestAuthorizedNetworksTogetherStayOfficeSized(t *testing.T) {
 		return withSettings(`{"environment":"staging","domain":"argo.acme-data.dev","cluster":{"authorizedNetworks":[` + strings.Join(list, ",") + `]}}`)
 	}
 	for _, bad := range [][]string{
-		{"0.0.0.0/1", "128.0.0.0/1"},        // the internet in two halves
-		{"203.0.0.0/15"},                    // one range wider than a /16
+		{"0.0.0.0/1", "128.0.0.0/1"},       // the internet in two halves
+		{"203.0.0.0/15"},                   // one range wider than a /16
 		{"198.18.0.0/16", "34.84.10.0/24"}, // a /16 and more
 	} {
 		_, err := Parse(networks(bad...))
