@@ -381,7 +381,6 @@ func checkMember(m string) string {
 	if m == "allUsers" || m == "allAuthenticatedUsers" {
 		return "public access through IAP is refused; " + want
 	}
-
 	for _, p := range memberKinds {
 		if rest, ok := strings.CutPrefix(m, p); ok {
 			if rest != strings.ToLower(rest) {
@@ -409,14 +408,10 @@ func checkMember(m string) string {
 // domain (or a subdomain), domain: members by the domain itself, service
 // accounts always (they live in the organization's projects).
 func inOrganization(m, org string) bool {
-	kind, rest, _ := strings.Cut(m, ":")
-	if kind == "serviceAccount" {
+	if strings.HasPrefix(m, "serviceAccount:") {
 		return true
 	}
-	d := rest
-	if kind != "domain" {
-		_, d, _ = strings.Cut(rest, "@")
-	}
+	d := memberDomain(m)
 	return d == org || strings.HasSuffix(d, "."+org)
 }
 

@@ -102,6 +102,7 @@ func (g *GKE) ingresses(ctx context.Context) error {
 	}
 	for _, ing := range list.Items {
 		api := g.c.Client.NetworkingV1().Ingresses(ing.Namespace)
+		var err error
 		switch {
 		case ing.DeletionTimestamp == nil && !slices.Contains(ing.Finalizers, IngressFinalizer):
 			_, err = api.Patch(ctx, ing.Name, types.MergePatchType, finalizers(ing.ResourceVersion, append(ing.Finalizers, IngressFinalizer)), metav1.PatchOptions{})
