@@ -107,7 +107,8 @@ func (b *builder) edge() error {
 		// after the objects are accepted; `pulumi up` does not wait for them.
 		// Deletion still waits: this provider honours skipAwait on delete
 		// only for workload kinds, so `destroy` waits for GKE's ingress
-		// finalizer, i.e. for the load balancer to be gone (make e2e checks).
+		// finalizer, i.e. for the load balancer to be gone (TestDestroyOrder
+		// checks it is not DeletedWith the cluster; make e2e plays the finalizer).
 		"pulumi.com/skipAwait": pulumi.String("true"),
 	}
 	backendRef := networkingv1.IngressBackendArgs{Service: networkingv1.IngressServiceBackendArgs{
