@@ -11,7 +11,8 @@ check:
 	go vet ./...
 
 # Builds the pinned real parts (Pulumi CLI, Kubernetes provider, control
-# plane, kwok) into .tools/bin; skips what is already built.
+# plane, kwok, Argo's controller and server) into .tools/bin; skips what is
+# already built.
 tools:
 	bash tools/build.sh
 
@@ -22,7 +23,8 @@ STACK ?= staging
 sandbox: tools
 	go run ./tests/sandbox -stack $(STACK)
 
-# End-to-end tests: every stack against a real API server and engine.
+# End-to-end tests: every stack against a real API server and engine, with
+# the real Argo controller and server (in a private network namespace).
 e2e: tools
 	go test -tags e2e -count=1 -timeout 40m -v ./tests/e2e/
 

@@ -62,7 +62,7 @@ func TestDocumentedEdgesAreAcceptedAndOneBeyondRefused(t *testing.T) {
 		{Staging, "argo.workflowTTLHours", []any{1, 720}, []any{0, 721}},
 		{Staging, "argo.podsPerSecond", []any{0.1, 1000}, []any{0, 1000.5}},
 		{Staging, "argo.apiQPS", []any{0.5, 1000}, []any{0, 1001}},
-		{Staging, "argo.version", []any{"v3.7.0", "v4.1.2"}, []any{"v3.6.99", "4.1.2"}},
+		{Staging, "argo.version", []any{"v4.0.5", "v4.1.2"}, []any{"v4.0.4", "v4.1.3", "4.1.2"}},
 		{Staging, "argo.namespace", []any{"argo", strings.Repeat("a", 63)}, []any{"default", strings.Repeat("a", 64)}},
 		{Staging, "domain", []any{strings.Repeat("a", 48) + ".acme-data.dev"}, []any{strings.Repeat("a", 50) + ".acme-data.dev"}},
 	} {

@@ -18,7 +18,6 @@ var (
 	labelRe     = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 	dnsLabelRe  = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
 	customTier  = regexp.MustCompile(`^db-custom-([0-9]+)-([0-9]+)$`)
-	semverRe    = regexp.MustCompile(`^v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$`)
 	hhmmRe      = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
 	emailRe     = regexp.MustCompile(`^[^@\s]+@[a-z0-9.-]+\.[a-z]{2,}$`)
 	memberKinds = []string{"user:", "group:", "serviceAccount:", "domain:"}
@@ -34,7 +33,6 @@ var (
 
 // Oldest Argo release line still patched upstream; 3.6 and older are end of
 // life.
-const minArgoMajor, minArgoMinor = 3, 7
 
 // Validate checks the settings of stack and returns every problem at once,
 // each naming its key, the bad value and what is accepted.
@@ -416,17 +414,10 @@ func inOrganization(m, org string) bool {
 }
 
 func checkArgoVersion(ver string) string {
-	const want = "a release tag vMAJOR.MINOR.PATCH of a supported line (v3.7 or newer), e.g. " + DefaultArgoVersion
-	m := semverRe.FindStringSubmatch(ver)
-	if m == nil {
-		return want
+	if slices.Contains(ArgoVersions, ver) {
+		return ""
 	}
-	major, _ := strconv.Atoi(m[1])
-	minor, _ := strconv.Atoi(m[2])
-	if major < minArgoMajor || (major == minArgoMajor && minor < minArgoMinor) {
-		return "no longer supported upstream; " + want
-	}
-	return ""
+	return "one of " + strings.Join(ArgoVersions, ", ") + " (the releases whose CRDs, RBAC and ConfigMap schema this program is checked against; see stacks.ArgoVersions)"
 }
 
 // problems collects validation errors in the order found.

@@ -78,8 +78,10 @@ func TestCheckArgoVersion(t *testing.T) {
 		ok bool
 	}{
 		{"v4.1.2", true},
-		{"v3.7.0", true},
-		{"v5.0.0", true},
+		{"v4.0.5", true},
+		{"v4.1.3", false},
+		{"v3.7.0", false},
+		{"v5.0.0", false},
 		{"v3.6.9", false},
 		{"v2.12.0", false},
 		{"latest", false},

@@ -84,7 +84,9 @@ func TestControllerConfigMaps(t *testing.T) {
 			assert.Equal(t, s.Argo.WorkflowTTLHours*3600, d.TTLStrategy.SecondsAfterCompletion)
 			assert.NotEmpty(t, d.PodGC.Strategy)
 			require.NotNil(t, d.RetryStrategy)
-			assert.Equal(t, "OnError", d.RetryStrategy.RetryPolicy)
+			assert.Equal(t, "Always", d.RetryStrategy.RetryPolicy, "Failed nodes are candidates too (a preempted pod is Failed)")
+			assert.Contains(t, d.RetryStrategy.Expression, `lastRetry.status == "Error"`)
+			assert.Contains(t, d.RetryStrategy.Expression, "imminent node shutdown", "only the kubelet's node-shutdown failure among Failed nodes")
 			assert.Equal(t, s.Argo.SpotSteps, d.NodeSelector["cloud.google.com/gke-spot"] == "true")
 			if r.stack == stacks.Production {
 				assert.Empty(t, d.NodeSelector, "Spot is opt-in per workflow in production")

@@ -127,9 +127,9 @@ func TestBadInputFailsBeforeAnyResource(t *testing.T) {
 		{"argo latest", "staging", func(t *testing.T) map[string]string {
 			return edit(t, func(s map[string]any) { sub(s, "argo")["version"] = "latest" })
 		}, []string{"argo-platform:settings.argo.version", `"latest"`}},
-		{"argo end of life", "staging", func(t *testing.T) map[string]string {
+		{"argo release not checked", "staging", func(t *testing.T) map[string]string {
 			return edit(t, func(s map[string]any) { sub(s, "argo")["version"] = "v3.6.5" })
-		}, []string{"argo-platform:settings.argo.version", "no longer supported"}},
+		}, []string{"argo-platform:settings.argo.version", "one of v4.0.5, v4.1.2"}},
 		{"production without HA", "production", func(t *testing.T) map[string]string {
 			cfg, err := StackConfig("production")
 			require.NoError(t, err)

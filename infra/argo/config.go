@@ -134,6 +134,27 @@ type PodGC struct {
 type RetryStrategy struct {
 	Limit       int    `yaml:"limit"`
 	RetryPolicy string `yaml:"retryPolicy"`
+	// Expression, when set, must also hold for a retry (Argo evaluates it
+	// with lastRetry.status, .exitCode, .message and .duration).
+	Expression string `yaml:"expression,omitempty"`
+}
+
+// PreemptionMessage is what the kubelet says of a pod it terminates because
+// its node shuts down, as when Spot capacity is reclaimed.
+const PreemptionMessage = "imminent node shutdown"
+
+// RetryInfrastructureFailures retries what happened to a step, never what
+// the step did. An Error node (its pod deleted with its node, evicted
+// before it ran, ...) is retried, and so is a pod the kubelet failed
+// because its node shut down: a preempted Spot Pod fails with exit 143 and
+// the kubelet's "Pod was terminated in response to imminent node
+// shutdown.", a Failed node, which retryPolicy OnError alone never retries.
+// A step whose own command fails is Failed with another message: not
+// retried.
+var RetryInfrastructureFailures = RetryStrategy{
+	Limit:       3,
+	RetryPolicy: "Always",
+	Expression:  `lastRetry.status == "Error" || (lastRetry.status == "Failed" && lastRetry.message contains "` + PreemptionMessage + `")`,
 }
 
 // Link is a button in Argo's UI.

@@ -33,9 +33,9 @@ func NewControllerConfig(p ConfigParams) ControllerConfig {
 		TTLStrategy:        TTLStrategy{SecondsAfterCompletion: p.WorkflowTTLHours * 3600},
 		// Keep failed pods for debugging; logs are archived in GCS anyway.
 		PodGC: PodGC{Strategy: "OnPodSuccess"},
-		// Retry infrastructure errors (a preempted Spot node, an evicted
+		// Retry infrastructure failures (a preempted Spot node, a lost
 		// pod), never a step's own failure.
-		RetryStrategy: &RetryStrategy{Limit: 3, RetryPolicy: "OnError"},
+		RetryStrategy: &RetryInfrastructureFailures,
 	}
 	if p.SpotSteps {
 		// Autopilot Spot Pods cost a fraction of regular ones; the retry

@@ -25,7 +25,11 @@ var (
 var ControllerRules = []Rule{
 	{Groups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"create", "get", "update"}},
 	{Groups: core, Resources: []string{"pods", "pods/exec"}, Verbs: []string{"create", "get", "list", "watch", "update", "patch", "delete"}},
-	{Groups: core, Resources: []string{"configmaps"}, Verbs: []string{"get", "watch", "list"}},
+	// create and update beyond Argo's own Role: memoization caches and the
+	// ConfigMap a large step template is offloaded to (over 128 KiB) are
+	// ConfigMaps the controller writes; without them such workflows fail
+	// (e2e: memoization and large templates on the real controller).
+	{Groups: core, Resources: []string{"configmaps"}, Verbs: []string{"get", "watch", "list", "create", "update"}},
 	{Groups: core, Resources: []string{"persistentvolumeclaims", "persistentvolumeclaims/finalizers"}, Verbs: []string{"create", "update", "delete", "get"}},
 	{Groups: argo, Resources: []string{"workflows", "workflows/finalizers", "workflowtasksets", "workflowtasksets/finalizers", "workflowartifactgctasks"}, Verbs: []string{"get", "list", "watch", "update", "patch", "delete", "create"}},
 	{Groups: argo, Resources: []string{"workflowtemplates", "workflowtemplates/finalizers"}, Verbs: []string{"get", "list", "watch"}},
@@ -109,6 +113,9 @@ func (b *builder) rbac() error {
 			return fmt.Errorf("argo: role binding %s: %w", r.role, err)
 		}
 	}
+	if err := b.namespaceReader(); err != nil {
+		return err
+	}
 	// Keeps the controller scheduled ahead of workflow pods when Autopilot
 	// is short of capacity.
 	_, err := schedulingv1.NewPriorityClass(b.ctx, b.child("priorityclass"), &schedulingv1.PriorityClassArgs{
@@ -118,6 +125,48 @@ func (b *builder) rbac() error {
 	}, b.opts()...)
 	if err != nil {
 		return fmt.Errorf("argo: priority class: %w", err)
+	}
+	return nil
+}
+
+// NamespaceRules are the controller's only cluster-wide rights: reading
+// Namespace objects. Per-namespace parallelism (argo.namespaceParallelism)
+// needs them; without them the real controller warns at start that it "will
+// not work" and ignores the setting (seen in the e2e on the real
+// controller, whose log must carry no such warning).
+var NamespaceRules = []Rule{
+	{Groups: core, Resources: []string{"namespaces"}, Verbs: []string{"get", "list", "watch"}},
+}
+
+// namespaceReaderName names the ClusterRole and its binding (cluster-wide
+// names, so they carry the namespace).
+func (b *builder) namespaceReaderName() string {
+	return "argo-controller-namespaces-" + b.args.Namespace
+}
+
+func (b *builder) namespaceReader() error {
+	name := b.namespaceReaderName()
+	role, err := rbacv1.NewClusterRole(b.ctx, b.child("clusterrole-namespaces"), &rbacv1.ClusterRoleArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(name), Labels: b.labels(controllerName)},
+		Rules:    policyRules(NamespaceRules),
+	}, b.opts()...)
+	if err != nil {
+		return fmt.Errorf("argo: namespace reader role: %w", err)
+	}
+	if _, err := rbacv1.NewClusterRoleBinding(b.ctx, b.child("clusterrolebinding-namespaces"), &rbacv1.ClusterRoleBindingArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(name), Labels: b.labels(controllerName)},
+		RoleRef: rbacv1.RoleRefArgs{
+			ApiGroup: pulumi.String("rbac.authorization.k8s.io"),
+			Kind:     pulumi.String("ClusterRole"),
+			Name:     role.Metadata.Name().Elem(),
+		},
+		Subjects: rbacv1.SubjectArray{rbacv1.SubjectArgs{
+			Kind:      pulumi.String("ServiceAccount"),
+			Name:      pulumi.String(b.args.Controller.KSA),
+			Namespace: pulumi.String(b.args.Namespace),
+		}},
+	}, b.opts()...); err != nil {
+		return fmt.Errorf("argo: namespace reader binding: %w", err)
 	}
 	return nil
 }

@@ -47,7 +47,21 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// Everything runs in a private network with only loopback: Argo's
+	// binaries listen on fixed ports, as in their pods.
+	if !localcluster.Isolated() {
+		code, err := localcluster.RunIsolated()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(code)
+	}
 	os.Exit(func() int {
+		if err := localcluster.BringUpLoopback(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
 		ctx := context.Background()
 		dir, err := os.MkdirTemp("", "argo-platform-e2e-")
 		if err != nil {
@@ -115,6 +129,10 @@ func TestStacks(t *testing.T) {
 			t.Run("configmap", func(t *testing.T) { checkConfigMap(t, ctx, cfg, cfg.Argo.Parallelism) })
 			t.Run("rbac", func(t *testing.T) { checkRBAC(t, ctx, cfg.Argo.Namespace) })
 
+			// The real controller and server, started from the Deployments.
+			live := startRealArgo(t, ctx, cfg)
+			t.Run("real argo", func(t *testing.T) { live.check(t, ctx) })
+
 			t.Run("second preview changes nothing", func(t *testing.T) {
 				var res auto.PreviewResult
 				timed(t, "no-op preview "+stack, func() {
@@ -138,6 +156,7 @@ func TestStacks(t *testing.T) {
 				})
 				require.NoError(t, err)
 				s2 := newStackSameState(t, ctx, s, changed)
+				loads := live.reloads()
 				ops := map[string]apitype.OpType{}
 				evs := make(chan events.EngineEvent)
 				done := make(chan struct{})
@@ -160,9 +179,12 @@ func TestStacks(t *testing.T) {
 					"argo-configmap-argo-server-configmap":         apitype.OpUpdate,
 				}, ops, "an in-place update of the two ConfigMaps, nothing replaced")
 				checkConfigMap(t, ctx, changed, cfg.Argo.Parallelism+5)
+				assert.Eventually(t, func() bool { return live.reloads() > loads }, time.Minute, 250*time.Millisecond,
+					"the running controller reloads its ConfigMap after `pulumi up`")
 				s = s2
 			})
 
+			live.stop()
 			t.Run("destroy waits for the load balancer and NEGs, skips what goes with the cluster", func(t *testing.T) {
 				since := time.Now()
 				_, err := s.Destroy(ctx)
@@ -299,6 +321,8 @@ func cleanCluster(t *testing.T, ctx context.Context, ns string) {
 		require.NoError(t, ignoreNotFound(client.ApiextensionsV1().CustomResourceDefinitions().Delete(ctx, plural+".argoproj.io", metav1.DeleteOptions{})))
 	}
 	require.NoError(t, ignoreNotFound(c.SchedulingV1().PriorityClasses().Delete(ctx, "workflow-controller", metav1.DeleteOptions{})))
+	require.NoError(t, ignoreNotFound(c.RbacV1().ClusterRoles().Delete(ctx, "argo-controller-namespaces-"+ns, metav1.DeleteOptions{})))
+	require.NoError(t, ignoreNotFound(c.RbacV1().ClusterRoleBindings().Delete(ctx, "argo-controller-namespaces-"+ns, metav1.DeleteOptions{})))
 	require.Eventually(t, func() bool {
 		for _, name := range []string{ns, localdeploy.StandInNamespace} {
 			if _, err := c.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
@@ -629,6 +653,8 @@ func checkRBAC(t *testing.T, ctx context.Context, ns string) {
 				{verb: "watch", resource: "configmaps"}, {verb: "create", resource: "events"},
 				{verb: "get", resource: "secrets", name: "argo-postgres-workflow-controller"},
 				{verb: "create", group: "policy", resource: "poddisruptionbudgets"},
+				{verb: "create", resource: "configmaps"}, {verb: "update", resource: "configmaps"},
+				{verb: "watch", resource: "namespaces"},
 			},
 			deny: []access{
 				{verb: "delete", resource: "namespaces", name: ns}, {verb: "list", resource: "secrets"},
@@ -715,6 +741,8 @@ func checkDestroyed(t *testing.T, ctx context.Context, ns string, since time.Tim
 	}
 	_, err = pcs.Get(ctx, "workflow-controller", metav1.GetOptions{})
 	assert.NoError(t, err, "the PriorityClass is DeletedWith the cluster: destroy skips it")
+	_, err = cluster.Client.RbacV1().ClusterRoles().Get(ctx, "argo-controller-namespaces-"+ns, metav1.GetOptions{})
+	assert.NoError(t, err, "the namespace reader ClusterRole is DeletedWith the cluster: destroy skips it")
 	// What deleting the cluster does.
 	cleanCluster(t, ctx, ns)
 }

@@ -179,9 +179,14 @@ func Start(ctx context.Context, o Options) (c *Cluster, err error) {
 		return nil, err
 	}
 	for i := range o.Nodes {
-		if err := c.addNode(ctx, fmt.Sprintf("kwok-node-%d", i)); err != nil {
+		if err := c.addNode(ctx, fmt.Sprintf("kwok-node-%d", i), nil); err != nil {
 			return nil, err
 		}
+	}
+	// Autopilot offers Spot capacity to any pod that selects it (it adds
+	// the toleration itself): a Spot node lets such pods schedule at all.
+	if err := c.addNode(ctx, "kwok-spot-0", map[string]string{SpotLabel: "true"}); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -232,15 +237,18 @@ func (c *Cluster) Stop() {
 	c.procs, c.logs = nil, nil
 }
 
-// addNode registers a fake node for kwok and waits until it is Ready and
-// schedulable (the node-lifecycle controller that would lift the not-ready
-// taint is off).
-func (c *Cluster) addNode(ctx context.Context, name string) error {
+// SpotLabel is the node label of GKE's Spot capacity.
+const SpotLabel = "cloud.google.com/gke-spot"
+
+// addNode registers a fake node for kwok, with extra labels, and waits
+// until it is Ready and schedulable (the node-lifecycle controller that
+// would lift the not-ready taint is off).
+func (c *Cluster) addNode(ctx context.Context, name string, extra map[string]string) error {
 	node := &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:        name,
 			Annotations: map[string]string{"kwok.x-k8s.io/node": "fake"},
-			Labels:      map[string]string{"kubernetes.io/os": "linux", "kubernetes.io/hostname": name, "type": "kwok"},
+			Labels:      map[string]string{"kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", "kubernetes.io/hostname": name, "type": "kwok"},
 		},
 		Status: corev1.NodeStatus{
 			Allocatable: corev1.ResourceList{
@@ -250,6 +258,9 @@ func (c *Cluster) addNode(ctx context.Context, name string) error {
 				corev1.ResourceCPU: resource.MustParse("64"), corev1.ResourceMemory: resource.MustParse("256Gi"), corev1.ResourcePods: resource.MustParse("500"),
 			},
 		},
+	}
+	for k, v := range extra {
+		node.Labels[k] = v
 	}
 	nodes := c.Client.CoreV1().Nodes()
 	if _, err := nodes.Create(ctx, node, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {

@@ -1,0 +1,409 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/argo-platform/argo-platform/stacks"
+	"github.com/argo-platform/argo-platform/tests"
+	"github.com/argo-platform/argo-platform/tests/localdeploy"
+	"github.com/argo-platform/argo-platform/tests/localpg"
+	"github.com/argo-platform/argo-platform/tests/realargo"
+)
+
+// argoServer is where the real argo server listens (its Deployment's port,
+// in this test's private network).
+const argoServer = "http://127.0.0.1:2746"
+
+// preemptFirstAttempt, on a step's pod, makes the executor preempt the
+// step's first attempt as a Spot VM's shutdown would.
+const preemptFirstAttempt = "e2e.argo-platform.dev/preempt-first-attempt"
+
+// liveArgo is the real controller and server running for a deployed stack,
+// with PostgreSQL as Cloud SQL leaves it and the executor played.
+type liveArgo struct {
+	cfg        *stacks.Loaded
+	ns         string
+	pg         *localpg.Server
+	ctrl, srv  *realargo.Component
+	exec       *realargo.Executor
+	stopPlayer context.CancelFunc
+	forwarders *realargo.Forwarders
+}
+
+// startRealArgo sets up PostgreSQL as Cloud SQL holds it after `pulumi up`,
+// runs the grant Job's script as the Job would, then starts the real
+// controller and server from their Deployments and plays the executor.
+func startRealArgo(t *testing.T, ctx context.Context, cfg *stacks.Loaded) *liveArgo {
+	t.Helper()
+	pg, err := localpg.Start()
+	if errors.Is(err, localpg.ErrNotInstalled) && os.Getenv("CI") == "" {
+		t.Skip(err)
+	}
+	require.NoError(t, err)
+	t.Logf("test process uid %d: PostgreSQL's server tools run %s", os.Geteuid(), localpg.How())
+	n := stacks.NamesFor(cfg.Settings)
+	require.NoError(t, pg.CloudSQL(localpg.Instance{
+		Database: n.Database, AdminUser: n.AdminUser, Password: cfg.DatabaseAdminPassword,
+		IAMUsers: []string{
+			stacks.DatabaseUser(n.Controller.Email(cfg.Project)),
+			stacks.DatabaseUser(n.Server.Email(cfg.Project)),
+		},
+	}))
+	l := &liveArgo{cfg: cfg, ns: cfg.Argo.Namespace, pg: pg,
+		forwarders: realargo.NewForwarders(fmt.Sprintf("127.0.0.1:%d", pg.Port))}
+	o := realargo.Options{
+		Client: cluster.Client, Server: cluster.Server,
+		Bin: filepath.Join(localdeploy.Tools(), "bin"), Dir: t.TempDir(),
+	}
+	out, err := realargo.RunJob(ctx, o, l.forwarders, pg.Bin, l.ns, "argo-db-bootstrap")
+	require.NoError(t, err, "the grant Job's script: %s", out)
+	require.Contains(t, out, "argo database grants in place")
+
+	for _, name := range []string{"workflow-controller", "argo-server"} {
+		ports, err := realargo.DeploymentProxyPorts(ctx, cluster.Client, l.ns, name)
+		require.NoError(t, err)
+		require.NotEmpty(t, ports, "%s has a Cloud SQL Auth Proxy", name)
+		require.NoError(t, l.forwarders.Serve(ports...))
+	}
+	start := time.Now()
+	l.ctrl, err = realargo.Start(ctx, o, l.ns, "workflow-controller")
+	require.NoError(t, err)
+	l.srv, err = realargo.Start(ctx, o, l.ns, "argo-server")
+	require.NoError(t, err)
+	// The server's readiness probe (GET /) answers as soon as it listens;
+	// its API's internal gRPC connection, dialled before the listener
+	// existed, retries with backoff (in a pod, the probe's initial delay
+	// hides this).
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(argoServer + "/api/v1/version")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, time.Minute, 100*time.Millisecond, "the server's API did not answer; log:\n%s", l.srv.Tail(30))
+	t.Logf("FIGURE real controller and server answering in %s", time.Since(start).Round(time.Millisecond))
+	var playCtx context.Context
+	playCtx, l.stopPlayer = context.WithCancel(ctx)
+	l.exec = realargo.PlayExecutor(playCtx, o, l.ns, func(p *corev1.Pod) realargo.Outcome {
+		if p.Annotations[preemptFirstAttempt] == "true" && realargo.Attempt(p) == 0 {
+			return realargo.Outcome{Preempted: true}
+		}
+		return realargo.Outcome{ExitCode: realargo.CommandExitCode(p)}
+	})
+	t.Cleanup(l.stop)
+	return l
+}
+
+// stop ends everything startRealArgo started (idempotent).
+func (l *liveArgo) stop() {
+	if l.stopPlayer != nil {
+		l.stopPlayer()
+	}
+	for _, c := range []*realargo.Component{l.srv, l.ctrl} {
+		if c != nil && c.Running() {
+			c.Stop()
+		}
+	}
+	if l.forwarders != nil {
+		l.forwarders.Close()
+	}
+	if l.pg != nil {
+		l.pg.Stop()
+		l.pg = nil
+	}
+}
+
+// api calls the real argo server's HTTP API (no token: --auth-mode=server,
+// as behind IAP).
+func api(t *testing.T, method, path string, body any, out any) int {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		require.NoError(t, err)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, argoServer+path, rd)
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	if out != nil && resp.StatusCode < 300 {
+		require.NoError(t, json.Unmarshal(data, out), "%s %s: %s", method, path, data)
+	}
+	if resp.StatusCode >= 300 {
+		t.Logf("%s %s: %s: %s", method, path, resp.Status, data)
+	}
+	return resp.StatusCode
+}
+
+// workflow is the part of a Workflow the tests read.
+type workflow struct {
+	Metadata struct {
+		Name   string            `json:"name"`
+		Labels map[string]string `json:"labels"`
+	} `json:"metadata"`
+	Spec struct {
+		ServiceAccountName string `json:"serviceAccountName"`
+	} `json:"spec"`
+	Status struct {
+		Phase   string `json:"phase"`
+		Message string `json:"message"`
+		Nodes   map[string]struct {
+			Name              string `json:"name"`
+			Type              string `json:"type"`
+			Phase             string `json:"phase"`
+			Message           string `json:"message"`
+			MemoizationStatus *struct {
+				Hit bool `json:"hit"`
+			} `json:"memoizationStatus"`
+		} `json:"nodes"`
+	} `json:"status"`
+}
+
+// submit creates a Workflow through the real server, as a user behind IAP
+// does, and returns its name.
+func (l *liveArgo) submit(t *testing.T, wf map[string]any) string {
+	t.Helper()
+	var created workflow
+	code := api(t, http.MethodPost, "/api/v1/workflows/"+l.ns, map[string]any{"workflow": wf}, &created)
+	require.Equal(t, http.StatusOK, code, "the server accepts the workflow; its log:\n%s", l.srv.Tail(20))
+	return created.Metadata.Name
+}
+
+// finished waits until workflow name ends and returns it as the server
+// shows it (nodes included, from the offload table when offloaded).
+func (l *liveArgo) finished(t *testing.T, name string) workflow {
+	t.Helper()
+	var wf workflow
+	require.Eventually(t, func() bool {
+		wf = workflow{}
+		if api(t, http.MethodGet, "/api/v1/workflows/"+l.ns+"/"+name, nil, &wf) != http.StatusOK {
+			return false
+		}
+		return slices.Contains([]string{"Succeeded", "Failed", "Error"}, wf.Status.Phase)
+	}, 3*time.Minute, 500*time.Millisecond, "workflow %s did not finish; controller log:\n%s", name, l.ctrl.Tail(30))
+	return wf
+}
+
+// container is a one-step workflow's template running command.
+func oneStep(generateName, command string, podAnnotations map[string]string) map[string]any {
+	tmpl := map[string]any{
+		"name":      "main",
+		"container": map[string]any{"image": "busybox:1.36", "command": []string{"sh", "-c", command}},
+	}
+	if podAnnotations != nil {
+		tmpl["metadata"] = map[string]any{"annotations": podAnnotations}
+	}
+	return map[string]any{
+		"metadata": map[string]any{"generateName": generateName},
+		"spec":     map[string]any{"entrypoint": "main", "templates": []any{tmpl}},
+	}
+}
+
+// check runs workflows on the real controller and checks what a user would
+// see: through the real server, in the archive and in the logs. Everything
+// is submitted at once (the controller works on them side by side), then
+// each is checked.
+func (l *liveArgo) check(t *testing.T, ctx context.Context) {
+	workflowKSA := stacks.NamesFor(l.cfg.Settings).Workflow.KSA
+	const cronName = "e2e-every-minute"
+	memo := func() map[string]any {
+		wf := oneStep("memo-", "echo once", nil)
+		tmpl := wf["spec"].(map[string]any)["templates"].([]any)[0].(map[string]any)
+		tmpl["memoize"] = map[string]any{
+			"key": "e2e", "maxAge": "1h",
+			"cache": map[string]any{"configMap": map[string]any{"name": "e2e-memo-cache"}},
+		}
+		return wf
+	}
+	cron := map[string]any{
+		"metadata": map[string]any{"name": cronName},
+		"spec": map[string]any{
+			"schedules":         []string{"* * * * *"},
+			"concurrencyPolicy": "Forbid",
+			"workflowSpec":      oneStep("", "echo tick", nil)["spec"],
+		},
+	}
+	require.Equal(t, http.StatusOK, api(t, http.MethodPost, "/api/v1/cron-workflows/"+l.ns, map[string]any{"cronWorkflow": cron}, nil),
+		"the server accepts the CronWorkflow")
+	defer api(t, http.MethodDelete, "/api/v1/cron-workflows/"+l.ns+"/"+cronName, nil, nil)
+	hello := l.submit(t, oneStep("hello-", "echo hello", nil))
+	fails := l.submit(t, oneStep("fails-", "echo no; exit 3", nil))
+	preempted := l.submit(t, oneStep("preempted-", "echo work", map[string]string{preemptFirstAttempt: "true"}))
+	memo1 := l.submit(t, memo())
+	large := l.submit(t, oneStep("large-", "echo "+strings.Repeat("x", 140*1024), nil))
+	archived := []string{hello, fails, preempted}
+
+	t.Run("a workflow naming no account runs as the workflow account and succeeds", func(t *testing.T) {
+		wf := l.finished(t, hello)
+		assert.Equal(t, "Succeeded", wf.Status.Phase, wf.Status.Message)
+		played := l.exec.Played(hello)
+		require.Len(t, played, 1)
+		assert.Equal(t, workflowKSA, played[0].ServiceAccount)
+	})
+
+	t.Run("a step whose command fails fails and is not retried", func(t *testing.T) {
+		wf := l.finished(t, fails)
+		assert.Equal(t, "Failed", wf.Status.Phase)
+		assert.Len(t, l.exec.Played(fails), 1, "one attempt only")
+	})
+
+	t.Run("a step preempted with its Spot node is retried and succeeds", func(t *testing.T) {
+		wf := l.finished(t, preempted)
+		assert.Equal(t, "Succeeded", wf.Status.Phase, wf.Status.Message)
+		played := l.exec.Played(preempted)
+		require.Len(t, played, 2, "the preempted attempt and its retry")
+		assert.True(t, played[0].Outcome.Preempted)
+		assert.False(t, played[1].Outcome.Preempted)
+		var shutdown int
+		for _, n := range wf.Status.Nodes {
+			if n.Type == "Pod" && strings.Contains(n.Message, realargo.NodeShutdownMessage) {
+				shutdown++
+				assert.Equal(t, "Failed", n.Phase, "the kubelet fails a pod on node shutdown: a Failed node")
+			}
+		}
+		assert.Equal(t, 1, shutdown, "the first attempt failed with the kubelet's node-shutdown message")
+	})
+
+	t.Run("memoization caches a step in a ConfigMap the controller writes", func(t *testing.T) {
+		first := l.finished(t, memo1)
+		assert.Equal(t, "Succeeded", first.Status.Phase, first.Status.Message)
+		second := l.finished(t, l.submit(t, memo()))
+		assert.Equal(t, "Succeeded", second.Status.Phase, second.Status.Message)
+		assert.Empty(t, l.exec.Played(second.Metadata.Name), "the cached step ran no pod")
+		hit := false
+		for _, n := range second.Status.Nodes {
+			hit = hit || (n.MemoizationStatus != nil && n.MemoizationStatus.Hit)
+		}
+		assert.True(t, hit, "the second run hit the cache")
+		_, err := cluster.Client.CoreV1().ConfigMaps(l.ns).Get(ctx, "e2e-memo-cache", metav1.GetOptions{})
+		assert.NoError(t, err, "the controller created the cache ConfigMap")
+	})
+
+	t.Run("a step template over 128 KiB is offloaded to a ConfigMap and runs", func(t *testing.T) {
+		wf := l.finished(t, large)
+		assert.Equal(t, "Succeeded", wf.Status.Phase, wf.Status.Message)
+		cms, err := cluster.Client.CoreV1().ConfigMaps(l.ns).List(ctx, metav1.ListOptions{LabelSelector: "workflows.argoproj.io/workflow=" + large})
+		require.NoError(t, err)
+		assert.NotEmpty(t, cms.Items, "the controller offloaded the template into a ConfigMap")
+	})
+
+	t.Run("a CronWorkflow fires", func(t *testing.T) {
+		var fired string
+		require.Eventually(t, func() bool {
+			var list struct {
+				Items []workflow `json:"items"`
+			}
+			q := url.Values{"listOptions.labelSelector": {"workflows.argoproj.io/cron-workflow=" + cronName}}
+			if api(t, http.MethodGet, "/api/v1/workflows/"+l.ns+"?"+q.Encode(), nil, &list) != http.StatusOK || len(list.Items) == 0 {
+				return false
+			}
+			fired = list.Items[0].Metadata.Name
+			return true
+		}, 150*time.Second, time.Second, "the CronWorkflow did not fire within two minutes")
+		wf := l.finished(t, fired)
+		assert.Equal(t, "Succeeded", wf.Status.Phase, wf.Status.Message)
+		archived = append(archived, fired)
+	})
+
+	t.Run("finished workflows are in the archive and served by the server", func(t *testing.T) {
+		var rows string
+		require.Eventually(t, func() bool {
+			out, err := l.pg.SQL("postgres", "", stacks.NamesFor(l.cfg.Settings).Database,
+				"SELECT name FROM argo_archived_workflows WHERE namespace = '"+l.ns+"' ORDER BY name;")
+			rows = out
+			if err != nil {
+				return false
+			}
+			for _, name := range archived {
+				if !strings.Contains(out, name) {
+					return false
+				}
+			}
+			return true
+		}, time.Minute, time.Second, "archived rows: %s", rows)
+		var list struct {
+			Items []workflow `json:"items"`
+		}
+		require.Equal(t, http.StatusOK, api(t, http.MethodGet, "/api/v1/archived-workflows?namespace="+l.ns, nil, &list))
+		var names []string
+		for _, wf := range list.Items {
+			names = append(names, wf.Metadata.Name)
+		}
+		for _, name := range archived {
+			assert.Contains(t, names, name, "the server lists %s from the archive", name)
+		}
+	})
+
+	t.Run("the executor's reports were accepted with the pod's own token", func(t *testing.T) {
+		assert.Empty(t, l.exec.Errors())
+	})
+
+	t.Run("no permission errors; every warning is listed in the README", func(t *testing.T) {
+		l.checkLogs(t)
+	})
+}
+
+// permissionError matches what a refused API call or database statement
+// looks like in Argo's logs.
+var permissionError = regexp.MustCompile(`(?i)forbidden|permission denied|unauthorized|cannot (get|list|watch|create|update|patch|delete) resource`)
+
+// checkLogs reads the controller's and the server's logs: no line may show
+// a refused permission, and every warning must be one the README lists
+// (section "Warnings Argo prints") with why it is acceptable.
+func (l *liveArgo) checkLogs(t *testing.T) {
+	t.Helper()
+	readme, err := os.ReadFile(filepath.Join(tests.RepoRoot(), "README.md"))
+	require.NoError(t, err)
+	_, listed, _ := strings.Cut(string(readme), "### Warnings Argo prints")
+	listed, _, _ = strings.Cut(listed, "\n## ")
+	for _, c := range []*realargo.Component{l.ctrl, l.srv} {
+		for _, line := range strings.Split(c.Log(), "\n") {
+			if line == "" {
+				continue
+			}
+			assert.NotRegexp(t, permissionError, line, "%s logged a permission error", c.Name)
+			var entry struct {
+				Level string `json:"level"`
+				Msg   string `json:"msg"`
+			}
+			if json.Unmarshal([]byte(line), &entry) != nil {
+				continue
+			}
+			if lvl := strings.ToLower(entry.Level); strings.HasPrefix(lvl, "warn") || lvl == "error" || lvl == "fatal" {
+				assert.Contains(t, listed, "`"+entry.Msg+"`", "%s printed a %s the README does not list:\n%s", c.Name, entry.Level, line)
+			}
+		}
+	}
+}
+
+// reloads counts the controller's configuration loads so far.
+func (l *liveArgo) reloads() int {
+	return strings.Count(l.ctrl.Log(), "Configuration updated")
+}
