@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -467,4 +468,54 @@ func TestDNSRecordWhenAZoneIsSet(t *testing.T) {
 	rec, err = Run(infra.Deploy, "staging", plain, false)
 	require.NoError(t, err)
 	assert.Empty(t, rec.OfType("gcp:dns/recordSet:RecordSet"), "no zone, no record")
+}
+
+// TestAPreviewReplacingTheBucketAndDatabaseShowsEveryArgoSetting: when a
+// pull request's preview replaces the log bucket and Argo's database (their
+// names unknown until the update), every ConfigMap entry but the two that
+// carry those names is shown as the update will write it, so the reviewer
+// sees each Argo setting.
+func TestAPreviewReplacingTheBucketAndDatabaseShowsEveryArgoSetting(t *testing.T) {
+	config, err := StackConfig(stacks.Staging)
+	require.NoError(t, err)
+	program := func(ctx *pulumi.Context) error {
+		cfg, err := stacks.Load(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = infra.Platform(ctx, cfg)
+		return err
+	}
+	update, err := Run(program, stacks.Staging, config, false)
+	require.NoError(t, err)
+	preview, err := RunReplacing(program, stacks.Staging, config, true,
+		[]string{"gcp:storage/bucket:Bucket", "gcp:sql/database:Database"})
+	require.NoError(t, err)
+	entries := func(rec *Recorder, name string) map[string]string {
+		data := Prop(kube(t, rec, "kubernetes:core/v1:ConfigMap", name).Inputs, "data")
+		require.True(t, data.IsObject(), "%s: the data is a map of entries, not one unknown value", name)
+		out := map[string]string{}
+		for k, v := range data.ObjectValue() {
+			// Under mocks an unknown entry is left out (or null).
+			if v.IsString() {
+				out[string(k)] = v.StringValue()
+			}
+		}
+		return out
+	}
+	for _, name := range []string{"workflow-controller-configmap", "argo-server-configmap"} {
+		all, shown := entries(update, name), entries(preview, name)
+		var unknown []string
+		for k, v := range all {
+			got, ok := shown[k]
+			if !ok {
+				unknown = append(unknown, k)
+				continue
+			}
+			assert.Equal(t, v, got, "%s: the preview shows %s as the update writes it", name, k)
+		}
+		slices.Sort(unknown)
+		assert.Equal(t, argo.CloudEntries, unknown, "%s: only the entries carrying the bucket's and the database's names are unknown", name)
+		assert.Contains(t, shown, "parallelism")
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -42,6 +43,10 @@ type Registered struct {
 type Recorder struct {
 	Stack  string
 	DryRun bool
+	// Replacing are type tokens whose resources a preview replaces: every
+	// output of theirs is unknown, as the engine makes a replaced
+	// resource's outputs.
+	Replacing []string
 
 	mu        sync.Mutex
 	resources []*Registered
@@ -79,6 +84,11 @@ func (r *Recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 		// The engine hands back unknown inputs as unknown outputs; a secret
 		// wrapping an unknown is unknown as a whole.
 		if v.ContainsUnknowns() {
+			state[k] = resource.MakeComputed(resource.NewStringProperty(""))
+		}
+	}
+	if r.DryRun && slices.Contains(r.Replacing, args.TypeToken) {
+		for k := range state {
 			state[k] = resource.MakeComputed(resource.NewStringProperty(""))
 		}
 	}
@@ -151,6 +161,12 @@ var runMu sync.Mutex
 // Run runs program as `pulumi up` (or `pulumi preview` when dryRun) would,
 // against a Recorder, with the given configuration.
 func Run(program pulumi.RunFunc, stack string, config map[string]string, dryRun bool) (*Recorder, error) {
+	return RunReplacing(program, stack, config, dryRun, nil)
+}
+
+// RunReplacing is Run, with the resources of the types in replacing
+// replaced by the preview (see Recorder.Replacing).
+func RunReplacing(program pulumi.RunFunc, stack string, config map[string]string, dryRun bool, replacing []string) (*Recorder, error) {
 	// The CLI hands the program its whole configuration in PULUMI_CONFIG
 	// too (stacks.Load reads the keys from there); so does this harness.
 	runMu.Lock()
@@ -168,7 +184,7 @@ func Run(program pulumi.RunFunc, stack string, config map[string]string, dryRun 
 			os.Unsetenv(pulumi.EnvConfig)
 		}
 	}()
-	rec := &Recorder{Stack: stack, DryRun: dryRun}
+	rec := &Recorder{Stack: stack, DryRun: dryRun, Replacing: replacing}
 	err = pulumi.RunErr(program, pulumi.WithMocks(Project, stack, rec), func(info *pulumi.RunInfo) {
 		info.Config = config
 		info.DryRun = dryRun

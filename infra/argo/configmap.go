@@ -77,6 +77,13 @@ func NewControllerConfig(p ConfigParams) ControllerConfig {
 	}
 }
 
+// CloudEntries are the ConfigMap entries that carry cloud outputs (the log
+// bucket's name, the archive database's name). configMaps renders every
+// other entry as a plain value, so a preview in which the bucket or the
+// database is replaced (their names unknown until the update) shows every
+// Argo setting as it will be and only these entries as unknown.
+var CloudEntries = []string{"artifactRepository", "persistence"}
+
 // configMaps writes the controller's ConfigMap and the server's twin, which
 // differs only in the database user it presents.
 func (b *builder) configMaps() error {
@@ -85,14 +92,33 @@ func (b *builder) configMaps() error {
 		{controllerConfigMap, controllerName},
 		{serverConfigMap, serverName},
 	} {
-		data := pulumi.All(a.Bucket, a.Database.Name).ApplyT(func(v []any) (map[string]string, error) {
-			return NewControllerConfig(ConfigParams{
-				Bucket: v[0].(string), Database: v[1].(string), ClusterName: a.ClusterName,
-				UserSecret: databaseSecretName(c.component), WorkflowKSA: a.Workflow.KSA,
-				Throughput: a.Throughput, ArchiveTTLDays: a.ArchiveTTLDays,
-				WorkflowTTLHours: a.WorkflowTTLHours, SpotSteps: a.SpotSteps, Links: a.Links,
-			}).Data()
-		}).(pulumi.StringMapOutput)
+		params := ConfigParams{
+			ClusterName: a.ClusterName,
+			UserSecret:  databaseSecretName(c.component), WorkflowKSA: a.Workflow.KSA,
+			Throughput: a.Throughput, ArchiveTTLDays: a.ArchiveTTLDays,
+			WorkflowTTLHours: a.WorkflowTTLHours, SpotSteps: a.SpotSteps, Links: a.Links,
+		}
+		plain, err := NewControllerConfig(params).Data()
+		if err != nil {
+			return err
+		}
+		data := pulumi.StringMap{}
+		for k, v := range plain {
+			data[k] = pulumi.String(v)
+		}
+		// entry renders one entry once the cloud value it carries is known.
+		entry := func(key string, set func(*ConfigParams, string)) func(string) (string, error) {
+			return func(v string) (string, error) {
+				p := params
+				set(&p, v)
+				d, err := NewControllerConfig(p).Data()
+				return d[key], err
+			}
+		}
+		data["artifactRepository"] = a.Bucket.ToStringOutput().ApplyT(
+			entry("artifactRepository", func(p *ConfigParams, v string) { p.Bucket = v })).(pulumi.StringOutput)
+		data["persistence"] = a.Database.Name.ToStringOutput().ApplyT(
+			entry("persistence", func(p *ConfigParams, v string) { p.Database = v })).(pulumi.StringOutput)
 		if _, err := corev1.NewConfigMap(b.ctx, b.child("configmap-"+c.name), &corev1.ConfigMapArgs{
 			Metadata: b.meta(c.name, c.component),
 			Data:     data,
