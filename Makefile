@@ -17,11 +17,13 @@ tools:
 	bash tools/build.sh
 
 STACK ?= staging
+ARGO_PORT ?= 2746
 
 # The offline twin of `pulumi up --stack staging`: a local control plane,
-# the stack's Kubernetes side deployed with the real engine; Ctrl-C stops it.
+# the stack's Kubernetes side deployed with the real engine, the real Argo
+# controller and server (steps simulated); Ctrl-C stops it.
 sandbox: tools
-	go run ./tests/sandbox -stack $(STACK)
+	go run ./tests/sandbox -stack $(STACK) -argo-port $(ARGO_PORT)
 
 # End-to-end tests: every stack against a real API server and engine, with
 # the real Argo controller and server (in a private network namespace).

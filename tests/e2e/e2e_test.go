@@ -156,7 +156,7 @@ func TestStacks(t *testing.T) {
 				})
 				require.NoError(t, err)
 				s2 := newStackSameState(t, ctx, s, changed)
-				loads := live.reloads()
+				loads := live.Reloads()
 				ops := map[string]apitype.OpType{}
 				evs := make(chan events.EngineEvent)
 				done := make(chan struct{})
@@ -179,12 +179,12 @@ func TestStacks(t *testing.T) {
 					"argo-configmap-argo-server-configmap":         apitype.OpUpdate,
 				}, ops, "an in-place update of the two ConfigMaps, nothing replaced")
 				checkConfigMap(t, ctx, changed, cfg.Argo.Parallelism+5)
-				assert.Eventually(t, func() bool { return live.reloads() > loads }, time.Minute, 250*time.Millisecond,
+				assert.Eventually(t, func() bool { return live.Reloads() > loads }, time.Minute, 250*time.Millisecond,
 					"the running controller reloads its ConfigMap after `pulumi up`")
 				s = s2
 			})
 
-			live.stop()
+			live.Stop()
 			t.Run("destroy waits for the load balancer and NEGs, skips what goes with the cluster", func(t *testing.T) {
 				since := time.Now()
 				_, err := s.Destroy(ctx)

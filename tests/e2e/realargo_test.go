@@ -6,8 +6,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -33,106 +31,47 @@ import (
 
 // argoServer is where the real argo server listens (its Deployment's port,
 // in this test's private network).
-const argoServer = "http://127.0.0.1:2746"
+const argoServer = realargo.ServerURL
 
 // preemptFirstAttempt, on a step's pod, makes the executor preempt the
 // step's first attempt as a Spot VM's shutdown would.
 const preemptFirstAttempt = "e2e.argo-platform.dev/preempt-first-attempt"
 
-// liveArgo is the real controller and server running for a deployed stack,
-// with PostgreSQL as Cloud SQL leaves it and the executor played.
+// liveArgo is the real controller and server running for a deployed stack.
 type liveArgo struct {
-	cfg        *stacks.Loaded
-	ns         string
-	pg         *localpg.Server
-	ctrl, srv  *realargo.Component
-	exec       *realargo.Executor
-	stopPlayer context.CancelFunc
-	forwarders *realargo.Forwarders
+	*realargo.Live
+	cfg *stacks.Loaded
+	ns  string
 }
 
 // startRealArgo sets up PostgreSQL as Cloud SQL holds it after `pulumi up`,
 // runs the grant Job's script as the Job would, then starts the real
-// controller and server from their Deployments and plays the executor.
+// controller and server from their Deployments and plays the executor
+// (realargo.Run).
 func startRealArgo(t *testing.T, ctx context.Context, cfg *stacks.Loaded) *liveArgo {
 	t.Helper()
-	pg, err := localpg.Start()
-	if errors.Is(err, localpg.ErrNotInstalled) && os.Getenv("CI") == "" {
-		t.Skip(err)
+	if _, err := localpg.Installed(); err != nil {
+		if os.Getenv("CI") == "" {
+			t.Skip(err)
+		}
+		t.Fatal(err, "; .ci/run installs Debian's postgresql")
 	}
-	require.NoError(t, err)
 	t.Logf("test process uid %d: PostgreSQL's server tools run %s", os.Geteuid(), localpg.How())
-	n := stacks.NamesFor(cfg.Settings)
-	require.NoError(t, pg.CloudSQL(localpg.Instance{
-		Database: n.Database, AdminUser: n.AdminUser, Password: cfg.DatabaseAdminPassword,
-		IAMUsers: []string{
-			stacks.DatabaseUser(n.Controller.Email(cfg.Project)),
-			stacks.DatabaseUser(n.Server.Email(cfg.Project)),
-		},
-	}))
-	l := &liveArgo{cfg: cfg, ns: cfg.Argo.Namespace, pg: pg,
-		forwarders: realargo.NewForwarders(fmt.Sprintf("127.0.0.1:%d", pg.Port))}
-	o := realargo.Options{
+	start := time.Now()
+	live, err := realargo.Run(ctx, realargo.Options{
 		Client: cluster.Client, Server: cluster.Server,
 		Bin: filepath.Join(localdeploy.Tools(), "bin"), Dir: t.TempDir(),
-	}
-	out, err := realargo.RunJob(ctx, o, l.forwarders, pg.Bin, l.ns, "argo-db-bootstrap")
-	require.NoError(t, err, "the grant Job's script: %s", out)
-	require.Contains(t, out, "argo database grants in place")
-
-	for _, name := range []string{"workflow-controller", "argo-server"} {
-		ports, err := realargo.DeploymentProxyPorts(ctx, cluster.Client, l.ns, name)
-		require.NoError(t, err)
-		require.NotEmpty(t, ports, "%s has a Cloud SQL Auth Proxy", name)
-		require.NoError(t, l.forwarders.Serve(ports...))
-	}
-	start := time.Now()
-	l.ctrl, err = realargo.Start(ctx, o, l.ns, "workflow-controller")
-	require.NoError(t, err)
-	l.srv, err = realargo.Start(ctx, o, l.ns, "argo-server")
-	require.NoError(t, err)
-	// The server's readiness probe (GET /) answers as soon as it listens;
-	// its API's internal gRPC connection, dialled before the listener
-	// existed, retries with backoff (in a pod, the probe's initial delay
-	// hides this).
-	require.Eventually(t, func() bool {
-		resp, err := http.Get(argoServer + "/api/v1/version")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, time.Minute, 100*time.Millisecond, "the server's API did not answer; log:\n%s", l.srv.Tail(30))
-	t.Logf("FIGURE real controller and server answering in %s", time.Since(start).Round(time.Millisecond))
-	var playCtx context.Context
-	playCtx, l.stopPlayer = context.WithCancel(ctx)
-	l.exec = realargo.PlayExecutor(playCtx, o, l.ns, func(p *corev1.Pod) realargo.Outcome {
+	}, cfg, func(p *corev1.Pod) realargo.Outcome {
 		if p.Annotations[preemptFirstAttempt] == "true" && realargo.Attempt(p) == 0 {
 			return realargo.Outcome{Preempted: true}
 		}
-		return realargo.Outcome{ExitCode: realargo.CommandExitCode(p)}
+		return realargo.StepsAsWritten(p)
 	})
-	t.Cleanup(l.stop)
-	return l
-}
-
-// stop ends everything startRealArgo started (idempotent).
-func (l *liveArgo) stop() {
-	if l.stopPlayer != nil {
-		l.stopPlayer()
-	}
-	for _, c := range []*realargo.Component{l.srv, l.ctrl} {
-		if c != nil && c.Running() {
-			c.Stop()
-		}
-	}
-	if l.forwarders != nil {
-		l.forwarders.Close()
-	}
-	if l.pg != nil {
-		l.pg.Stop()
-		l.pg = nil
-	}
+	require.NoError(t, err)
+	t.Cleanup(live.Stop)
+	require.Contains(t, live.GrantOutput, "argo database grants in place")
+	t.Logf("FIGURE real controller and server answering in %s", time.Since(start).Round(time.Millisecond))
+	return &liveArgo{Live: live, cfg: cfg, ns: cfg.Argo.Namespace}
 }
 
 // api calls the real argo server's HTTP API (no token: --auth-mode=server,
@@ -192,7 +131,7 @@ func (l *liveArgo) submit(t *testing.T, wf map[string]any) string {
 	t.Helper()
 	var created workflow
 	code := api(t, http.MethodPost, "/api/v1/workflows/"+l.ns, map[string]any{"workflow": wf}, &created)
-	require.Equal(t, http.StatusOK, code, "the server accepts the workflow; its log:\n%s", l.srv.Tail(20))
+	require.Equal(t, http.StatusOK, code, "the server accepts the workflow; its log:\n%s", l.Server.Tail(20))
 	return created.Metadata.Name
 }
 
@@ -207,7 +146,7 @@ func (l *liveArgo) finished(t *testing.T, name string) workflow {
 			return false
 		}
 		return slices.Contains([]string{"Succeeded", "Failed", "Error"}, wf.Status.Phase)
-	}, 3*time.Minute, 500*time.Millisecond, "workflow %s did not finish; controller log:\n%s", name, l.ctrl.Tail(30))
+	}, 3*time.Minute, 500*time.Millisecond, "workflow %s did not finish; controller log:\n%s", name, l.Controller.Tail(30))
 	return wf
 }
 
@@ -263,7 +202,7 @@ func (l *liveArgo) check(t *testing.T, ctx context.Context) {
 	t.Run("a workflow naming no account runs as the workflow account and succeeds", func(t *testing.T) {
 		wf := l.finished(t, hello)
 		assert.Equal(t, "Succeeded", wf.Status.Phase, wf.Status.Message)
-		played := l.exec.Played(hello)
+		played := l.Executor.Played(hello)
 		require.Len(t, played, 1)
 		assert.Equal(t, workflowKSA, played[0].ServiceAccount)
 	})
@@ -271,13 +210,13 @@ func (l *liveArgo) check(t *testing.T, ctx context.Context) {
 	t.Run("a step whose command fails fails and is not retried", func(t *testing.T) {
 		wf := l.finished(t, fails)
 		assert.Equal(t, "Failed", wf.Status.Phase)
-		assert.Len(t, l.exec.Played(fails), 1, "one attempt only")
+		assert.Len(t, l.Executor.Played(fails), 1, "one attempt only")
 	})
 
 	t.Run("a step preempted with its Spot node is retried and succeeds", func(t *testing.T) {
 		wf := l.finished(t, preempted)
 		assert.Equal(t, "Succeeded", wf.Status.Phase, wf.Status.Message)
-		played := l.exec.Played(preempted)
+		played := l.Executor.Played(preempted)
 		require.Len(t, played, 2, "the preempted attempt and its retry")
 		assert.True(t, played[0].Outcome.Preempted)
 		assert.False(t, played[1].Outcome.Preempted)
@@ -296,7 +235,7 @@ func (l *liveArgo) check(t *testing.T, ctx context.Context) {
 		assert.Equal(t, "Succeeded", first.Status.Phase, first.Status.Message)
 		second := l.finished(t, l.submit(t, memo()))
 		assert.Equal(t, "Succeeded", second.Status.Phase, second.Status.Message)
-		assert.Empty(t, l.exec.Played(second.Metadata.Name), "the cached step ran no pod")
+		assert.Empty(t, l.Executor.Played(second.Metadata.Name), "the cached step ran no pod")
 		hit := false
 		for _, n := range second.Status.Nodes {
 			hit = hit || (n.MemoizationStatus != nil && n.MemoizationStatus.Hit)
@@ -335,7 +274,7 @@ func (l *liveArgo) check(t *testing.T, ctx context.Context) {
 	t.Run("finished workflows are in the archive and served by the server", func(t *testing.T) {
 		var rows string
 		require.Eventually(t, func() bool {
-			out, err := l.pg.SQL("postgres", "", stacks.NamesFor(l.cfg.Settings).Database,
+			out, err := l.PG.SQL("postgres", "", stacks.NamesFor(l.cfg.Settings).Database,
 				"SELECT name FROM argo_archived_workflows WHERE namespace = '"+l.ns+"' ORDER BY name;")
 			rows = out
 			if err != nil {
@@ -362,7 +301,7 @@ func (l *liveArgo) check(t *testing.T, ctx context.Context) {
 	})
 
 	t.Run("the executor's reports were accepted with the pod's own token", func(t *testing.T) {
-		assert.Empty(t, l.exec.Errors())
+		assert.Empty(t, l.Executor.Errors())
 	})
 
 	t.Run("no permission errors; every warning is listed in the README", func(t *testing.T) {
@@ -383,7 +322,7 @@ func (l *liveArgo) checkLogs(t *testing.T) {
 	require.NoError(t, err)
 	_, listed, _ := strings.Cut(string(readme), "### Warnings Argo prints")
 	listed, _, _ = strings.Cut(listed, "\n## ")
-	for _, c := range []*realargo.Component{l.ctrl, l.srv} {
+	for _, c := range []*realargo.Component{l.Controller, l.Server} {
 		for _, line := range strings.Split(c.Log(), "\n") {
 			if line == "" {
 				continue
@@ -401,9 +340,4 @@ func (l *liveArgo) checkLogs(t *testing.T) {
 			}
 		}
 	}
-}
-
-// reloads counts the controller's configuration loads so far.
-func (l *liveArgo) reloads() int {
-	return strings.Count(l.ctrl.Log(), "Configuration updated")
 }

@@ -203,7 +203,7 @@ func (c *Cluster) run(bin, name string, args ...string) error {
 	}
 	cmd := exec.Command(path, args...)
 	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL} // never outlives this process
 	if err := cmd.Start(); err != nil {
 		log.Close()
 		return fmt.Errorf("%s: %w", name, err)

@@ -3,6 +3,8 @@ package localcluster
 import (
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"syscall"
@@ -30,15 +32,30 @@ func Isolated() bool { return os.Getenv(isolatedEnv) == "1" }
 //
 // Inside the copy (Isolated() is true), call BringUpLoopback first.
 func RunIsolated() (int, error) {
-	if Isolated() {
-		return 0, errors.New("localcluster: already in the private network")
-	}
-	self, err := os.Executable()
+	cmd, err := StartIsolated()
 	if err != nil {
 		return 0, err
 	}
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return exit.ExitCode(), nil
+	}
+	return 0, err
+}
+
+// StartIsolated starts the copy RunIsolated runs, with extra environment
+// variables, and returns it running.
+func StartIsolated(env ...string) (*exec.Cmd, error) {
+	if Isolated() {
+		return nil, errors.New("localcluster: already in the private network")
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
 	cmd := exec.Command(self, os.Args[1:]...)
-	cmd.Env = append(os.Environ(), isolatedEnv+"=1")
+	cmd.Env = append(append(os.Environ(), env...), isolatedEnv+"=1")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	attr := &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET, Pdeathsig: syscall.SIGKILL}
 	if uid, gid := os.Getuid(), os.Getgid(); uid != 0 {
@@ -49,19 +66,44 @@ func RunIsolated() (int, error) {
 	}
 	cmd.SysProcAttr = attr
 	if err := cmd.Start(); err != nil {
-		return 0, fmt.Errorf("localcluster: cannot create a private network namespace "+
+		return nil, fmt.Errorf("localcluster: cannot create a private network namespace "+
 			"(as root: CLONE_NEWNET; otherwise unprivileged user namespaces must be allowed, "+
-			"e.g. sysctl kernel.unprivileged_userns_clone=1): %w", err)
+			"e.g. sysctl kernel.unprivileged_userns_clone=1, or on Ubuntu "+
+			"kernel.apparmor_restrict_unprivileged_userns=0): %w", err)
 	}
-	err = cmd.Wait()
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		return exit.ExitCode(), nil
-	}
+	return cmd, nil
+}
+
+// Forward accepts connections on listenNetwork/listenAddr and joins each to
+// a new connection to dialNetwork/dialAddr. A Unix socket in the file
+// system is reachable from both sides of a private network, so a process
+// inside forwards "unix" -> "tcp" and one outside "tcp" -> "unix".
+func Forward(listenNetwork, listenAddr, dialNetwork, dialAddr string) (io.Closer, error) {
+	l, err := net.Listen(listenNetwork, listenAddr)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return 0, nil
+	go func() {
+		for {
+			in, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer in.Close()
+				out, err := net.Dial(dialNetwork, dialAddr)
+				if err != nil {
+					return
+				}
+				defer out.Close()
+				done := make(chan struct{}, 2)
+				go func() { _, _ = io.Copy(out, in); done <- struct{}{} }()
+				go func() { _, _ = io.Copy(in, out); done <- struct{}{} }()
+				<-done
+			}()
+		}
+	}()
+	return l, nil
 }
 
 // BringUpLoopback sets the private network's loopback interface up (a new

@@ -27,12 +27,22 @@ type Server struct {
 	dir  string
 }
 
+// Installed returns the folder of the newest installed PostgreSQL's
+// programs, or ErrNotInstalled.
+func Installed() (string, error) {
+	matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
+	if len(matches) == 0 {
+		return "", ErrNotInstalled
+	}
+	return filepath.Dir(matches[len(matches)-1]), nil
+}
+
 // Start initialises and starts a server in a new folder, trusting every
 // local connection until CloudSQL says otherwise. Stop it with Stop.
 func Start() (*Server, error) {
-	matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
-	if len(matches) == 0 {
-		return nil, ErrNotInstalled
+	bin, err := Installed()
+	if err != nil {
+		return nil, err
 	}
 	// A folder the postgres user can enter (a test's temporary folder may
 	// sit under a private one).
@@ -43,7 +53,7 @@ func Start() (*Server, error) {
 	if err := os.Chmod(dir, 0o777); err != nil {
 		return nil, err
 	}
-	s := &Server{Bin: filepath.Dir(matches[len(matches)-1]), dir: dir}
+	s := &Server{Bin: bin, dir: dir}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err

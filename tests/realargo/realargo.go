@@ -38,7 +38,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -53,6 +52,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/argo-platform/argo-platform/tests/localcluster"
 )
 
 // Binaries maps an image repository (the part before ":") ending to the
@@ -127,7 +128,7 @@ func Start(ctx context.Context, o Options, ns, name string) (*Component, error) 
 	comp.cmd.Env = env
 	comp.cmd.Dir = dir
 	comp.cmd.Stdout, comp.cmd.Stderr = comp.log, comp.log
-	comp.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	comp.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL} // never outlives this process
 	if err := comp.cmd.Start(); err != nil {
 		comp.log.Close()
 		return nil, fmt.Errorf("realargo: %s: %w (run `make tools`)", name, err)
@@ -323,13 +324,13 @@ func ProxyPorts(spec corev1.PodSpec) []int {
 // proxy's port and forwards to the local PostgreSQL.
 type Forwarders struct {
 	mu        sync.Mutex
-	listeners map[int]net.Listener
+	listeners map[int]io.Closer
 	target    string
 }
 
 // NewForwarders forwards to target (host:port).
 func NewForwarders(target string) *Forwarders {
-	return &Forwarders{listeners: map[int]net.Listener{}, target: target}
+	return &Forwarders{listeners: map[int]io.Closer{}, target: target}
 }
 
 // Serve starts a forwarder on each port not served yet, as the proxies of
@@ -341,35 +342,13 @@ func (f *Forwarders) Serve(ports ...int) error {
 		if _, ok := f.listeners[p]; ok {
 			continue
 		}
-		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+		l, err := localcluster.Forward("tcp", "127.0.0.1:"+strconv.Itoa(p), "tcp", f.target)
 		if err != nil {
 			return fmt.Errorf("realargo: proxy port %d: %w", p, err)
 		}
 		f.listeners[p] = l
-		go f.accept(l)
 	}
 	return nil
-}
-
-func (f *Forwarders) accept(l net.Listener) {
-	for {
-		in, err := l.Accept()
-		if err != nil {
-			return
-		}
-		go func() {
-			defer in.Close()
-			out, err := net.Dial("tcp", f.target)
-			if err != nil {
-				return
-			}
-			defer out.Close()
-			done := make(chan struct{}, 2)
-			go func() { _, _ = io.Copy(out, in); done <- struct{}{} }()
-			go func() { _, _ = io.Copy(in, out); done <- struct{}{} }()
-			<-done
-		}()
-	}
 }
 
 // Close stops every forwarder.

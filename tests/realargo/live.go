@@ -1,0 +1,154 @@
+package realargo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/argo-platform/argo-platform/stacks"
+	"github.com/argo-platform/argo-platform/tests/localpg"
+)
+
+// ServerURL is where the real argo server listens (its Deployment's port).
+const ServerURL = "http://127.0.0.1:2746"
+
+// Live is a deployed stack's Argo side running for real: PostgreSQL as
+// Cloud SQL holds it after `pulumi up`, the grant Job's script run, the
+// controller and the server started from their Deployments, and the
+// executor played.
+type Live struct {
+	// PG is the archive database server.
+	PG *localpg.Server
+	// Controller and Server are the running binaries.
+	Controller, Server *Component
+	// Executor plays the wait container and the kubelet for workflow pods.
+	Executor *Executor
+	// GrantOutput is what the grant Job's script printed.
+	GrantOutput string
+
+	stopPlayer context.CancelFunc
+	forwarders *Forwarders
+}
+
+// Run brings a deployed stack's Argo side up for real, in order: the
+// database as Cloud SQL sets it up, the grant Job's script, the proxies'
+// stand-ins, the controller, the server (until its API answers), and the
+// executor, which ends each step as decide says. Stop it with Stop.
+func Run(ctx context.Context, o Options, cfg *stacks.Loaded, decide func(*corev1.Pod) Outcome) (_ *Live, err error) {
+	ns := cfg.Argo.Namespace
+	l := &Live{}
+	defer func() {
+		if err != nil {
+			l.Stop()
+		}
+	}()
+	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	if l.PG, err = localpg.Start(); err != nil {
+		return nil, err
+	}
+	n := stacks.NamesFor(cfg.Settings)
+	if err := l.PG.CloudSQL(localpg.Instance{
+		Database: n.Database, AdminUser: n.AdminUser, Password: cfg.DatabaseAdminPassword,
+		IAMUsers: []string{
+			stacks.DatabaseUser(n.Controller.Email(cfg.Project)),
+			stacks.DatabaseUser(n.Server.Email(cfg.Project)),
+		},
+	}); err != nil {
+		return nil, err
+	}
+	l.forwarders = NewForwarders(fmt.Sprintf("127.0.0.1:%d", l.PG.Port))
+	if l.GrantOutput, err = RunJob(ctx, o, l.forwarders, l.PG.Bin, ns, "argo-db-bootstrap"); err != nil {
+		return nil, fmt.Errorf("realargo: the grant Job's script: %w: %s", err, l.GrantOutput)
+	}
+	for _, name := range []string{"workflow-controller", "argo-server"} {
+		ports, err := DeploymentProxyPorts(ctx, o.Client, ns, name)
+		if err != nil {
+			return nil, err
+		}
+		if len(ports) == 0 {
+			return nil, fmt.Errorf("realargo: %s has no Cloud SQL Auth Proxy", name)
+		}
+		if err := l.forwarders.Serve(ports...); err != nil {
+			return nil, err
+		}
+	}
+	if l.Controller, err = Start(ctx, o, ns, "workflow-controller"); err != nil {
+		return nil, err
+	}
+	if l.Server, err = Start(ctx, o, ns, "argo-server"); err != nil {
+		return nil, err
+	}
+	// The server's readiness probe (GET /) answers as soon as it listens;
+	// its API's internal gRPC connection, dialled before the listener
+	// existed, retries with backoff (in a pod, the probe's initial delay
+	// hides this). Wait for the API itself.
+	if err := waitAPI(ctx, time.Minute); err != nil {
+		return nil, fmt.Errorf("realargo: the server's API: %w; log:\n%s", err, l.Server.Tail(30))
+	}
+	var playCtx context.Context
+	playCtx, l.stopPlayer = context.WithCancel(ctx)
+	l.Executor = PlayExecutor(playCtx, o, ns, decide)
+	return l, nil
+}
+
+func waitAPI(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, ServerURL+"/api/v1/version", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = errors.New(resp.Status)
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Stop ends everything Run started (safe to call twice).
+func (l *Live) Stop() {
+	if l.stopPlayer != nil {
+		l.stopPlayer()
+	}
+	for _, c := range []*Component{l.Server, l.Controller} {
+		if c != nil && c.Running() {
+			c.Stop()
+		}
+	}
+	if l.forwarders != nil {
+		l.forwarders.Close()
+	}
+	if l.PG != nil {
+		l.PG.Stop()
+		l.PG = nil
+	}
+}
+
+// Reloads counts the controller's configuration loads so far.
+func (l *Live) Reloads() int {
+	return strings.Count(l.Controller.Log(), "Configuration updated")
+}
+
+// StepsAsWritten is the executor's outcome for the sandbox and for plain
+// steps in the tests: the main container's command decides its exit code
+// (`exit N`, else 0).
+func StepsAsWritten(p *corev1.Pod) Outcome {
+	return Outcome{ExitCode: CommandExitCode(p)}
+}
