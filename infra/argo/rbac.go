@@ -81,6 +81,17 @@ func policyRules(rules []Rule) rbacv1.PolicyRuleArray {
 	return out
 }
 
+func roleRef(kind string, name pulumi.StringInput) rbacv1.RoleRefArgs {
+	return rbacv1.RoleRefArgs{ApiGroup: pulumi.String("rbac.authorization.k8s.io"), Kind: pulumi.String(kind), Name: name}
+}
+
+// accountSubject is ServiceAccount ksa of Argo's namespace.
+func (b *builder) accountSubject(ksa string) rbacv1.SubjectArray {
+	return rbacv1.SubjectArray{rbacv1.SubjectArgs{
+		Kind: pulumi.String("ServiceAccount"), Name: pulumi.String(ksa), Namespace: pulumi.String(b.args.Namespace),
+	}}
+}
+
 func (b *builder) rbac() error {
 	for _, r := range []struct {
 		role, ksa string
@@ -99,16 +110,8 @@ func (b *builder) rbac() error {
 		}
 		if _, err := rbacv1.NewRoleBinding(b.ctx, b.child("rolebinding-"+r.role), &rbacv1.RoleBindingArgs{
 			Metadata: b.meta(r.role, dataPlaneApp),
-			RoleRef: rbacv1.RoleRefArgs{
-				ApiGroup: pulumi.String("rbac.authorization.k8s.io"),
-				Kind:     pulumi.String("Role"),
-				Name:     role.Metadata.Name().Elem(),
-			},
-			Subjects: rbacv1.SubjectArray{rbacv1.SubjectArgs{
-				Kind:      pulumi.String("ServiceAccount"),
-				Name:      pulumi.String(r.ksa),
-				Namespace: pulumi.String(b.args.Namespace),
-			}},
+			RoleRef:  roleRef("Role", role.Metadata.Name().Elem()),
+			Subjects: b.accountSubject(r.ksa),
 		}, b.inNamespace()...); err != nil {
 			return fmt.Errorf("argo: role binding %s: %w", r.role, err)
 		}
@@ -155,16 +158,8 @@ func (b *builder) namespaceReader() error {
 	}
 	if _, err := rbacv1.NewClusterRoleBinding(b.ctx, b.child("clusterrolebinding-namespaces"), &rbacv1.ClusterRoleBindingArgs{
 		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(name), Labels: b.labels(controllerName)},
-		RoleRef: rbacv1.RoleRefArgs{
-			ApiGroup: pulumi.String("rbac.authorization.k8s.io"),
-			Kind:     pulumi.String("ClusterRole"),
-			Name:     role.Metadata.Name().Elem(),
-		},
-		Subjects: rbacv1.SubjectArray{rbacv1.SubjectArgs{
-			Kind:      pulumi.String("ServiceAccount"),
-			Name:      pulumi.String(b.args.Controller.KSA),
-			Namespace: pulumi.String(b.args.Namespace),
-		}},
+		RoleRef:  roleRef("ClusterRole", role.Metadata.Name().Elem()),
+		Subjects: b.accountSubject(b.args.Controller.KSA),
 	}, b.opts()...); err != nil {
 		return fmt.Errorf("argo: namespace reader binding: %w", err)
 	}

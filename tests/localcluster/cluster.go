@@ -127,7 +127,7 @@ func Start(ctx context.Context, o Options) (c *Cluster, err error) {
 		return nil, err
 	}
 
-	c.KubeconfigText = kubeconfig(c.Server, token)
+	c.KubeconfigText = Kubeconfig(c.Server, "admin", token, "")
 	c.Kubeconfig = filepath.Join(o.Dir, "kubeconfig")
 	if err := os.WriteFile(c.Kubeconfig, []byte(c.KubeconfigText), 0o600); err != nil {
 		return nil, err
@@ -370,9 +370,14 @@ func writeServiceAccountKeys(keyPath, pubPath string) error {
 	return os.WriteFile(pubPath, pub, 0o644)
 }
 
-// kubeconfig is an admin kubeconfig for the loopback API server (its serving
-// certificate is self-signed, and nothing leaves 127.0.0.1).
-func kubeconfig(server, token string) string {
+// Kubeconfig is a kubeconfig for the loopback API server (its serving
+// certificate is self-signed, and nothing leaves 127.0.0.1) as user, with
+// token, and namespace as its default when not empty.
+func Kubeconfig(server, user, token, namespace string) string {
+	ns := ""
+	if namespace != "" {
+		ns = "\n    namespace: " + namespace
+	}
 	return fmt.Sprintf(`apiVersion: v1
 kind: Config
 current-context: local
@@ -385,10 +390,10 @@ contexts:
 - name: local
   context:
     cluster: local
-    user: admin
+    user: %s%s
 users:
-- name: admin
+- name: %s
   user:
     token: %s
-`, server, token)
+`, server, user, ns, user, token)
 }

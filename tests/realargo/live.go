@@ -86,11 +86,11 @@ func Run(ctx context.Context, o Options, cfg *stacks.Loaded, decide func(*corev1
 	if l.Server, err = Start(ctx, o, ns, "argo-server"); err != nil {
 		return nil, err
 	}
-	// The server's readiness probe (GET /) answers as soon as it listens;
-	// its API's internal gRPC connection, dialled before the listener
-	// existed, retries with backoff (in a pod, the probe's initial delay
-	// hides this). Wait for the API itself.
-	if err := waitAPI(ctx, time.Minute); err != nil {
+	// The server's API gateway dials the server's own gRPC port, one
+	// connection per service, before the listener exists, and each retries
+	// with its own backoff: the probe's initial delay covers it, and the
+	// services used here are waited for one by one.
+	if err := waitAPI(ctx, ns, time.Minute); err != nil {
 		return nil, fmt.Errorf("realargo: the server's API: %w; log:\n%s", err, l.Server.Tail(30))
 	}
 	var playCtx context.Context
@@ -99,26 +99,41 @@ func Run(ctx context.Context, o Options, cfg *stacks.Loaded, decide func(*corev1
 	return l, nil
 }
 
-func waitAPI(ctx context.Context, timeout time.Duration) error {
+func waitAPI(ctx context.Context, ns string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, ServerURL+"/api/v1/version", nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
+	for _, path := range APIs(ns) {
+		for {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, ServerURL+path, nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					break
+				}
+				err = errors.New(resp.Status)
 			}
-			err = errors.New(resp.Status)
+			if time.Now().After(deadline) {
+				return fmt.Errorf("%s: %w", path, err)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(100 * time.Millisecond):
+			}
 		}
-		if time.Now().After(deadline) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
+	}
+	return nil
+}
+
+// APIs are the server's services the tests, the sandbox and its printed
+// argo commands use, one read path each.
+func APIs(ns string) []string {
+	return []string{
+		"/api/v1/version",
+		"/api/v1/info",
+		"/api/v1/workflows/" + ns,
+		"/api/v1/cron-workflows/" + ns,
+		"/api/v1/archived-workflows?namespace=" + ns,
 	}
 }
 

@@ -134,9 +134,18 @@ func Start(ctx context.Context, o Options, ns, name string) (*Component, error) 
 		return nil, fmt.Errorf("realargo: %s: %w (run `make tools`)", name, err)
 	}
 	go func() { _ = comp.cmd.Wait(); close(comp.done) }()
-	probe := c.ReadinessProbe
-	if probe == nil {
+	// Ready as the kubelet decides it: after the readiness probe's initial
+	// delay, once the probe answers. A container without one is ready when
+	// it runs; its liveness endpoint then says it is up.
+	probe, delay := c.ReadinessProbe, time.Duration(0)
+	if probe != nil {
+		delay = time.Duration(probe.InitialDelaySeconds) * time.Second
+	} else {
 		probe = c.LivenessProbe
+	}
+	select {
+	case <-time.After(delay):
+	case <-ctx.Done():
 	}
 	if err := comp.waitProbe(ctx, probe, 90*time.Second); err != nil {
 		comp.Stop()
@@ -232,25 +241,7 @@ func Kubeconfig(ctx context.Context, o Options, ns, sa string, bound *authv1.Bou
 	if err != nil {
 		return "", err
 	}
-	text := fmt.Sprintf(`apiVersion: v1
-kind: Config
-current-context: pod
-clusters:
-- name: local
-  cluster:
-    server: %s
-    insecure-skip-tls-verify: true
-contexts:
-- name: pod
-  context:
-    cluster: local
-    user: %s
-    namespace: %s
-users:
-- name: %s
-  user:
-    token: %s
-`, o.Server, sa, ns, sa, token)
+	text := localcluster.Kubeconfig(o.Server, sa, token, ns)
 	path := filepath.Join(dir, "kubeconfig-"+sa)
 	return path, os.WriteFile(path, []byte(text), 0o600)
 }
