@@ -324,6 +324,17 @@ func TestRBAC(t *testing.T) {
 			"argo-server":              "argo-server",
 			"argo-workflow":            "argo-workflow",
 		}, bindings)
+
+		// The only cluster-wide rights: the controller reads Namespaces
+		// (per-namespace parallelism), nothing else, and nobody else.
+		clusterRoles := r.rec.OfType("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")
+		require.Len(t, clusterRoles, 1)
+		assert.Equal(t, map[string][]string{"namespaces": {"get", "list", "watch"}}, rulesOf(t, clusterRoles[0]))
+		clusterBindings := r.rec.OfType("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding")
+		require.Len(t, clusterBindings, 1)
+		assert.Equal(t, "argo-workflow-controller", Str(clusterBindings[0].Inputs, "subjects[0].name"))
+		assert.Equal(t, r.cfg.Argo.Namespace, Str(clusterBindings[0].Inputs, "subjects[0].namespace"))
+		assert.Equal(t, "ClusterRole", Str(clusterBindings[0].Inputs, "roleRef.kind"))
 	})
 }
 

@@ -49,3 +49,45 @@ func TestBootstrapSectionsStandAlone(t *testing.T) {
 		}
 	}
 }
+
+var testName = regexp.MustCompile("`(Test[A-Z][A-Za-z0-9]*)`")
+
+// TestEveryTestTheDocsNameExists: a promise in the README or docs/ that
+// names its proving test names a test that exists (a renamed or deleted
+// test must take the sentence with it).
+func TestEveryTestTheDocsNameExists(t *testing.T) {
+	root := RepoRoot()
+	defined := map[string]bool{}
+	funcRE := regexp.MustCompile(`(?m)^func (Test[A-Za-z0-9]*)\(`)
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && strings.HasPrefix(d.Name(), ".") && path != root {
+			return filepath.SkipDir
+		}
+		if strings.HasSuffix(path, "_test.go") {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			for _, m := range funcRE.FindAllStringSubmatch(string(data), -1) {
+				defined[m[1]] = true
+			}
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	require.Contains(t, defined, "TestEveryTestTheDocsNameExists")
+	docs, _ := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	named := 0
+	for _, doc := range append(docs, filepath.Join(root, "README.md")) {
+		data, err := os.ReadFile(doc)
+		require.NoError(t, err)
+		for _, m := range testName.FindAllStringSubmatch(string(data), -1) {
+			named++
+			assert.True(t, defined[m[1]], "%s names %s, which no test file defines", filepath.Base(doc), m[1])
+		}
+	}
+	assert.Positive(t, named)
+}
