@@ -63,6 +63,10 @@ func StartIsolated(env ...string) (*exec.Cmd, error) {
 		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}}
 		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}}
 		attr.GidMappingsEnableSetgroups = false
+		// A non-root process loses its capabilities at exec, even in its
+		// own user namespace; keep only the one BringUpLoopback needs
+		// (it reaches no further than the private network).
+		attr.AmbientCaps = []uintptr{unix.CAP_NET_ADMIN}
 	}
 	cmd.SysProcAttr = attr
 	if err := cmd.Start(); err != nil {
