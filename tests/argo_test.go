@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
-	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -489,17 +488,9 @@ func TestDNSRecordWhenAZoneIsSet(t *testing.T) {
 func TestAPreviewReplacingTheBucketAndDatabaseShowsEveryArgoSetting(t *testing.T) {
 	config, err := StackConfig(stacks.Staging)
 	require.NoError(t, err)
-	program := func(ctx *pulumi.Context) error {
-		cfg, err := stacks.Load(ctx)
-		if err != nil {
-			return err
-		}
-		_, err = infra.Platform(ctx, cfg)
-		return err
-	}
-	update, err := Run(program, stacks.Staging, config, false)
+	update, err := Run(infra.Deploy, stacks.Staging, config, false)
 	require.NoError(t, err)
-	preview, err := RunReplacing(program, stacks.Staging, config, true,
+	preview, err := RunReplacing(infra.Deploy, stacks.Staging, config, true,
 		[]string{"gcp:storage/bucket:Bucket", "gcp:sql/database:Database"})
 	require.NoError(t, err)
 	entries := func(rec *Recorder, name string) map[string]string {

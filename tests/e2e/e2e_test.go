@@ -321,8 +321,8 @@ func cleanCluster(t *testing.T, ctx context.Context, ns string) {
 		require.NoError(t, ignoreNotFound(client.ApiextensionsV1().CustomResourceDefinitions().Delete(ctx, plural+".argoproj.io", metav1.DeleteOptions{})))
 	}
 	require.NoError(t, ignoreNotFound(c.SchedulingV1().PriorityClasses().Delete(ctx, "workflow-controller", metav1.DeleteOptions{})))
-	require.NoError(t, ignoreNotFound(c.RbacV1().ClusterRoles().Delete(ctx, "argo-controller-namespaces-"+ns, metav1.DeleteOptions{})))
-	require.NoError(t, ignoreNotFound(c.RbacV1().ClusterRoleBindings().Delete(ctx, "argo-controller-namespaces-"+ns, metav1.DeleteOptions{})))
+	require.NoError(t, ignoreNotFound(c.RbacV1().ClusterRoles().Delete(ctx, namespaceReader(ns), metav1.DeleteOptions{})))
+	require.NoError(t, ignoreNotFound(c.RbacV1().ClusterRoleBindings().Delete(ctx, namespaceReader(ns), metav1.DeleteOptions{})))
 	require.Eventually(t, func() bool {
 		for _, name := range []string{ns, localdeploy.StandInNamespace} {
 			if _, err := c.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
@@ -741,11 +741,14 @@ func checkDestroyed(t *testing.T, ctx context.Context, ns string, since time.Tim
 	}
 	_, err = pcs.Get(ctx, "workflow-controller", metav1.GetOptions{})
 	assert.NoError(t, err, "the PriorityClass is DeletedWith the cluster: destroy skips it")
-	_, err = cluster.Client.RbacV1().ClusterRoles().Get(ctx, "argo-controller-namespaces-"+ns, metav1.GetOptions{})
+	_, err = cluster.Client.RbacV1().ClusterRoles().Get(ctx, namespaceReader(ns), metav1.GetOptions{})
 	assert.NoError(t, err, "the namespace reader ClusterRole is DeletedWith the cluster: destroy skips it")
 	// What deleting the cluster does.
 	cleanCluster(t, ctx, ns)
 }
+
+// namespaceReader names the controller's ClusterRole and its binding.
+func namespaceReader(ns string) string { return "argo-controller-namespaces-" + ns }
 
 func ignoreNotFound(err error) error {
 	if apierrors.IsNotFound(err) {

@@ -150,7 +150,7 @@ func (l *liveArgo) finished(t *testing.T, name string) workflow {
 	return wf
 }
 
-// container is a one-step workflow's template running command.
+// oneStep is a one-step workflow running command, with annotations on its pod.
 func oneStep(generateName, command string, podAnnotations map[string]string) map[string]any {
 	tmpl := map[string]any{
 		"name":      "main",

@@ -20,10 +20,8 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -60,8 +58,7 @@ type Cluster struct {
 	Client *kubernetes.Clientset
 
 	dir   string
-	procs []*exec.Cmd
-	logs  []*os.File
+	procs []*Process
 }
 
 // Start brings the control plane up and returns once a fake node is Ready.
@@ -80,7 +77,7 @@ func Start(ctx context.Context, o Options) (c *Cluster, err error) {
 		}
 	}()
 
-	ports, err := freePorts(6)
+	ports, err := FreePorts(6)
 	if err != nil {
 		return nil, err
 	}
@@ -191,50 +188,26 @@ func Start(ctx context.Context, o Options) (c *Cluster, err error) {
 	return c, nil
 }
 
-// run starts one binary in its own process group, logging to a file.
+// run starts one binary, logging to a file of its name.
 func (c *Cluster) run(bin, name string, args ...string) error {
 	path := filepath.Join(bin, name)
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("%s not built: run `make tools` (%w)", name, err)
 	}
-	log, err := os.Create(filepath.Join(c.dir, name+".log"))
+	p, err := StartProcess(path, args, nil, "", filepath.Join(c.dir, name+".log"))
 	if err != nil {
-		return err
-	}
-	cmd := exec.Command(path, args...)
-	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL} // never outlives this process
-	if err := cmd.Start(); err != nil {
-		log.Close()
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	c.procs = append(c.procs, cmd)
-	c.logs = append(c.logs, log)
+	c.procs = append(c.procs, p)
 	return nil
 }
 
-// Stop ends every process this cluster started, newest first, by its own
-// process group, and waits for each.
+// Stop ends every process this cluster started, newest first.
 func (c *Cluster) Stop() {
 	for i := len(c.procs) - 1; i >= 0; i-- {
-		p := c.procs[i]
-		if p.Process == nil {
-			continue
-		}
-		_ = syscall.Kill(-p.Process.Pid, syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = p.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(-p.Process.Pid, syscall.SIGKILL)
-			<-done
-		}
+		c.procs[i].Stop()
 	}
-	for _, l := range c.logs {
-		l.Close()
-	}
-	c.procs, c.logs = nil, nil
+	c.procs = nil
 }
 
 // SpotLabel is the node label of GKE's Spot capacity.
@@ -326,7 +299,8 @@ func waitReady(ctx context.Context, server, token string, timeout time.Duration)
 	return errors.Join(errors.New("not ready in time"), last)
 }
 
-func freePorts(n int) ([]int, error) {
+// FreePorts are n ports on 127.0.0.1 that nothing listens on now.
+func FreePorts(n int) ([]int, error) {
 	var ports []int
 	var ls []net.Listener
 	defer func() {

@@ -7,11 +7,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/argo-platform/argo-platform/tests/localcluster"
 )
 
 // ErrNotInstalled is returned by Start when no PostgreSQL server is
@@ -54,12 +55,11 @@ func Start() (*Server, error) {
 		return nil, err
 	}
 	s := &Server{Bin: bin, dir: dir}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ports, err := localcluster.FreePorts(1)
 	if err != nil {
 		return nil, err
 	}
-	s.Port = l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	s.Port = ports[0]
 	data := filepath.Join(dir, "data")
 	if err := s.tool("initdb", "-D", data, "--auth=trust", "-U", "postgres"); err != nil {
 		os.RemoveAll(dir)

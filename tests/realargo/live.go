@@ -143,7 +143,7 @@ func (l *Live) Stop() {
 		l.stopPlayer()
 	}
 	for _, c := range []*Component{l.Server, l.Controller} {
-		if c != nil && c.Running() {
+		if c != nil {
 			c.Stop()
 		}
 	}

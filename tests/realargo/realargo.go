@@ -45,7 +45,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	authv1 "k8s.io/api/authentication/v1"
@@ -68,11 +67,7 @@ var binaries = []struct{ imageSuffix, binary string }{
 type Component struct {
 	// Name is the Deployment's name.
 	Name string
-	// LogPath is where its stdout and stderr go.
-	LogPath string
-	cmd     *exec.Cmd
-	done    chan struct{}
-	log     *os.File
+	*localcluster.Process
 }
 
 // Options say where to run.
@@ -120,20 +115,11 @@ func Start(ctx context.Context, o Options, ns, name string) (*Component, error) 
 		return nil, err
 	}
 	env = append(env, "PATH="+os.Getenv("PATH"), "HOME="+dir)
-	comp := &Component{Name: name, LogPath: filepath.Join(dir, name+".log"), done: make(chan struct{})}
-	if comp.log, err = os.Create(comp.LogPath); err != nil {
-		return nil, err
-	}
-	comp.cmd = exec.Command(filepath.Join(o.Bin, binary), append(argv, "--kubeconfig="+kc)...)
-	comp.cmd.Env = env
-	comp.cmd.Dir = dir
-	comp.cmd.Stdout, comp.cmd.Stderr = comp.log, comp.log
-	comp.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL} // never outlives this process
-	if err := comp.cmd.Start(); err != nil {
-		comp.log.Close()
+	proc, err := localcluster.StartProcess(filepath.Join(o.Bin, binary), append(argv, "--kubeconfig="+kc), env, dir, filepath.Join(dir, name+".log"))
+	if err != nil {
 		return nil, fmt.Errorf("realargo: %s: %w (run `make tools`)", name, err)
 	}
-	go func() { _ = comp.cmd.Wait(); close(comp.done) }()
+	comp := &Component{Name: name, Process: proc}
 	// Ready as the kubelet decides it: after the readiness probe's initial
 	// delay, once the probe answers. A container without one is ready when
 	// it runs; its liveness endpoint then says it is up.
@@ -174,10 +160,8 @@ func (c *Component) waitProbe(ctx context.Context, p *corev1.Probe, timeout time
 	client := &http.Client{Timeout: 2 * time.Second}
 	deadline := time.Now().Add(timeout)
 	for {
-		select {
-		case <-c.done:
-			return fmt.Errorf("exited (%v) before %s answered", c.cmd.ProcessState, url)
-		default:
+		if !c.Running() {
+			return fmt.Errorf("exited (%v) before %s answered", c.State(), url)
 		}
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if resp, err := client.Do(req); err == nil {
@@ -192,30 +176,6 @@ func (c *Component) waitProbe(ctx context.Context, p *corev1.Probe, timeout time
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-}
-
-// Running reports whether the process is still up.
-func (c *Component) Running() bool {
-	select {
-	case <-c.done:
-		return false
-	default:
-		return true
-	}
-}
-
-// Stop ends the process (SIGTERM, then SIGKILL) and closes its log.
-func (c *Component) Stop() {
-	if c.cmd.Process != nil {
-		_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-c.done:
-		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
-			<-c.done
-		}
-	}
-	c.log.Close()
 }
 
 // Log is everything the process printed so far.
