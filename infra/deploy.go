@@ -102,14 +102,15 @@ func Platform(ctx *pulumi.Context, cfg *stacks.Loaded) (*GCP, error) {
 	}
 
 	identity, err := gcp.NewIdentity(ctx, "identity", &gcp.IdentityArgs{
-		APIs:      apis,
-		Project:   s.Project,
-		Namespace: s.Argo.Namespace,
-		Cluster:   cluster.Resource,
+		APIs:    apis,
+		Project: s.Project,
+		Cluster: cluster.Resource,
+		// Each Kubernetes ServiceAccount in the namespace it lives in: the
+		// workflow account alone is in the workflow namespace.
 		Accounts: map[string]gcp.Account{
-			Controller: {ID: n.Controller.ID, KSA: n.Controller.KSA, DisplayName: "Argo workflow-controller (" + s.Environment + ")", DatabaseClient: true},
-			Server:     {ID: n.Server.ID, KSA: n.Server.KSA, DisplayName: "Argo server (" + s.Environment + ")", DatabaseClient: true},
-			Workflow:   {ID: n.Workflow.ID, KSA: n.Workflow.KSA, DisplayName: "Argo workflow pods (" + s.Environment + ")"},
+			Controller: {ID: n.Controller.ID, Namespace: s.Argo.Namespace, KSA: n.Controller.KSA, DisplayName: "Argo workflow-controller (" + s.Environment + ")", DatabaseClient: true},
+			Server:     {ID: n.Server.ID, Namespace: s.Argo.Namespace, KSA: n.Server.KSA, DisplayName: "Argo server (" + s.Environment + ")", DatabaseClient: true},
+			Workflow:   {ID: n.Workflow.ID, Namespace: s.Argo.WorkflowNamespace, KSA: n.Workflow.KSA, DisplayName: "Argo workflow pods (" + s.Environment + ")"},
 		},
 	})
 	if err != nil {
@@ -202,6 +203,7 @@ func (p *GCP) Outputs() map[string]pulumi.Input {
 		"sqlConnectionName": p.Database.ConnectionName,
 		"clusterName":       p.Cluster.Name,
 		"argoNamespace":     p.Argo.Namespace,
+		"workflowNamespace": p.Argo.WorkflowNamespace,
 		"serviceAccounts": pulumi.StringMap{
 			Controller: p.Identity.Emails[Controller],
 			Server:     p.Identity.Emails[Server],
@@ -237,12 +239,14 @@ type ArgoInputs struct {
 func ArgoArgs(cfg *stacks.Loaded, in ArgoInputs) *argo.WorkflowsArgs {
 	s, n, a := cfg.Settings, stacks.NamesFor(cfg.Settings), cfg.Argo
 	return &argo.WorkflowsArgs{
-		Namespace:    a.Namespace,
-		Version:      a.Version,
-		Environment:  s.Environment,
-		Host:         s.Domain,
-		StaticIPName: in.StaticIPName,
-		Bucket:       in.Bucket,
+		Namespace:         a.Namespace,
+		WorkflowNamespace: a.WorkflowNamespace,
+		WorkflowSecrets:   a.WorkflowSecrets,
+		Version:           a.Version,
+		Environment:       s.Environment,
+		Host:              s.Domain,
+		StaticIPName:      in.StaticIPName,
+		Bucket:            in.Bucket,
 		Database: argo.Database{
 			ConnectionName: in.DatabaseConnectionName,
 			Name:           in.DatabaseName,

@@ -47,6 +47,10 @@ func Defaults(env string) Settings {
 		Argo: Argo{
 			Version:   DefaultArgoVersion,
 			Namespace: "argo",
+			// Workflows run apart from Argo: nothing the platform runs on
+			// (the database's admin Secret, the controller's and server's
+			// accounts) is in reach of a workflow.
+			WorkflowNamespace: "workflows",
 			// Twice the seed's 10 running workflows: a developer's test runs
 			// beside the daily batch. Namespace install: one namespace, so
 			// its cap equals the global one.

@@ -64,6 +64,8 @@ func TestDocumentedEdgesAreAcceptedAndOneBeyondRefused(t *testing.T) {
 		{Staging, "argo.apiQPS", []any{0.5, 1000}, []any{0, 1001}},
 		{Staging, "argo.version", []any{"v4.0.5", "v4.1.2"}, []any{"v4.0.4", "v4.1.3", "4.1.2"}},
 		{Staging, "argo.namespace", []any{"argo", strings.Repeat("a", 63)}, []any{"default", strings.Repeat("a", 64)}},
+		{Staging, "argo.workflowNamespace", []any{"workflows", strings.Repeat("w", 63)}, []any{"argo", "kube-system", strings.Repeat("w", 64), "Workflows"}},
+		{Staging, "argo.workflowSecrets", []any{[]any{}, []any{"bq-key", "api.token"}, []any{strings.Repeat("s", 253)}}, []any{[]any{"Key"}, []any{"a", "a"}, []any{strings.Repeat("s", 254)}, []any{""}}},
 		{Staging, "domain", []any{strings.Repeat("a", 48) + ".acme-data.dev"}, []any{strings.Repeat("a", 50) + ".acme-data.dev"}},
 	} {
 		for _, v := range tc.ok {

@@ -28,7 +28,8 @@ type Names struct {
 type Account struct {
 	// ID is the GSA account id (6-30 characters).
 	ID string
-	// KSA is the Kubernetes ServiceAccount name in Argo's namespace.
+	// KSA is the Kubernetes ServiceAccount name (in Argo's namespace, or the
+	// workflow namespace for the workflow account).
 	KSA string
 }
 

@@ -135,8 +135,16 @@ type DNS struct {
 type Argo struct {
 	// Version is the Argo release, vMAJOR.MINOR.PATCH, 3.7 or newer.
 	Version string `json:"version"`
-	// Namespace is where Argo (namespace install) and its workflows run.
+	// Namespace is Argo's home: the controller, the server, the database
+	// grant Job and the Secrets they use. Workflows never run here.
 	Namespace string `json:"namespace"`
+	// WorkflowNamespace is where workflows run (Argo's managed namespace).
+	// It holds only what a workflow may use: the workflow accounts and the
+	// WorkflowSecrets. An admission policy refuses any other.
+	WorkflowNamespace string `json:"workflowNamespace"`
+	// WorkflowSecrets are the Secrets of WorkflowNamespace that a workflow
+	// pod may mount or read into its environment; none by default.
+	WorkflowSecrets []string `json:"workflowSecrets"`
 	// Parallelism caps running workflows; NamespaceParallelism caps them per
 	// namespace.
 	Parallelism          int `json:"parallelism"`

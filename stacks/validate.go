@@ -13,14 +13,16 @@ import (
 )
 
 var (
-	projectRe   = regexp.MustCompile(`^[a-z][a-z0-9-]{4,28}[a-z0-9]$`)
-	regionRe    = regexp.MustCompile(`^[a-z]+-[a-z]+[0-9]+$`)
-	labelRe     = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
-	dnsLabelRe  = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
-	customTier  = regexp.MustCompile(`^db-custom-([0-9]+)-([0-9]+)$`)
-	hhmmRe      = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
-	emailRe     = regexp.MustCompile(`^[^@\s]+@[a-z0-9.-]+\.[a-z]{2,}$`)
-	memberKinds = []string{"user:", "group:", "serviceAccount:", "domain:"}
+	projectRe  = regexp.MustCompile(`^[a-z][a-z0-9-]{4,28}[a-z0-9]$`)
+	regionRe   = regexp.MustCompile(`^[a-z]+-[a-z]+[0-9]+$`)
+	labelRe    = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	dnsLabelRe = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	customTier = regexp.MustCompile(`^db-custom-([0-9]+)-([0-9]+)$`)
+	// A Kubernetes object name (RFC 1123 subdomain).
+	dnsSubdomainRe = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+	hhmmRe         = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
+	emailRe        = regexp.MustCompile(`^[^@\s]+@[a-z0-9.-]+\.[a-z]{2,}$`)
+	memberKinds    = []string{"user:", "group:", "serviceAccount:", "domain:"}
 )
 
 // Accepted values, named in error messages.
@@ -208,6 +210,19 @@ func (l *Loaded) Validate(stack string) error {
 	}
 	if !dnsLabelRe.MatchString(a.Namespace) || slices.Contains(reservedNS, a.Namespace) {
 		v.add(k("argo.namespace"), a.Namespace, "a lowercase DNS label other than "+strings.Join(reservedNS, ", "))
+	}
+	if !dnsLabelRe.MatchString(a.WorkflowNamespace) || slices.Contains(reservedNS, a.WorkflowNamespace) {
+		v.add(k("argo.workflowNamespace"), a.WorkflowNamespace, "a lowercase DNS label other than "+strings.Join(reservedNS, ", "))
+	} else if a.WorkflowNamespace == a.Namespace {
+		v.add(k("argo.workflowNamespace"), a.WorkflowNamespace, "a namespace other than argo.namespace: workflows must not reach the controller's, the server's and the database's accounts and Secrets")
+	}
+	for i, name := range a.WorkflowSecrets {
+		path := fmt.Sprintf("argo.workflowSecrets[%d]", i)
+		if !dnsSubdomainRe.MatchString(name) || len(name) > 253 {
+			v.add(k(path), name, "a Secret name: lowercase letters, digits, '-' and '.', up to 253 characters")
+		} else if j := slices.Index(a.WorkflowSecrets, name); j < i {
+			v.addf("%s: %q is already argo.workflowSecrets[%d]; list each Secret once", k(path), name, j)
+		}
 	}
 	v.inRange(k("argo.parallelism"), a.Parallelism, 1, 10000)
 	if a.Parallelism >= 1 && a.Parallelism <= 10000 {

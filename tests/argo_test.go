@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -19,12 +20,25 @@ import (
 // kube finds the Kubernetes object of typ whose metadata.name is name.
 func kube(t *testing.T, rec *Recorder, typ, name string) *Registered {
 	t.Helper()
+	var found []*Registered
 	for _, res := range rec.OfType(typ) {
 		if Str(res.Inputs, "metadata.name") == name {
+			found = append(found, res)
+		}
+	}
+	require.Len(t, found, 1, "one %s named %s", typ, name)
+	return found[0]
+}
+
+// kubeIn is the object typ named name in namespace ns.
+func kubeIn(t *testing.T, rec *Recorder, typ, ns, name string) *Registered {
+	t.Helper()
+	for _, res := range rec.OfType(typ) {
+		if Str(res.Inputs, "metadata.name") == name && Str(res.Inputs, "metadata.namespace") == ns {
 			return res
 		}
 	}
-	require.Failf(t, "missing object", "no %s named %s", typ, name)
+	require.Failf(t, "missing object", "no %s %s/%s", typ, ns, name)
 	return nil
 }
 
@@ -279,49 +293,71 @@ func rulesOf(t *testing.T, role *Registered) map[string][]string {
 
 func TestRBAC(t *testing.T) {
 	forEachStack(t, func(t *testing.T, r *run) {
-		ctrl := rulesOf(t, kube(t, r.rec, "kubernetes:rbac.authorization.k8s.io/v1:Role", "argo-controller"))
+		const roleType = "kubernetes:rbac.authorization.k8s.io/v1:Role"
+		home, wfNS := r.cfg.Argo.Namespace, r.cfg.Argo.WorkflowNamespace
+		role := func(ns, name string) *Registered { return kubeIn(t, r.rec, roleType, ns, name) }
+
+		// The controller acts on workflows in the workflow namespace.
+		ctrl := rulesOf(t, role(wfNS, "argo-controller"))
 		for _, v := range []string{"patch", "update", "create", "delete", "watch"} {
 			assert.Contains(t, ctrl["pods"], v, "seed trap 3: the controller needs pods %s", v)
 		}
 		for _, v := range []string{"list", "watch", "deletecollection"} {
 			assert.Contains(t, ctrl["workflowtaskresults"], v)
 		}
-		assert.Contains(t, ctrl["leases"], "update")
-		ctrlRole := kube(t, r.rec, "kubernetes:rbac.authorization.k8s.io/v1:Role", "argo-controller")
-		for i := range Len(ctrlRole.Inputs, "rules") {
-			if slices.Contains(Strs(ctrlRole.Inputs, fmt.Sprintf("rules[%d].resources", i)), "secrets") {
-				assert.Equal(t, []string{"argo-postgres-workflow-controller"}, Strs(ctrlRole.Inputs, fmt.Sprintf("rules[%d].resourceNames", i)),
-					"the controller reads its own database Secret only, never the bootstrap admin's")
+		assert.NotContains(t, ctrl, "secrets", "no Secret of the workflow namespace is the controller's business")
+		// At home it reads its ConfigMap and its own database Secret, and
+		// runs no pods.
+		ctrlHome := role(home, "argo-controller")
+		homeRules := rulesOf(t, ctrlHome)
+		assert.Contains(t, homeRules["leases"], "update")
+		assert.NotContains(t, homeRules, "pods", "nothing runs pods in Argo's home namespace")
+		assert.NotContains(t, homeRules, "workflows")
+
+		// The server serves the UI's workflows from the workflow namespace
+		// and reads only its ConfigMap and Secret at home.
+		srvRules := rulesOf(t, role(wfNS, "argo-server"))
+		assert.Contains(t, srvRules["workflows"], "create", "the UI submits workflows")
+		assert.NotContains(t, srvRules, "secrets")
+		srvHome := role(home, "argo-server")
+		assert.NotContains(t, rulesOf(t, srvHome), "pods")
+		for _, c := range []struct {
+			role   *Registered
+			secret string
+		}{{ctrlHome, "argo-postgres-workflow-controller"}, {srvHome, "argo-postgres-argo-server"}} {
+			n := 0
+			for i := range Len(c.role.Inputs, "rules") {
+				if slices.Contains(Strs(c.role.Inputs, fmt.Sprintf("rules[%d].resources", i)), "secrets") {
+					n++
+					assert.Equal(t, []string{c.secret}, Strs(c.role.Inputs, fmt.Sprintf("rules[%d].resourceNames", i)),
+						"each reads its own database Secret only, never the bootstrap admin's")
+					assert.Equal(t, []string{"get"}, Strs(c.role.Inputs, fmt.Sprintf("rules[%d].verbs", i)))
+				}
 			}
+			assert.Equal(t, 1, n, "one Secret rule")
 		}
 
-		wf := rulesOf(t, kube(t, r.rec, "kubernetes:rbac.authorization.k8s.io/v1:Role", "argo-workflow"))
+		wf := rulesOf(t, role(wfNS, "argo-workflow"))
 		assert.Equal(t, map[string][]string{"workflowtaskresults": {"create", "patch"}}, wf, "workflow pods: report results, nothing else")
 
-		srv := kube(t, r.rec, "kubernetes:rbac.authorization.k8s.io/v1:Role", "argo-server")
-		srules := rulesOf(t, srv)
-		assert.NotContains(t, srules, "namespaces")
-		assert.NotContains(t, srules["secrets"], "list")
-		assert.NotContains(t, srules["secrets"], "create")
-		assert.Contains(t, srules["workflows"], "create", "the UI submits workflows")
-		for i := range Len(srv.Inputs, "rules") {
-			if slices.Contains(Strs(srv.Inputs, fmt.Sprintf("rules[%d].resources", i)), "secrets") {
-				assert.Equal(t, []string{"argo-postgres-argo-server"}, Strs(srv.Inputs, fmt.Sprintf("rules[%d].resourceNames", i)))
-			}
-		}
-		for _, role := range r.rec.OfType("kubernetes:rbac.authorization.k8s.io/v1:Role") {
-			for _, verbs := range rulesOf(t, role) {
+		for _, rl := range r.rec.OfType(roleType) {
+			for res, verbs := range rulesOf(t, rl) {
 				assert.NotContains(t, verbs, "*")
+				assert.NotEqual(t, "namespaces", res)
 			}
 		}
+		// Every binding's subject is the account in the namespace it lives
+		// in: the platform's at home, the workflow account in its own.
 		bindings := map[string]string{}
 		for _, b := range r.rec.OfType("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding") {
-			bindings[Str(b.Inputs, "subjects[0].name")] = Str(b.Inputs, "roleRef.name")
+			bindings[Str(b.Inputs, "metadata.namespace")+": "+Str(b.Inputs, "subjects[0].namespace")+"/"+Str(b.Inputs, "subjects[0].name")] = Str(b.Inputs, "roleRef.name")
 		}
 		assert.Equal(t, map[string]string{
-			"argo-workflow-controller": "argo-controller",
-			"argo-server":              "argo-server",
-			"argo-workflow":            "argo-workflow",
+			home + ": " + home + "/argo-workflow-controller": "argo-controller",
+			wfNS + ": " + home + "/argo-workflow-controller": "argo-controller",
+			home + ": " + home + "/argo-server":              "argo-server",
+			wfNS + ": " + home + "/argo-server":              "argo-server",
+			wfNS + ": " + wfNS + "/argo-workflow":            "argo-workflow",
 		}, bindings)
 
 		// The only cluster-wide rights: the controller reads Namespaces
@@ -388,9 +424,17 @@ func TestIngressBehindIAP(t *testing.T) {
 
 func TestNetworkPolicies(t *testing.T) {
 	forEachStack(t, func(t *testing.T, r *run) {
-		deny := kube(t, r.rec, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "default-deny-ingress")
-		assert.Equal(t, []string{"Ingress"}, Strs(deny.Inputs, "spec.policyTypes"))
-		assert.Zero(t, Len(deny.Inputs, "spec.ingress"), "nothing is open by default")
+		for _, ns := range []string{r.cfg.Argo.Namespace, r.cfg.Argo.WorkflowNamespace} {
+			deny := kubeIn(t, r.rec, "kubernetes:networking.k8s.io/v1:NetworkPolicy", ns, "default-deny-ingress")
+			assert.Equal(t, []string{"Ingress"}, Strs(deny.Inputs, "spec.policyTypes"))
+			assert.Zero(t, Len(deny.Inputs, "spec.podSelector.matchLabels"), "every pod of %s", ns)
+			assert.Zero(t, Len(deny.Inputs, "spec.ingress"), "nothing is open by default in %s", ns)
+		}
+		for _, np := range r.rec.OfType("kubernetes:networking.k8s.io/v1:NetworkPolicy") {
+			if Str(np.Inputs, "metadata.namespace") == r.cfg.Argo.WorkflowNamespace {
+				assert.Equal(t, "default-deny-ingress", Str(np.Inputs, "metadata.name"), "workflow pods serve nothing: only the deny policy applies to them")
+			}
+		}
 
 		lb := kube(t, r.rec, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "argo-server-from-load-balancer")
 		var cidrs []string
@@ -434,6 +478,11 @@ func TestKubernetesObjectsUseTheClusterProviderAndWaitForGrants(t *testing.T) {
 		assert.Contains(t, job.DependsOn, admin.URN, "the grant Job waits for the Secret it reads")
 		crds := r.rec.OfType("kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition")
 		require.Len(t, crds, 8)
+		controller := kube(t, r.rec, "kubernetes:apps/v1:Deployment", "workflow-controller")
+		serverGrant := kube(t, r.rec, "kubernetes:batch/v1:Job", "argo-db-grant-server")
+		assert.Contains(t, serverGrant.DependsOn, controller.URN, "the server's grants wait for the controller's tables")
+		assert.Contains(t, kube(t, r.rec, "kubernetes:apps/v1:Deployment", "argo-server").DependsOn, serverGrant.URN,
+			"the server starts once its user has its tables")
 		for _, name := range []string{"workflow-controller", "argo-server"} {
 			dep := kube(t, r.rec, "kubernetes:apps/v1:Deployment", name)
 			assert.Contains(t, dep.DependsOn, job.URN, "%s starts after the database grants", name)
@@ -520,4 +569,93 @@ func TestAPreviewReplacingTheBucketAndDatabaseShowsEveryArgoSetting(t *testing.T
 		assert.Equal(t, argo.CloudEntries, unknown, "%s: only the entries carrying the bucket's and the database's names are unknown", name)
 		assert.Contains(t, shown, "parallelism")
 	}
+}
+
+// secretRefs lists every Secret a pod template names, as "<container>: <secret>"
+// (volumes as "volume: <secret>").
+func secretRefs(props resource.PropertyMap, spec string) []string {
+	var out []string
+	for _, list := range []string{"initContainers", "containers"} {
+		for i := range Len(props, spec+"."+list) {
+			c := fmt.Sprintf("%s.%s[%d]", spec, list, i)
+			for j := range Len(props, c+".env") {
+				if name := Str(props, fmt.Sprintf("%s.env[%d].valueFrom.secretKeyRef.name", c, j)); name != "" {
+					out = append(out, Str(props, c+".name")+": "+name)
+				}
+			}
+			for j := range Len(props, c+".envFrom") {
+				if name := Str(props, fmt.Sprintf("%s.envFrom[%d].secretRef.name", c, j)); name != "" {
+					out = append(out, Str(props, c+".name")+": "+name)
+				}
+			}
+		}
+	}
+	for i := range Len(props, spec+".volumes") {
+		if name := Str(props, fmt.Sprintf("%s.volumes[%d].secret.secretName", spec, i)); name != "" {
+			out = append(out, "volume: "+name)
+		}
+	}
+	return out
+}
+
+// The database admin's password reaches exactly one process: the schema
+// grant Job's psql. No other container of any Job or Deployment, and no
+// proxy beside it, is given it.
+func TestTheAdminPasswordReachesOnlyTheSchemaGrant(t *testing.T) {
+	forEachStack(t, func(t *testing.T, r *run) {
+		refs := map[string][]string{}
+		for _, typ := range []string{"kubernetes:batch/v1:Job", "kubernetes:apps/v1:Deployment"} {
+			for _, w := range r.rec.OfType(typ) {
+				if got := secretRefs(w.Inputs, "spec.template.spec"); len(got) > 0 {
+					refs[Str(w.Inputs, "metadata.name")] = got
+				}
+			}
+		}
+		assert.Equal(t, map[string][]string{"argo-db-bootstrap": {"grant: argo-db-admin"}}, refs)
+		job := kube(t, r.rec, "kubernetes:batch/v1:Job", "argo-db-bootstrap")
+		assert.Equal(t, argo.SchemaGrantScript, Str(job.Inputs, "spec.template.spec.containers[0].command[2]"),
+			"the container with the password runs the schema grants and nothing else")
+		assert.Equal(t, 1, Len(job.Inputs, "spec.template.spec.containers"))
+		for i := range Len(job.Inputs, "spec.template.spec.initContainers") {
+			assert.Equal(t, "Always", Str(job.Inputs, fmt.Sprintf("spec.template.spec.initContainers[%d].restartPolicy", i)),
+				"beside it only the proxy sidecar runs")
+		}
+		grant := kube(t, r.rec, "kubernetes:batch/v1:Job", "argo-db-grant-server")
+		assert.Equal(t, argo.ServerGrantScript, Str(grant.Inputs, "spec.template.spec.containers[0].command[2]"))
+	})
+}
+
+// The workflow namespace's admission policy: bound to that namespace only,
+// enforced (Deny, and an expression that fails refuses), for pods and
+// ephemeral containers, allowing the workflow account alone and the Secrets
+// of argo.workflowSecrets. e2e (TestStacks: admission policy) proves what
+// the real API server does with it.
+func TestWorkflowPodsAreHeldByAnAdmissionPolicy(t *testing.T) {
+	forEachStack(t, func(t *testing.T, r *run) {
+		wfNS := r.cfg.Argo.WorkflowNamespace
+		policy := one(t, r.rec, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy", "argo-admission-policy")
+		binding := one(t, r.rec, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding", "argo-admission-policy-binding")
+		assert.Equal(t, argo.AdmissionPolicyName(wfNS), Str(policy.Inputs, "metadata.name"))
+		assert.Equal(t, "Fail", Str(policy.Inputs, "spec.failurePolicy"))
+		assert.ElementsMatch(t, []string{"pods", "pods/ephemeralcontainers"}, Strs(policy.Inputs, "spec.matchConstraints.resourceRules[0].resources"))
+		assert.ElementsMatch(t, []string{"CREATE", "UPDATE"}, Strs(policy.Inputs, "spec.matchConstraints.resourceRules[0].operations"))
+		vars := map[string]string{}
+		for i := range Len(policy.Inputs, "spec.variables") {
+			vars[Str(policy.Inputs, fmt.Sprintf("spec.variables[%d].name", i))] = Str(policy.Inputs, fmt.Sprintf("spec.variables[%d].expression", i))
+		}
+		assert.Equal(t, `["argo-workflow"]`, vars["accounts"], "the workflow account only")
+		var secrets []string
+		for _, s := range r.cfg.Argo.WorkflowSecrets {
+			secrets = append(secrets, strconv.Quote(s))
+		}
+		assert.Equal(t, "["+strings.Join(secrets, ", ")+"]", vars["secrets"], "the stack's argo.workflowSecrets")
+		assert.Equal(t, argo.AdmissionPolicyName(wfNS), Str(binding.Inputs, "spec.policyName"))
+		assert.Equal(t, []string{"Deny"}, Strs(binding.Inputs, "spec.validationActions"))
+		labels := Prop(binding.Inputs, "spec.matchResources.namespaceSelector.matchLabels")
+		require.True(t, labels.IsObject(), "the binding selects namespaces by known labels")
+		assert.Len(t, labels.ObjectValue(), 1)
+		assert.Equal(t, wfNS, unwrap(labels.ObjectValue()["kubernetes.io/metadata.name"]).StringValue(), "the workflow namespace only")
+		controller := kube(t, r.rec, "kubernetes:apps/v1:Deployment", "workflow-controller")
+		assert.Contains(t, controller.DependsOn, binding.URN, "no step pod is created before the policy holds")
+	})
 }

@@ -317,7 +317,7 @@ func TestDatabaseUsersAreTheComponentsIAMAccounts(t *testing.T) {
 
 func TestServiceAccountsAndWorkloadIdentity(t *testing.T) {
 	forEachStack(t, func(t *testing.T, r *run) {
-		p, env, ns := r.cfg.Project, r.stack, r.cfg.Argo.Namespace
+		p, env := r.cfg.Project, r.stack
 		accounts := map[string]string{}
 		for _, sa := range r.rec.OfType("gcp:serviceaccount/account:Account") {
 			accounts[sa.Name] = Str(sa.Inputs, "accountId")
@@ -329,11 +329,14 @@ func TestServiceAccountsAndWorkloadIdentity(t *testing.T) {
 		}, accounts)
 
 		cluster := one(t, r.rec, "gcp:container/cluster:Cluster", "argo-"+env)
-		ksas := map[string]string{"controller": "argo-workflow-controller", "server": "argo-server", "workflow": "argo-workflow"}
+		// The platform's accounts act from Argo's home namespace; the
+		// workflow account only from the workflow namespace.
+		home, wfNS := r.cfg.Argo.Namespace, r.cfg.Argo.WorkflowNamespace
+		ksas := map[string]string{"controller": home + "/argo-workflow-controller", "server": home + "/argo-server", "workflow": wfNS + "/argo-workflow"}
 		for key, ksa := range ksas {
 			wi := one(t, r.rec, "gcp:serviceaccount/iAMMember:IAMMember", "identity-"+key+"-workload-identity")
 			assert.Equal(t, "roles/iam.workloadIdentityUser", Str(wi.Inputs, "role"))
-			assert.Equal(t, "serviceAccount:"+p+".svc.id.goog["+ns+"/"+ksa+"]", Str(wi.Inputs, "member"))
+			assert.Equal(t, "serviceAccount:"+p+".svc.id.goog["+ksa+"]", Str(wi.Inputs, "member"))
 			assert.Contains(t, wi.DependsOn, cluster.URN, "the Workload Identity pool exists once the cluster does")
 			if !r.dryRun {
 				assert.Equal(t, "projects/"+p+"/serviceAccounts/argo-"+map[string]string{"controller": "ctrl", "server": "server", "workflow": "wf"}[key]+"-"+env+"@"+p+".iam.gserviceaccount.com", Str(wi.Inputs, "serviceAccountId"))
@@ -386,7 +389,7 @@ func TestStackOutputs(t *testing.T) {
 			names = append(names, name)
 		}
 		slices.Sort(names)
-		assert.Equal(t, []string{"argoNamespace", "argoURL", "clusterName", "kubeconfig", "logBucket", "serviceAccounts", "sqlConnectionName", "staticIP", "staticIPName"}, names)
+		assert.Equal(t, []string{"argoNamespace", "argoURL", "clusterName", "kubeconfig", "logBucket", "serviceAccounts", "sqlConnectionName", "staticIP", "staticIPName", "workflowNamespace"}, names)
 		assert.Equal(t, "https://"+r.cfg.Domain+"/", r.outputs["argoURL"].Value(t))
 		if r.dryRun {
 			assert.False(t, r.outputs["staticIP"].Known(), "the address is computed at create time")
@@ -399,6 +402,7 @@ func TestStackOutputs(t *testing.T) {
 		assert.Equal(t, p+":"+r.cfg.Region+":argo-"+r.stack, r.outputs["sqlConnectionName"].Value(t))
 		assert.Equal(t, "argo-"+r.stack, r.outputs["clusterName"].Value(t))
 		assert.Equal(t, r.cfg.Argo.Namespace, r.outputs["argoNamespace"].Value(t))
+		assert.Equal(t, r.cfg.Argo.WorkflowNamespace, r.outputs["workflowNamespace"].Value(t))
 		assert.Equal(t, map[string]string{
 			"controller": "argo-ctrl-" + r.stack + "@" + p + ".iam.gserviceaccount.com",
 			"server":     "argo-server-" + r.stack + "@" + p + ".iam.gserviceaccount.com",

@@ -24,6 +24,8 @@ const (
 	frontendConfig  = "argo-server"
 	certificateName = "argo-server"
 	gsaAnnotation   = "iam.gke.io/gcp-service-account"
+	// workflowComponent labels the workflow account.
+	workflowComponent = "workflow"
 )
 
 // Ports.
@@ -43,11 +45,17 @@ type builder struct {
 	images Images
 	parent pulumi.Resource
 
-	ns           *corev1.Namespace
+	ns, wfNS     *corev1.Namespace
 	crdResources []pulumi.Resource
 	accounts     []pulumi.Resource
 	adminSecret  pulumi.Resource
 	bootstrap    pulumi.Resource
+	// controllerDeployment and serverGrant order the server after the
+	// controller's migration and the grants on its tables.
+	controllerDeployment, serverGrant pulumi.Resource
+	// guard is the workflow namespace's admission policy binding: the
+	// controller starts only once it is in force.
+	guard pulumi.Resource
 }
 
 // opts are every child's options: parented to the component, deleted with the
@@ -81,9 +89,9 @@ func (b *builder) ownDeletion(extra ...pulumi.ResourceOption) []pulumi.ResourceO
 	return append(o, extra...)
 }
 
-// inNamespace adds a dependency on the namespace for namespaced objects.
+// inNamespace adds a dependency on the namespaces for namespaced objects.
 func (b *builder) inNamespace(extra ...pulumi.ResourceOption) []pulumi.ResourceOption {
-	return b.opts(append([]pulumi.ResourceOption{pulumi.DependsOn([]pulumi.Resource{b.ns})}, extra...)...)
+	return b.opts(append([]pulumi.ResourceOption{pulumi.DependsOn([]pulumi.Resource{b.ns, b.wfNS})}, extra...)...)
 }
 
 // child names a child resource after the component.
@@ -103,28 +111,49 @@ func (b *builder) selector(component string) pulumi.StringMap {
 	return pulumi.StringMap{"app.kubernetes.io/name": pulumi.String(component)}
 }
 
+// meta names an object in Argo's home namespace.
 func (b *builder) meta(name, component string) *metav1.ObjectMetaArgs {
+	return b.metaIn(b.args.Namespace, name, component)
+}
+
+// metaIn names an object in namespace ns.
+func (b *builder) metaIn(ns, name, component string) *metav1.ObjectMetaArgs {
 	return &metav1.ObjectMetaArgs{
 		Name:      pulumi.String(name),
-		Namespace: pulumi.String(b.args.Namespace),
+		Namespace: pulumi.String(ns),
 		Labels:    b.labels(component),
 	}
 }
 
+// Namespace labels: the workflow namespace is found by these (the admission
+// policy's binding selects it by name, which Kubernetes sets itself).
+const (
+	roleLabel    = "argo-platform/role"
+	roleHome     = "argo"
+	roleWorkflow = "workflows"
+)
+
 func (b *builder) namespace() error {
-	ns, err := corev1.NewNamespace(b.ctx, b.child("namespace"), &corev1.NamespaceArgs{
-		Metadata: &metav1.ObjectMetaArgs{
-			Name:   pulumi.String(b.args.Namespace),
-			Labels: b.labels(dataPlaneApp),
-		},
-		// Deleting the namespace waits for everything in it, including
-		// GKE's network endpoint group objects, whose finalizer is released
-		// only once the NEGs are deleted in Compute Engine.
-	}, b.ownDeletion()...)
-	if err != nil {
-		return fmt.Errorf("argo: namespace: %w", err)
+	for _, n := range []struct {
+		resource, name, role string
+		out                  **corev1.Namespace
+	}{
+		{"namespace", b.args.Namespace, roleHome, &b.ns},
+		{"namespace-workflows", b.args.WorkflowNamespace, roleWorkflow, &b.wfNS},
+	} {
+		labels := b.labels(dataPlaneApp)
+		labels[roleLabel] = pulumi.String(n.role)
+		ns, err := corev1.NewNamespace(b.ctx, b.child(n.resource), &corev1.NamespaceArgs{
+			Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(n.name), Labels: labels},
+			// Deleting a namespace waits for everything in it, including
+			// GKE's network endpoint group objects, whose finalizer is
+			// released only once the NEGs are deleted in Compute Engine.
+		}, b.ownDeletion()...)
+		if err != nil {
+			return fmt.Errorf("argo: namespace %s: %w", n.name, err)
+		}
+		*n.out = ns
 	}
-	b.ns = ns
 	return nil
 }
 
@@ -137,9 +166,14 @@ func (b *builder) serviceAccounts() error {
 	}{
 		{controllerName, b.args.Controller},
 		{serverName, b.args.Server},
-		{"workflow", b.args.Workflow},
+		{workflowComponent, b.args.Workflow},
 	} {
 		meta := b.meta(id.id.KSA, id.component)
+		if id.component == workflowComponent {
+			// Seed lesson kept, now with a boundary: workflows run as
+			// their own account, in their own namespace.
+			meta = b.metaIn(b.args.WorkflowNamespace, id.id.KSA, id.component)
+		}
 		meta.Annotations = pulumi.StringMap{gsaAnnotation: id.id.GSA}
 		sa, err := corev1.NewServiceAccount(b.ctx, b.child("sa-"+id.id.KSA), &corev1.ServiceAccountArgs{
 			Metadata: meta,

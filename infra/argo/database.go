@@ -15,6 +15,9 @@ import (
 const (
 	adminSecret   = "argo-db-admin"
 	bootstrapName = "argo-db-bootstrap"
+	// serverGrantName is the Job that grants the server its tables once
+	// the controller has created them.
+	serverGrantName = "argo-db-grant-server"
 	// The bootstrap Job's admin proxy listens beside the IAM one.
 	adminProxyPort       = 5433
 	adminProxyHealthPort = 9802
@@ -62,69 +65,85 @@ func (b *builder) databaseSecrets() error {
 	return nil
 }
 
-// GrantScript gives Argo's IAM database users what its migrations need.
+// SchemaGrantScript is the grant Job's only command, and the only one that
+// ever sees the admin password.
 //
 // Cloud SQL gives a new IAM database user no privileges, and since
 // PostgreSQL 15 only the database owner (cloudsqlsuperuser here) may create
 // tables in schema public, so Argo's migrations would fail with "permission
 // denied for schema public". The built-in admin (a cloudsqlsuperuser member)
-// grants the controller's user CREATE on public; then the controller's user,
-// which will own the tables it migrates, lets the server's user read and
-// write them, now and in future. Every statement is idempotent, so the Job
-// can run again whenever it is replaced.
-const GrantScript = `set -eu
+// grants the controller's user CREATE on public, so the controller owns the
+// tables it migrates, and the server's user USAGE, so it can be granted
+// tables later. Every statement is idempotent, so the Job can run again
+// whenever it is replaced.
+const SchemaGrantScript = `set -eu
 psql "host=127.0.0.1 port=$ADMIN_PORT dbname=$DATABASE user=$ADMIN_USER sslmode=disable" \
   -v ON_ERROR_STOP=1 -v ctrl="$CONTROLLER_USER" -v srv="$SERVER_USER" <<'SQL'
 GRANT USAGE, CREATE ON SCHEMA public TO :"ctrl";
 GRANT USAGE ON SCHEMA public TO :"srv";
 SQL
-psql "host=127.0.0.1 port=$IAM_PORT dbname=$DATABASE user=$CONTROLLER_USER sslmode=disable" \
-  -v ON_ERROR_STOP=1 -v srv="$SERVER_USER" <<'SQL'
-ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO :"srv";
-ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO :"srv";
-GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO :"srv";
-GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO :"srv";
-SQL
-echo "argo database grants in place"
+echo "argo database schema grants in place"
 `
 
-// databaseBootstrap runs GrantScript once, as a Job the Deployments wait for.
-// It runs as the controller's KSA: its GSA may connect (cloudsql.client) and
-// is the IAM user that will own Argo's tables.
-func (b *builder) databaseBootstrap() error {
+// ServerGrantScript runs as the controller's user (the tables' owner, no
+// password: IAM login) once the controller has migrated, and gives the
+// server's user only what argo-server does with the database:
+//   - read every table (the archive, its labels, offloaded node status);
+//   - delete archived workflows (the UI's and API's delete);
+//   - insert offloaded node status (retrying or resubmitting an offloaded
+//     workflow writes its nodes back).
+//
+// Nothing else: no UPDATE anywhere, no writes to the archive but deletes,
+// no sequences, and any broader right an older version granted is revoked.
+// It also keeps the archive visible when the workflow namespace moves:
+// argo-server lists only rows of its managed namespace, so the rows of this
+// cluster written under another namespace are moved to the current one.
+// Idempotent; the Job is replaced (and so runs again) whenever its
+// settings change.
+const ServerGrantScript = `set -eu
+dsn="host=127.0.0.1 port=$IAM_PORT dbname=$DATABASE user=$CONTROLLER_USER sslmode=disable"
+# The controller creates Argo's tables when it starts; wait for them.
+tries=0
+until [ "$(psql "$dsn" -tAc "SELECT to_regclass('public.argo_archived_workflows') IS NOT NULL AND to_regclass('public.argo_workflows') IS NOT NULL")" = t ]; do
+  tries=$((tries + 1))
+  if [ "$tries" -ge "$WAIT_SECONDS" ]; then echo "Argo's tables did not appear in $WAIT_SECONDS s" >&2; exit 1; fi
+  sleep 1
+done
+psql "$dsn" -v ON_ERROR_STOP=1 -v srv="$SERVER_USER" -v ns="$WORKFLOW_NAMESPACE" -v cluster="$CLUSTER_NAME" <<'SQL'
+BEGIN;
+REVOKE ALL ON ALL TABLES IN SCHEMA public FROM :"srv";
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM :"srv";
+ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE ALL ON TABLES FROM :"srv";
+ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE ALL ON SEQUENCES FROM :"srv";
+GRANT SELECT ON ALL TABLES IN SCHEMA public TO :"srv";
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO :"srv";
+GRANT DELETE ON argo_archived_workflows TO :"srv";
+GRANT INSERT ON argo_workflows TO :"srv";
+UPDATE argo_archived_workflows
+   SET namespace = :'ns',
+       workflow = jsonb_set(workflow::jsonb, '{metadata,namespace}', to_jsonb(CAST(:'ns' AS text)))
+ WHERE clustername = :'cluster' AND namespace <> :'ns';
+COMMIT;
+SQL
+echo "argo-server database grants in place"
+`
+
+// databaseJob is one of the two grant Jobs: script run by psql beside the
+// given Auth Proxies, as the controller's KSA (its GSA may connect,
+// cloudsql.client, and is the IAM user that owns Argo's tables).
+func (b *builder) databaseJob(name, script string, env corev1.EnvVarArray, proxies corev1.ContainerArray, deps []pulumi.Resource) (*batchv1.Job, error) {
 	a := b.args
-	env := corev1.EnvVarArray{
-		corev1.EnvVarArgs{Name: pulumi.String("DATABASE"), Value: a.Database.Name},
-		corev1.EnvVarArgs{Name: pulumi.String("ADMIN_USER"), Value: pulumi.String(a.Database.AdminUser)},
-		corev1.EnvVarArgs{Name: pulumi.String("ADMIN_PORT"), Value: pulumi.String(strconv.Itoa(adminProxyPort))},
-		corev1.EnvVarArgs{Name: pulumi.String("IAM_PORT"), Value: pulumi.String(strconv.Itoa(postgresPort))},
-		corev1.EnvVarArgs{Name: pulumi.String("CONTROLLER_USER"), Value: a.Controller.DatabaseUser()},
-		corev1.EnvVarArgs{Name: pulumi.String("SERVER_USER"), Value: a.Server.DatabaseUser()},
-		corev1.EnvVarArgs{Name: pulumi.String("PGPASSWORD"), ValueFrom: corev1.EnvVarSourceArgs{
-			SecretKeyRef: corev1.SecretKeySelectorArgs{Name: pulumi.String(adminSecret), Key: pulumi.String("password")},
-		}},
-	}
 	psql := corev1.ContainerArgs{
 		Name:    pulumi.String("grant"),
 		Image:   pulumi.String(b.images.Postgres),
-		Command: pulumi.StringArray{pulumi.String("/bin/sh"), pulumi.String("-c"), pulumi.String(GrantScript)},
+		Command: pulumi.StringArray{pulumi.String("/bin/sh"), pulumi.String("-c"), pulumi.String(script)},
 		Env:     env,
 		// The postgres image's own non-root user.
 		SecurityContext: containerSecurity(70),
 		Resources:       requests("50m", "64Mi"),
 	}
-	// The IAM proxy serves the controller's login; the admin proxy the
-	// built-in user's password login.
-	iam := b.proxy(postgresPort, proxyHealthPort, true)
-	iam.Name = pulumi.String("cloud-sql-proxy-iam")
-	admin := b.proxy(adminProxyPort, adminProxyHealthPort, false)
-	admin.Name = pulumi.String("cloud-sql-proxy-admin")
-
-	// The GCP grants, the admin Secret it reads and the account it runs as.
-	deps := append([]pulumi.Resource{b.adminSecret}, a.PodPrerequisites...)
-	deps = append(deps, b.accounts...)
-	job, err := batchv1.NewJob(b.ctx, b.child("job-"+bootstrapName), &batchv1.JobArgs{
-		Metadata: b.meta(bootstrapName, bootstrapName),
+	job, err := batchv1.NewJob(b.ctx, b.child("job-"+name), &batchv1.JobArgs{
+		Metadata: b.meta(name, bootstrapName),
 		Spec: batchv1.JobSpecArgs{
 			BackoffLimit: pulumi.Int(6),
 			Template: corev1.PodTemplateSpecArgs{
@@ -133,15 +152,74 @@ func (b *builder) databaseBootstrap() error {
 					ServiceAccountName: pulumi.String(a.Controller.KSA),
 					RestartPolicy:      pulumi.String("OnFailure"),
 					SecurityContext:    podSecurity(),
-					InitContainers:     corev1.ContainerArray{iam, admin},
+					InitContainers:     proxies,
 					Containers:         corev1.ContainerArray{psql},
 				},
 			},
 		},
 	}, b.inNamespace(pulumi.DependsOn(deps))...)
 	if err != nil {
-		return fmt.Errorf("argo: database bootstrap: %w", err)
+		return nil, fmt.Errorf("argo: database job %s: %w", name, err)
+	}
+	return job, nil
+}
+
+func envVar(name string, value pulumi.StringInput) corev1.EnvVarArgs {
+	return corev1.EnvVarArgs{Name: pulumi.String(name), Value: value}
+}
+
+// databaseBootstrap runs SchemaGrantScript, as a Job the Deployments wait
+// for. Its one container gets the admin password; it dials only the admin
+// proxy (password login).
+func (b *builder) databaseBootstrap() error {
+	a := b.args
+	env := corev1.EnvVarArray{
+		envVar("DATABASE", a.Database.Name),
+		envVar("ADMIN_USER", pulumi.String(a.Database.AdminUser)),
+		envVar("ADMIN_PORT", pulumi.String(strconv.Itoa(adminProxyPort))),
+		envVar("CONTROLLER_USER", a.Controller.DatabaseUser()),
+		envVar("SERVER_USER", a.Server.DatabaseUser()),
+		corev1.EnvVarArgs{Name: pulumi.String("PGPASSWORD"), ValueFrom: corev1.EnvVarSourceArgs{
+			SecretKeyRef: corev1.SecretKeySelectorArgs{Name: pulumi.String(adminSecret), Key: pulumi.String("password")},
+		}},
+	}
+	admin := b.proxy(adminProxyPort, adminProxyHealthPort, false)
+	admin.Name = pulumi.String("cloud-sql-proxy-admin")
+	// The GCP grants, the admin Secret it reads and the account it runs as.
+	deps := append([]pulumi.Resource{b.adminSecret}, a.PodPrerequisites...)
+	deps = append(deps, b.accounts...)
+	job, err := b.databaseJob(bootstrapName, SchemaGrantScript, env, corev1.ContainerArray{admin}, deps)
+	if err != nil {
+		return err
 	}
 	b.bootstrap = job
+	return nil
+}
+
+// serverGrantWaitSeconds bounds how long the server grant Job waits for the
+// controller's migration (a fresh database migrates in seconds).
+const serverGrantWaitSeconds = 600
+
+// serverGrants runs ServerGrantScript after the controller, as a Job the
+// server waits for. No password: the controller's IAM login.
+func (b *builder) serverGrants() error {
+	a := b.args
+	env := corev1.EnvVarArray{
+		envVar("DATABASE", a.Database.Name),
+		envVar("IAM_PORT", pulumi.String(strconv.Itoa(postgresPort))),
+		envVar("CONTROLLER_USER", a.Controller.DatabaseUser()),
+		envVar("SERVER_USER", a.Server.DatabaseUser()),
+		envVar("WORKFLOW_NAMESPACE", pulumi.String(a.WorkflowNamespace)),
+		envVar("CLUSTER_NAME", pulumi.String(a.ClusterName)),
+		envVar("WAIT_SECONDS", pulumi.String(strconv.Itoa(serverGrantWaitSeconds))),
+	}
+	iam := b.proxy(postgresPort, proxyHealthPort, true)
+	deps := append([]pulumi.Resource{b.controllerDeployment}, a.PodPrerequisites...)
+	deps = append(deps, b.accounts...)
+	job, err := b.databaseJob(serverGrantName, ServerGrantScript, env, corev1.ContainerArray{iam}, deps)
+	if err != nil {
+		return err
+	}
+	b.serverGrant = job
 	return nil
 }

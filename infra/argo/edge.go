@@ -132,7 +132,7 @@ func (b *builder) edge() error {
 	return nil
 }
 
-// networkPolicies deny all ingress in the namespace, then open argo-server to
+// networkPolicies deny all ingress in both namespaces, then open argo-server to
 // the load balancer and the controller's metrics to Managed Prometheus.
 func (b *builder) networkPolicies() error {
 	tcp := pulumi.String("TCP")
@@ -140,15 +140,18 @@ func (b *builder) networkPolicies() error {
 	for _, cidr := range LoadBalancerRanges {
 		lb = append(lb, networkingv1.NetworkPolicyPeerArgs{IpBlock: networkingv1.IPBlockArgs{Cidr: pulumi.String(cidr)}})
 	}
+	denyAll := networkingv1.NetworkPolicySpecArgs{
+		PodSelector: metav1.LabelSelectorArgs{},
+		PolicyTypes: pulumi.StringArray{pulumi.String("Ingress")},
+	}
 	policies := []struct {
-		name string
-		spec networkingv1.NetworkPolicySpecArgs
+		name, ns string
+		spec     networkingv1.NetworkPolicySpecArgs
 	}{
-		{"default-deny-ingress", networkingv1.NetworkPolicySpecArgs{
-			PodSelector: metav1.LabelSelectorArgs{},
-			PolicyTypes: pulumi.StringArray{pulumi.String("Ingress")},
-		}},
-		{"argo-server-from-load-balancer", networkingv1.NetworkPolicySpecArgs{
+		{"default-deny-ingress", b.args.Namespace, denyAll},
+		// Workflow pods serve nothing: no one may connect to them.
+		{"default-deny-ingress", b.args.WorkflowNamespace, denyAll},
+		{"argo-server-from-load-balancer", b.args.Namespace, networkingv1.NetworkPolicySpecArgs{
 			PodSelector: metav1.LabelSelectorArgs{MatchLabels: b.selector(serverName)},
 			PolicyTypes: pulumi.StringArray{pulumi.String("Ingress")},
 			Ingress: networkingv1.NetworkPolicyIngressRuleArray{networkingv1.NetworkPolicyIngressRuleArgs{
@@ -156,7 +159,7 @@ func (b *builder) networkPolicies() error {
 				Ports: networkingv1.NetworkPolicyPortArray{networkingv1.NetworkPolicyPortArgs{Port: pulumi.Int(serverPort), Protocol: tcp}},
 			}},
 		}},
-		{"controller-metrics-from-prometheus", networkingv1.NetworkPolicySpecArgs{
+		{"controller-metrics-from-prometheus", b.args.Namespace, networkingv1.NetworkPolicySpecArgs{
 			PodSelector: metav1.LabelSelectorArgs{MatchLabels: b.selector(controllerName)},
 			PolicyTypes: pulumi.StringArray{pulumi.String("Ingress")},
 			Ingress: networkingv1.NetworkPolicyIngressRuleArray{networkingv1.NetworkPolicyIngressRuleArgs{
@@ -176,8 +179,12 @@ func (b *builder) networkPolicies() error {
 		}},
 	}
 	for _, p := range policies {
-		if _, err := networkingv1.NewNetworkPolicy(b.ctx, b.child("netpol-"+p.name), &networkingv1.NetworkPolicyArgs{
-			Metadata: b.meta(p.name, dataPlaneApp),
+		resource := "netpol-" + p.name
+		if p.ns != b.args.Namespace {
+			resource += "-workloads"
+		}
+		if _, err := networkingv1.NewNetworkPolicy(b.ctx, b.child(resource), &networkingv1.NetworkPolicyArgs{
+			Metadata: b.metaIn(p.ns, p.name, dataPlaneApp),
 			Spec:     p.spec,
 		}, b.inNamespace()...); err != nil {
 			return fmt.Errorf("argo: network policy %s: %w", p.name, err)

@@ -89,13 +89,16 @@ func (b *builder) proxy(port, healthPort int, iamLogin bool) corev1.ContainerArg
 
 // podDeps are what a pod needs before it starts: the GCP grants handed in,
 // its ServiceAccounts, Argo's CRDs (the controller watches them at start),
-// and the one-time database grants.
+// the one-time database grants, and the workflow namespace's admission
+// policy (no step pod is created before it holds).
 func (b *builder) podDeps() pulumi.ResourceOption {
 	deps := append([]pulumi.Resource{}, b.args.PodPrerequisites...)
 	deps = append(deps, b.accounts...)
 	deps = append(deps, b.crdResources...)
-	if b.bootstrap != nil {
-		deps = append(deps, b.bootstrap)
+	for _, r := range []pulumi.Resource{b.bootstrap, b.guard} {
+		if r != nil {
+			deps = append(deps, r)
+		}
 	}
 	return pulumi.DependsOn(deps)
 }
@@ -115,13 +118,14 @@ func (b *builder) controller() error {
 		pulumi.String("--configmap=" + controllerConfigMap),
 		pulumi.String("--executor-image=" + b.images.Executor),
 		pulumi.String("--namespaced"),
-		pulumi.String("--managed-namespace=" + a.Namespace),
+		// Workflows run in their own namespace, apart from the controller.
+		pulumi.String("--managed-namespace=" + a.WorkflowNamespace),
 		pulumi.String("--workflow-workers=" + strconv.Itoa(t.WorkflowWorkers)),
 		pulumi.String("--qps=" + strconv.FormatFloat(t.APIQPS, 'f', -1, 64)),
 		pulumi.String("--burst=" + strconv.Itoa(t.APIBurst)),
 		pulumi.String("--log-format=json"),
 	}
-	_, err := appsv1.NewDeployment(b.ctx, b.child("deployment-"+controllerName), &appsv1.DeploymentArgs{
+	dep, err := appsv1.NewDeployment(b.ctx, b.child("deployment-"+controllerName), &appsv1.DeploymentArgs{
 		Metadata: b.meta(controllerName, controllerName),
 		Spec: appsv1.DeploymentSpecArgs{
 			// One replica: leader election is off, and Recreate never runs
@@ -171,6 +175,7 @@ func (b *builder) controller() error {
 	if err != nil {
 		return fmt.Errorf("argo: controller: %w", err)
 	}
+	b.controllerDeployment = dep
 	return nil
 }
 
@@ -196,7 +201,7 @@ func (b *builder) server() error {
 						Args: pulumi.StringArray{
 							pulumi.String("server"),
 							pulumi.String("--namespaced"),
-							pulumi.String("--managed-namespace=" + a.Namespace),
+							pulumi.String("--managed-namespace=" + a.WorkflowNamespace),
 							pulumi.String("--configmap=" + serverConfigMap),
 							// Seed lesson: IAP terminates TLS and talks plain
 							// HTTP to the backend, so the server must too.
@@ -232,7 +237,9 @@ func (b *builder) server() error {
 				},
 			},
 		},
-	}, b.inNamespace(b.podDeps())...)
+		// The server starts once its user has its tables (granted after
+		// the controller migrated them).
+	}, b.inNamespace(b.podDeps(), pulumi.DependsOn([]pulumi.Resource{b.serverGrant}))...)
 	if err != nil {
 		return fmt.Errorf("argo: server: %w", err)
 	}

@@ -19,44 +19,69 @@ var (
 	argo = []string{"argoproj.io"}
 )
 
-// ControllerRules are what the workflow-controller needs in a namespace
-// install (Argo's namespace-install Role). Seed lesson: its workflows failed
-// because pods patch/update was missing; today only the controller needs it.
-var ControllerRules = []Rule{
+// Argo's namespace install, split in two: the controller and the server
+// live in Argo's home namespace and act on workflows in the workflow
+// namespace (--managed-namespace). Each gets one Role in each namespace, so
+// nothing a workflow can name (the workflow namespace's accounts and
+// Secrets) reaches what the platform runs on.
+
+// ControllerHomeRules are what the workflow-controller needs in its own
+// namespace: its ConfigMap (and the fallback artifact-repositories
+// ConfigMap), its database Secret, events, and the memoization caches.
+var ControllerHomeRules = []Rule{
+	// create and update: Argo v4 keeps every memoization cache ConfigMap in
+	// the controller's own namespace, whatever the workflow's (e2e:
+	// memoization on the real controller). It writes only ConfigMaps it
+	// created or that carry its cache label, so a workflow cannot name the
+	// controller's own ConfigMap as its cache.
+	{Groups: core, Resources: []string{"configmaps"}, Verbs: []string{"get", "watch", "list", "create", "update"}},
+	// Only its own database Secret: the bootstrap admin's Secret beside it
+	// stays out of reach.
+	{Groups: core, Resources: []string{"secrets"}, Verbs: []string{"get"}, Names: []string{databaseSecretName(controllerName)}},
 	{Groups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"create", "get", "update"}},
+	{Groups: core, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
+}
+
+// ControllerWorkloadRules are what the workflow-controller needs in the
+// workflow namespace (Argo's namespace-install Role). Seed lesson: its
+// workflows failed because pods patch/update was missing; today only the
+// controller needs it. No Secrets: artifacts go to GCS as the pods'
+// Workload Identity.
+var ControllerWorkloadRules = []Rule{
 	{Groups: core, Resources: []string{"pods", "pods/exec"}, Verbs: []string{"create", "get", "list", "watch", "update", "patch", "delete"}},
-	// create and update beyond Argo's own Role: memoization caches and the
-	// ConfigMap a large step template is offloaded to (over 128 KiB) are
-	// ConfigMaps the controller writes; without them such workflows fail
-	// (e2e: memoization and large templates on the real controller).
+	// create and update beyond Argo's own Role: the ConfigMap a large step
+	// template is offloaded to (over 128 KiB) is written here; without it
+	// such workflows fail (e2e: large templates on the real controller).
 	{Groups: core, Resources: []string{"configmaps"}, Verbs: []string{"get", "watch", "list", "create", "update"}},
 	{Groups: core, Resources: []string{"persistentvolumeclaims", "persistentvolumeclaims/finalizers"}, Verbs: []string{"create", "update", "delete", "get"}},
 	{Groups: argo, Resources: []string{"workflows", "workflows/finalizers", "workflowtasksets", "workflowtasksets/finalizers", "workflowartifactgctasks"}, Verbs: []string{"get", "list", "watch", "update", "patch", "delete", "create"}},
 	{Groups: argo, Resources: []string{"workflowtemplates", "workflowtemplates/finalizers"}, Verbs: []string{"get", "list", "watch"}},
 	{Groups: argo, Resources: []string{"workflowtaskresults"}, Verbs: []string{"list", "watch", "deletecollection"}},
 	{Groups: core, Resources: []string{"serviceaccounts"}, Verbs: []string{"get", "list"}},
-	// Only its own database Secret: artifacts go to GCS as the pods'
-	// Workload Identity, so no other credential exists, and the bootstrap
-	// admin's Secret in the same namespace stays out of reach. A secret-backed
-	// artifact repository added later needs its Secret named here.
-	{Groups: core, Resources: []string{"secrets"}, Verbs: []string{"get"}, Names: []string{databaseSecretName(controllerName)}},
 	{Groups: argo, Resources: []string{"cronworkflows", "cronworkflows/finalizers"}, Verbs: []string{"get", "list", "watch", "update", "patch", "delete"}},
 	{Groups: core, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
 	{Groups: []string{"policy"}, Resources: []string{"poddisruptionbudgets"}, Verbs: []string{"create", "get", "delete"}},
 }
 
-// ServerRules are what argo-server needs with --auth-mode=server: everything
-// the UI does runs as this account, so it gets no more than the UI needs. It
-// reads only its own database Secret, and creates none (no SSO).
-func ServerRules(databaseSecret string) []Rule {
+// ServerHomeRules are what argo-server needs in its own namespace with
+// --auth-mode=server: its ConfigMap and its own database Secret, nothing
+// else (no SSO, so it creates no Secrets).
+func ServerHomeRules(databaseSecret string) []Rule {
 	return []Rule{
 		{Groups: core, Resources: []string{"configmaps"}, Verbs: []string{"get", "watch", "list"}},
 		{Groups: core, Resources: []string{"secrets"}, Verbs: []string{"get"}, Names: []string{databaseSecret}},
-		{Groups: core, Resources: []string{"pods", "pods/log"}, Verbs: []string{"get", "list", "watch", "delete"}},
-		{Groups: core, Resources: []string{"events"}, Verbs: []string{"watch", "create", "patch"}},
-		{Groups: core, Resources: []string{"serviceaccounts"}, Verbs: []string{"get", "list", "watch"}},
-		{Groups: argo, Resources: []string{"workflows", "workfloweventbindings", "workflowtemplates", "cronworkflows", "cronworkflows/finalizers"}, Verbs: []string{"create", "get", "list", "watch", "update", "patch", "delete"}},
 	}
+}
+
+// ServerWorkloadRules are what argo-server needs in the workflow namespace:
+// everything the UI does runs as this account, so it gets no more than the
+// UI needs.
+var ServerWorkloadRules = []Rule{
+	{Groups: core, Resources: []string{"configmaps"}, Verbs: []string{"get", "watch", "list"}},
+	{Groups: core, Resources: []string{"pods", "pods/log"}, Verbs: []string{"get", "list", "watch", "delete"}},
+	{Groups: core, Resources: []string{"events"}, Verbs: []string{"watch", "create", "patch"}},
+	{Groups: core, Resources: []string{"serviceaccounts"}, Verbs: []string{"get", "list", "watch"}},
+	{Groups: argo, Resources: []string{"workflows", "workfloweventbindings", "workflowtemplates", "cronworkflows", "cronworkflows/finalizers"}, Verbs: []string{"create", "get", "list", "watch", "update", "patch", "delete"}},
 }
 
 // WorkflowRules are all a workflow pod's executor needs since Argo 3.4: report
@@ -85,35 +110,52 @@ func roleRef(kind string, name pulumi.StringInput) rbacv1.RoleRefArgs {
 	return rbacv1.RoleRefArgs{ApiGroup: pulumi.String("rbac.authorization.k8s.io"), Kind: pulumi.String(kind), Name: name}
 }
 
-// accountSubject is ServiceAccount ksa of Argo's namespace.
-func (b *builder) accountSubject(ksa string) rbacv1.SubjectArray {
+// accountSubject is ServiceAccount ksa of namespace ns.
+func accountSubject(ns, ksa string) rbacv1.SubjectArray {
 	return rbacv1.SubjectArray{rbacv1.SubjectArgs{
-		Kind: pulumi.String("ServiceAccount"), Name: pulumi.String(ksa), Namespace: pulumi.String(b.args.Namespace),
+		Kind: pulumi.String("ServiceAccount"), Name: pulumi.String(ksa), Namespace: pulumi.String(ns),
 	}}
 }
 
+// grant is one Role and its binding: rules for account ksa (living in
+// accountNS) in namespace ns.
+type grant struct {
+	role, ns, accountNS, ksa string
+	rules                    []Rule
+}
+
+func (b *builder) grants() []grant {
+	home, wf := b.args.Namespace, b.args.WorkflowNamespace
+	return []grant{
+		{"argo-controller", home, home, b.args.Controller.KSA, ControllerHomeRules},
+		{"argo-controller", wf, home, b.args.Controller.KSA, ControllerWorkloadRules},
+		{"argo-server", home, home, b.args.Server.KSA, ServerHomeRules(databaseSecretName(serverName))},
+		{"argo-server", wf, home, b.args.Server.KSA, ServerWorkloadRules},
+		{"argo-workflow", wf, wf, b.args.Workflow.KSA, WorkflowRules},
+	}
+}
+
 func (b *builder) rbac() error {
-	for _, r := range []struct {
-		role, ksa string
-		rules     []Rule
-	}{
-		{"argo-controller", b.args.Controller.KSA, ControllerRules},
-		{"argo-server", b.args.Server.KSA, ServerRules(databaseSecretName(serverName))},
-		{"argo-workflow", b.args.Workflow.KSA, WorkflowRules},
-	} {
-		role, err := rbacv1.NewRole(b.ctx, b.child("role-"+r.role), &rbacv1.RoleArgs{
-			Metadata: b.meta(r.role, dataPlaneApp),
-			Rules:    policyRules(r.rules),
+	for _, g := range b.grants() {
+		// The home namespace's Roles keep their names; the workflow
+		// namespace's are the role's "workloads" half.
+		suffix := g.role
+		if g.ns != b.args.Namespace {
+			suffix += "-workloads"
+		}
+		role, err := rbacv1.NewRole(b.ctx, b.child("role-"+suffix), &rbacv1.RoleArgs{
+			Metadata: b.metaIn(g.ns, g.role, dataPlaneApp),
+			Rules:    policyRules(g.rules),
 		}, b.inNamespace()...)
 		if err != nil {
-			return fmt.Errorf("argo: role %s: %w", r.role, err)
+			return fmt.Errorf("argo: role %s/%s: %w", g.ns, g.role, err)
 		}
-		if _, err := rbacv1.NewRoleBinding(b.ctx, b.child("rolebinding-"+r.role), &rbacv1.RoleBindingArgs{
-			Metadata: b.meta(r.role, dataPlaneApp),
+		if _, err := rbacv1.NewRoleBinding(b.ctx, b.child("rolebinding-"+suffix), &rbacv1.RoleBindingArgs{
+			Metadata: b.metaIn(g.ns, g.role, dataPlaneApp),
 			RoleRef:  roleRef("Role", role.Metadata.Name().Elem()),
-			Subjects: b.accountSubject(r.ksa),
+			Subjects: accountSubject(g.accountNS, g.ksa),
 		}, b.inNamespace()...); err != nil {
-			return fmt.Errorf("argo: role binding %s: %w", r.role, err)
+			return fmt.Errorf("argo: role binding %s/%s: %w", g.ns, g.role, err)
 		}
 	}
 	if err := b.namespaceReader(); err != nil {
@@ -159,7 +201,7 @@ func (b *builder) namespaceReader() error {
 	if _, err := rbacv1.NewClusterRoleBinding(b.ctx, b.child("clusterrolebinding-namespaces"), &rbacv1.ClusterRoleBindingArgs{
 		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(name), Labels: b.labels(controllerName)},
 		RoleRef:  roleRef("ClusterRole", role.Metadata.Name().Elem()),
-		Subjects: b.accountSubject(b.args.Controller.KSA),
+		Subjects: accountSubject(b.args.Namespace, b.args.Controller.KSA),
 	}, b.opts()...); err != nil {
 		return fmt.Errorf("argo: namespace reader binding: %w", err)
 	}

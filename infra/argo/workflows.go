@@ -52,8 +52,17 @@ type Throughput struct {
 
 // WorkflowsArgs configures Workflows.
 type WorkflowsArgs struct {
-	// Namespace is created and holds everything (namespace install). Required.
+	// Namespace is created and is Argo's home: the controller, the server,
+	// the database grant Job and their Secrets. Required.
 	Namespace string
+	// WorkflowNamespace is created and is where workflows run (Argo's
+	// managed namespace): it holds only the workflow accounts and
+	// WorkflowSecrets, and an admission policy refuses pods that use
+	// anything else. Required; not Namespace.
+	WorkflowNamespace string
+	// WorkflowSecrets are the only Secrets of WorkflowNamespace a pod there
+	// may mount or read into its environment. Optional; default none.
+	WorkflowSecrets []string
 	// Version is the Argo release tag, e.g. v4.1.2. Required (validated by
 	// stacks).
 	Version string
@@ -143,8 +152,8 @@ func (a *WorkflowsArgs) images() Images {
 type Workflows struct {
 	pulumi.ResourceState
 
-	// Namespace is where Argo and its workflows run.
-	Namespace pulumi.StringOutput
+	// Namespace is Argo's home; WorkflowNamespace where workflows run.
+	Namespace, WorkflowNamespace pulumi.StringOutput
 	// ConfigMaps are the controller's and the server's ConfigMap names.
 	ControllerConfigMap, ServerConfigMap pulumi.StringOutput
 	// IngressName is the UI's Ingress.
@@ -153,8 +162,11 @@ type Workflows struct {
 
 // NewWorkflows installs Argo Workflows.
 func NewWorkflows(ctx *pulumi.Context, name string, args *WorkflowsArgs, opts ...pulumi.ResourceOption) (*Workflows, error) {
-	if args == nil || args.Namespace == "" || args.Version == "" {
-		return nil, fmt.Errorf("argo: namespace and version are required")
+	if args == nil || args.Namespace == "" || args.Version == "" || args.WorkflowNamespace == "" {
+		return nil, fmt.Errorf("argo: namespace, workflow namespace and version are required")
+	}
+	if args.WorkflowNamespace == args.Namespace {
+		return nil, fmt.Errorf("argo: the workflow namespace must not be Argo's own (%s): workflows would reach its accounts and Secrets", args.Namespace)
 	}
 	w := &Workflows{}
 	if err := ctx.RegisterComponentResource(typeToken, name, w, opts...); err != nil {
@@ -164,7 +176,7 @@ func NewWorkflows(ctx *pulumi.Context, name string, args *WorkflowsArgs, opts ..
 
 	steps := []func() error{
 		b.namespace, b.crds, b.serviceAccounts, b.rbac, b.configMaps,
-		b.databaseSecrets, b.databaseBootstrap, b.controller, b.server,
+		b.databaseSecrets, b.databaseBootstrap, b.admission, b.controller, b.serverGrants, b.server,
 		b.edge, b.networkPolicies, b.monitoring,
 	}
 	for _, step := range steps {
@@ -173,10 +185,12 @@ func NewWorkflows(ctx *pulumi.Context, name string, args *WorkflowsArgs, opts ..
 		}
 	}
 	w.Namespace = b.ns.Metadata.Name().Elem()
+	w.WorkflowNamespace = b.wfNS.Metadata.Name().Elem()
 	w.ControllerConfigMap = pulumi.String(controllerConfigMap).ToStringOutput()
 	w.ServerConfigMap = pulumi.String(serverConfigMap).ToStringOutput()
 	w.IngressName = pulumi.String(ingressName).ToStringOutput()
 	return w, ctx.RegisterResourceOutputs(w, pulumi.Map{
-		"namespace": w.Namespace,
+		"namespace":         w.Namespace,
+		"workflowNamespace": w.WorkflowNamespace,
 	})
 }

@@ -13,8 +13,9 @@ import (
 // Account is one component's identity: a Google service account and the
 // Kubernetes ServiceAccount allowed to act as it through Workload Identity.
 type Account struct {
-	// ID is the service account id; KSA the Kubernetes ServiceAccount name.
-	ID, KSA string
+	// ID is the service account id; KSA the Kubernetes ServiceAccount name,
+	// in Namespace.
+	ID, Namespace, KSA string
 	// DisplayName says what the account is for.
 	DisplayName string
 	// DatabaseClient grants the Cloud SQL roles needed to open the database
@@ -29,8 +30,6 @@ type IdentityArgs struct {
 	APIs []pulumi.Resource
 	// Project holds the accounts and its Workload Identity pool. Required.
 	Project string
-	// Namespace is where the Kubernetes ServiceAccounts live. Required.
-	Namespace string
 	// Accounts are created one per component. Required.
 	Accounts map[string]Account
 	// Cluster creates the project's Workload Identity pool: bindings naming
@@ -81,7 +80,7 @@ func NewIdentity(ctx *pulumi.Context, name string, args *IdentityArgs, opts ...p
 		wi, err := serviceaccount.NewIAMMember(ctx, name+"-"+key+"-workload-identity", &serviceaccount.IAMMemberArgs{
 			ServiceAccountId: sa.Name,
 			Role:             pulumi.String("roles/iam.workloadIdentityUser"),
-			Member:           pulumi.String(WorkloadIdentityMember(args.Project, args.Namespace, a.KSA)),
+			Member:           pulumi.String(WorkloadIdentityMember(args.Project, a.Namespace, a.KSA)),
 		}, under(id, args.APIs), pulumi.DependsOn([]pulumi.Resource{args.Cluster}))
 		if err != nil {
 			return nil, fmt.Errorf("identity: %s: workload identity: %w", key, err)

@@ -34,57 +34,122 @@ func startPostgres(t *testing.T) *localpg.Server {
 	return p
 }
 
-// TestGrantScriptOnRealPostgres runs the grant Job's script against a real
-// PostgreSQL set up the way Cloud SQL sets one up: the database owned by
-// cloudsqlsuperuser, a built-in admin in that role, and IAM users with no
-// privileges. Without the script the controller cannot create Argo's
-// tables; with it, the controller migrates and the server reads and writes.
-func TestGrantScriptOnRealPostgres(t *testing.T) {
+// The users of the grant tests, as Cloud SQL names IAM users.
+const (
+	grantCtrl = "argo-ctrl-staging@acme.iam"
+	grantSrv  = "argo-server-staging@acme.iam"
+)
+
+// runScript runs one grant Job's script against p with env, as the Job's
+// container would (psql from p's installation).
+func runScript(t *testing.T, p *localpg.Server, script string, env ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command("/bin/sh", "-c", script)
+	cmd.Env = append(os.Environ(), "PATH="+p.Bin+":"+os.Getenv("PATH"))
+	cmd.Env = append(cmd.Env,
+		"ADMIN_PORT="+strconv.Itoa(p.Port), "IAM_PORT="+strconv.Itoa(p.Port),
+		"DATABASE=argo", "ADMIN_USER=argo-admin",
+		"CONTROLLER_USER="+grantCtrl, "SERVER_USER="+grantSrv,
+		"WORKFLOW_NAMESPACE=workflows", "CLUSTER_NAME=argo-staging",
+	)
+	cmd.Env = append(cmd.Env, env...)
+	cmd.Dir = t.TempDir()
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// argoTables are Argo's two tables the grants name, with the columns the
+// scripts touch (the real controller's migration creates them in
+// TestStacks; here the controller's user creates them the same way).
+const argoTables = `
+CREATE TABLE argo_archived_workflows (clustername varchar(64) NOT NULL, uid varchar(128) NOT NULL, namespace varchar(256) NOT NULL, workflow jsonb NOT NULL, PRIMARY KEY (clustername, uid));
+CREATE TABLE argo_workflows (clustername varchar(64) NOT NULL, uid varchar(128) NOT NULL, version varchar(64) NOT NULL, namespace varchar(256) NOT NULL, nodes text NOT NULL, PRIMARY KEY (clustername, uid, version));
+INSERT INTO argo_archived_workflows VALUES
+  ('argo-staging', 'u1', 'argo', '{"metadata": {"name": "old", "namespace": "argo"}}'),
+  ('argo-staging', 'u2', 'argo', '{"metadata": {"name": "gone", "namespace": "argo"}}'),
+  ('other-cluster', 'u3', 'argo', '{"metadata": {"name": "theirs", "namespace": "argo"}}');
+`
+
+// TestGrantScriptsOnRealPostgres runs both grant Jobs' scripts against a
+// real PostgreSQL set up the way Cloud SQL sets one up: the database owned
+// by cloudsqlsuperuser, a built-in admin in that role, and IAM users with no
+// privileges. Without the schema grants the controller cannot create Argo's
+// tables; after the server grants, the server reads everything, deletes
+// archived workflows and writes offloaded nodes, and nothing more, whatever
+// an older version granted it; archived rows of this cluster follow the
+// workflow namespace.
+func TestGrantScriptsOnRealPostgres(t *testing.T) {
 	p := startPostgres(t)
-	const ctrl, srv = "argo-ctrl-staging@acme.iam", "argo-server-staging@acme.iam"
 	setup := fmt.Sprintf(`
 CREATE ROLE cloudsqlsuperuser NOLOGIN CREATEROLE CREATEDB;
 CREATE ROLE "argo-admin" LOGIN IN ROLE cloudsqlsuperuser;
 CREATE ROLE %q LOGIN;
 CREATE ROLE %q LOGIN;
 CREATE DATABASE argo OWNER cloudsqlsuperuser;
-`, ctrl, srv)
+`, grantCtrl, grantSrv)
 	out, err := p.SQL("postgres", "", "postgres", setup)
 	require.NoError(t, err, out)
 
-	migrate := `CREATE TABLE argo_archived_workflows (id serial PRIMARY KEY, name text);`
-	out, err = p.SQL(ctrl, "", "argo", migrate)
+	out, err = p.SQL(grantCtrl, "", "argo", argoTables)
 	require.Error(t, err, "PostgreSQL 15+ refuses tables in public to a new IAM user")
 	assert.Contains(t, out, "permission denied for schema public")
 
-	run := func() {
-		cmd := exec.Command("/bin/sh", "-c", argo.GrantScript)
-		cmd.Env = append(os.Environ(), "PATH="+p.Bin+":"+os.Getenv("PATH"))
-		cmd.Env = append(cmd.Env,
-			"ADMIN_PORT="+strconv.Itoa(p.Port), "IAM_PORT="+strconv.Itoa(p.Port),
-			"DATABASE=argo", "ADMIN_USER=argo-admin",
-			"CONTROLLER_USER="+ctrl, "SERVER_USER="+srv, "PGPASSWORD=unused-with-trust",
-		)
-		cmd.Dir = t.TempDir()
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "%s", out)
-		assert.Contains(t, string(out), "argo database grants in place")
-	}
+	out, err = runScript(t, p, argo.ServerGrantScript, "WAIT_SECONDS=2")
+	require.Error(t, err, "the server grants wait for the controller's tables, then give up: %s", out)
+	assert.Contains(t, out, "did not appear in 2 s")
+
 	start := time.Now()
-	run()
-	t.Logf("grant script ran in %s", time.Since(start).Round(time.Millisecond))
+	out, err = runScript(t, p, argo.SchemaGrantScript, "PGPASSWORD=unused-with-trust")
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "argo database schema grants in place")
+	t.Logf("schema grants ran in %s", time.Since(start).Round(time.Millisecond))
 
-	out, err = p.SQL(ctrl, "", "argo", migrate+`INSERT INTO argo_archived_workflows (name) VALUES ('by-controller');`)
-	require.NoError(t, err, "the controller migrates after the grants: %s", out)
-	out, err = p.SQL(srv, "", "argo", `
-INSERT INTO argo_archived_workflows (name) VALUES ('by-server');
-UPDATE argo_archived_workflows SET name = 'renamed' WHERE name = 'by-server';
-SELECT count(*) FROM argo_archived_workflows;
-DELETE FROM argo_archived_workflows WHERE name = 'renamed';`)
-	require.NoError(t, err, "the server reads and writes the controller's tables: %s", out)
-	assert.Contains(t, out, "2")
-	out, err = p.SQL(srv, "", "argo", `CREATE TABLE server_table (x int);`)
-	assert.Error(t, err, "the server may not create tables: %s", out)
+	out, err = p.SQL(grantCtrl, "", "argo", argoTables)
+	require.NoError(t, err, "the controller migrates after the schema grants: %s", out)
+	// What an older version of the Job granted: everything on every table.
+	out, err = p.SQL(grantCtrl, "", "argo", fmt.Sprintf(`
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO %[1]q;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO %[1]q;`, grantSrv))
+	require.NoError(t, err, out)
 
-	run() // idempotent: the Job may run again when it is replaced
+	for range 2 { // idempotent: each Job may run again when it is replaced
+		out, err = runScript(t, p, argo.ServerGrantScript, "WAIT_SECONDS=5")
+		require.NoError(t, err, out)
+		assert.Contains(t, out, "argo-server database grants in place")
+	}
+
+	server := func(sql string) (string, error) { return p.SQL(grantSrv, "", "argo", sql) }
+	out, err = server(`SELECT count(*) FROM argo_archived_workflows; SELECT count(*) FROM argo_workflows;`)
+	assert.NoError(t, err, "the server reads the archive and offloaded nodes: %s", out)
+	out, err = server(`DELETE FROM argo_archived_workflows WHERE uid = 'u2';`)
+	assert.NoError(t, err, "the server deletes archived workflows: %s", out)
+	out, err = server(`INSERT INTO argo_workflows VALUES ('argo-staging', 'u9', 'v1', 'workflows', '{}');`)
+	assert.NoError(t, err, "the server writes offloaded nodes back: %s", out)
+	for _, refused := range []string{
+		`UPDATE argo_archived_workflows SET namespace = 'x';`,
+		`INSERT INTO argo_archived_workflows VALUES ('argo-staging', 'u8', 'workflows', '{}');`,
+		`UPDATE argo_workflows SET nodes = '{}';`,
+		`DELETE FROM argo_workflows;`,
+		`CREATE TABLE server_table (x int);`,
+	} {
+		out, err = server(refused)
+		if assert.Error(t, err, "the server may not: %s", refused) {
+			assert.Contains(t, out, "permission denied", refused)
+		}
+	}
+	// A table the controller migrates later: readable, not writable.
+	out, err = p.SQL(grantCtrl, "", "argo", `CREATE TABLE argo_later (x int); INSERT INTO argo_later VALUES (1);`)
+	require.NoError(t, err, out)
+	out, err = server(`SELECT x FROM argo_later;`)
+	assert.NoError(t, err, "new tables are readable: %s", out)
+	_, err = server(`DELETE FROM argo_later;`)
+	assert.Error(t, err, "new tables are not writable")
+
+	out, err = p.SQL(grantCtrl, "", "argo", `SELECT clustername || ':' || uid || ':' || namespace || ':' || (workflow->'metadata'->>'namespace') FROM argo_archived_workflows ORDER BY uid;`)
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "argo-staging:u1:workflows:workflows", "this cluster's archive follows the workflow namespace")
+	assert.Contains(t, out, "other-cluster:u3:argo:argo", "another cluster's rows are left alone")
+
+	out, err = runScript(t, p, argo.SchemaGrantScript, "PGPASSWORD=unused-with-trust")
+	require.NoError(t, err, out)
 }

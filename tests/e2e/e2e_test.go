@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,12 +24,14 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	authv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
 	apiext "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -113,9 +116,9 @@ func TestStacks(t *testing.T) {
 	for _, stack := range tests.Stacks {
 		t.Run(stack, func(t *testing.T) {
 			ctx := context.Background()
-			cfg, err := localdeploy.Settings(stack, nil)
+			cfg, err := stackSettings(stack, nil)
 			require.NoError(t, err)
-			cleanCluster(t, ctx, cfg.Argo.Namespace)
+			cleanCluster(t, ctx, cfg)
 			s := newStack(t, ctx, stack, cfg)
 
 			timed(t, "up "+stack, func() {
@@ -127,7 +130,8 @@ func TestStacks(t *testing.T) {
 			t.Run("crds established", func(t *testing.T) { checkCRDs(t, ctx) })
 			t.Run("service accounts", func(t *testing.T) { checkServiceAccounts(t, ctx, cfg) })
 			t.Run("configmap", func(t *testing.T) { checkConfigMap(t, ctx, cfg, cfg.Argo.Parallelism) })
-			t.Run("rbac", func(t *testing.T) { checkRBAC(t, ctx, cfg.Argo.Namespace) })
+			t.Run("rbac", func(t *testing.T) { checkRBAC(t, ctx, cfg) })
+			t.Run("admission policy", func(t *testing.T) { checkAdmission(t, ctx, cfg) })
 
 			// The real controller and server, started from the Deployments.
 			live := startRealArgo(t, ctx, cfg)
@@ -144,16 +148,12 @@ func TestStacks(t *testing.T) {
 				}
 			})
 
+			moreParallel := func(a map[string]any) {
+				a["parallelism"] = cfg.Argo.Parallelism + 5
+				a["namespaceParallelism"] = cfg.Argo.NamespaceParallelism + 5
+			}
 			t.Run("changed setting updates only its objects", func(t *testing.T) {
-				changed, err := localdeploy.Settings(stack, func(m map[string]any) {
-					a, _ := m["argo"].(map[string]any)
-					if a == nil {
-						a = map[string]any{}
-						m["argo"] = a
-					}
-					a["parallelism"] = cfg.Argo.Parallelism + 5
-					a["namespaceParallelism"] = cfg.Argo.NamespaceParallelism + 5
-				})
+				changed, err := stackSettings(stack, moreParallel)
 				require.NoError(t, err)
 				s2 := newStackSameState(t, ctx, s, changed)
 				loads := live.Reloads()
@@ -184,15 +184,115 @@ func TestStacks(t *testing.T) {
 				s = s2
 			})
 
+			t.Run("moving the workflow namespace keeps the archive, the database and the bucket", func(t *testing.T) {
+				moved, err := stackSettings(stack, func(a map[string]any) {
+					moreParallel(a)
+					a["workflowNamespace"] = movedNamespace
+				})
+				require.NoError(t, err)
+				s = newStackSameState(t, ctx, s, moved)
+				ops := previewOps(t, ctx, s)
+				for urn, op := range ops {
+					t.Logf("PREVIEW %s %s", op, urn)
+				}
+				for urn, op := range ops {
+					if strings.Contains(urn, "stand-in") {
+						assert.Failf(t, "a GCP stand-in changes", "%s would %s: the database, the bucket and the accounts stay as they are", urn, op)
+					}
+				}
+				for _, d := range []string{"argo-deployment-workflow-controller", "argo-deployment-argo-server"} {
+					assert.Equal(t, []apitype.OpType{apitype.OpUpdate}, ops["kubernetes:apps/v1:Deployment::"+d], "%s is updated in place (its --managed-namespace)", d)
+				}
+				assert.Contains(t, ops["kubernetes:core/v1:Namespace::argo-namespace-workflows"], apitype.OpCreateReplacement, "the workflow namespace is replaced")
+				assert.Contains(t, ops["kubernetes:core/v1:ServiceAccount::argo-sa-argo-workflow"], apitype.OpCreateReplacement, "the workflow account moves")
+				assert.NotContains(t, ops, "kubernetes:core/v1:Namespace::argo-namespace", "Argo's home stays")
+
+				_, err = s.Up(ctx)
+				require.NoError(t, err)
+				cfg = moved
+				_, err = cluster.Client.CoreV1().Namespaces().Get(ctx, moved.Argo.WorkflowNamespace, metav1.GetOptions{})
+				require.NoError(t, err)
+				require.Eventually(t, func() bool {
+					_, err := cluster.Client.CoreV1().Namespaces().Get(ctx, "workflows", metav1.GetOptions{})
+					return apierrors.IsNotFound(err)
+				}, 2*time.Minute, 250*time.Millisecond, "the old workflow namespace is deleted")
+				checkRBAC(t, ctx, moved)
+				checkAdmission(t, ctx, moved)
+
+				// A rollout of the new Deployments, on the same database.
+				live = live.restart(t, ctx, moved)
+				archive := archivedWorkflows(t, moved.Argo.WorkflowNamespace)
+				require.NotEmpty(t, live.archived)
+				for _, name := range live.archived {
+					assert.Contains(t, archive, name, "%s, archived before the move, is listed in the new namespace", name)
+				}
+				hello := live.finished(t, live.submit(t, oneStep("after-move-", "echo hello", nil)))
+				assert.Equal(t, "Succeeded", hello.Status.Phase, "workflows run in the new namespace")
+
+				// The server deletes from the archive (its one write there).
+				uid := archive[live.archived[0]]
+				require.Equal(t, http.StatusOK, api(t, http.MethodDelete, "/api/v1/archived-workflows/"+uid, nil, nil))
+				assert.NotContains(t, archivedWorkflows(t, moved.Argo.WorkflowNamespace), live.archived[0], "deleted from the archive")
+				live.checkLogs(t)
+			})
+
 			live.Stop()
 			t.Run("destroy waits for the load balancer and NEGs, skips what goes with the cluster", func(t *testing.T) {
 				since := time.Now()
 				_, err := s.Destroy(ctx)
 				require.NoError(t, err)
-				checkDestroyed(t, ctx, cfg.Argo.Namespace, since)
+				checkDestroyed(t, ctx, cfg, since)
 			})
 		})
 	}
+}
+
+// movedNamespace is where TestStacks moves the workflow namespace to.
+const movedNamespace = "workflows-moved"
+
+// previewOps previews s and returns every step but "same", by
+// "<type>::<name>" (a replacement has several steps).
+func previewOps(t *testing.T, ctx context.Context, s auto.Stack) map[string][]apitype.OpType {
+	t.Helper()
+	ops := map[string][]apitype.OpType{}
+	evs := make(chan events.EngineEvent)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ev := range evs {
+			if ev.ResourcePreEvent != nil {
+				md := ev.ResourcePreEvent.Metadata
+				if md.Op != apitype.OpSame && md.Type != "pulumi:pulumi:Stack" {
+					key := md.Type + "::" + md.URN[strings.LastIndex(md.URN, "::")+2:]
+					ops[key] = append(ops[key], md.Op)
+				}
+			}
+		}
+	}()
+	_, err := s.Preview(ctx, optpreview.EventStreams(evs))
+	<-done
+	require.NoError(t, err)
+	return ops
+}
+
+// allowedSecret is the Secret TestStacks lets workflows use, so the
+// admission policy is checked with an allowlist that is not empty.
+const allowedSecret = "e2e-allowed"
+
+// stackSettings are the stack file's settings with allowedSecret in
+// argo.workflowSecrets, then change applied to the argo block.
+func stackSettings(stack string, change func(argo map[string]any)) (*stacks.Loaded, error) {
+	return localdeploy.Settings(stack, func(m map[string]any) {
+		a, _ := m["argo"].(map[string]any)
+		if a == nil {
+			a = map[string]any{}
+			m["argo"] = a
+		}
+		a["workflowSecrets"] = []any{allowedSecret}
+		if change != nil {
+			change(a)
+		}
+	})
 }
 
 // newStackSameState reopens stack s (same state) with another program.
@@ -240,7 +340,7 @@ func TestKilledUpConverges(t *testing.T) {
 			ctx := context.Background()
 			cfg, err := localdeploy.Settings(stacks.Staging, nil)
 			require.NoError(t, err)
-			cleanCluster(t, ctx, cfg.Argo.Namespace)
+			cleanCluster(t, ctx, cfg)
 			s := newStack(t, ctx, "killed", cfg)
 			killUp(t, ctx, s, cfg.Argo.Namespace, point)
 			recoverAndConverge(t, ctx, s, cfg)
@@ -263,7 +363,7 @@ func TestKilledMidSidecarWrite(t *testing.T) {
 	ctx := context.Background()
 	cfg, err := localdeploy.Settings(stacks.Staging, nil)
 	require.NoError(t, err)
-	cleanCluster(t, ctx, cfg.Argo.Namespace)
+	cleanCluster(t, ctx, cfg)
 	state := t.TempDir()
 	s, err := localdeploy.StackAt(ctx, "sidecar", state, "file://"+state, localdeploy.Program(cfg, cluster.KubeconfigText))
 	require.NoError(t, err)
@@ -298,7 +398,7 @@ func TestUpAdoptsWhatNoStateRecorded(t *testing.T) {
 	ctx := context.Background()
 	cfg, err := localdeploy.Settings(stacks.Staging, nil)
 	require.NoError(t, err)
-	cleanCluster(t, ctx, cfg.Argo.Namespace)
+	cleanCluster(t, ctx, cfg)
 	first := newStack(t, ctx, "first", cfg)
 	_, err = first.Up(ctx)
 	require.NoError(t, err)
@@ -309,12 +409,17 @@ func TestUpAdoptsWhatNoStateRecorded(t *testing.T) {
 // cleanCluster removes what an earlier failed test may have left (Argo's
 // and the stand-ins' namespaces, the cluster-scoped objects), so one
 // failure does not cascade into the next test.
-func cleanCluster(t *testing.T, ctx context.Context, ns string) {
+func cleanCluster(t *testing.T, ctx context.Context, cfg *stacks.Loaded) {
 	t.Helper()
 	c := cluster.Client
-	for _, name := range []string{ns, localdeploy.StandInNamespace} {
+	ns := cfg.Argo.Namespace
+	namespaces := []string{ns, cfg.Argo.WorkflowNamespace, localdeploy.StandInNamespace}
+	for _, name := range namespaces {
 		require.NoError(t, ignoreNotFound(c.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{})))
 	}
+	policy := argo.AdmissionPolicyName(cfg.Argo.WorkflowNamespace)
+	require.NoError(t, ignoreNotFound(c.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(ctx, policy, metav1.DeleteOptions{})))
+	require.NoError(t, ignoreNotFound(c.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(ctx, policy, metav1.DeleteOptions{})))
 	client, err := apiext.NewForConfig(cluster.Config)
 	require.NoError(t, err)
 	for _, plural := range argoCRDs {
@@ -324,7 +429,7 @@ func cleanCluster(t *testing.T, ctx context.Context, ns string) {
 	require.NoError(t, ignoreNotFound(c.RbacV1().ClusterRoles().Delete(ctx, namespaceReader(ns), metav1.DeleteOptions{})))
 	require.NoError(t, ignoreNotFound(c.RbacV1().ClusterRoleBindings().Delete(ctx, namespaceReader(ns), metav1.DeleteOptions{})))
 	require.Eventually(t, func() bool {
-		for _, name := range []string{ns, localdeploy.StandInNamespace} {
+		for _, name := range namespaces {
 			if _, err := c.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 				return false
 			}
@@ -402,10 +507,10 @@ func recoverAndConverge(t *testing.T, ctx context.Context, s auto.Stack, cfg *st
 	inState := map[string]bool{}
 	for _, r := range dep.Resources {
 		if md, ok := r.Outputs["metadata"].(map[string]any); ok {
-			inState[fmt.Sprintf("%s/%v", r.Type, md["name"])] = true
+			inState[fmt.Sprintf("%s/%v/%v", r.Type, md["namespace"], md["name"])] = true
 		}
 	}
-	for _, o := range ours(t, ctx, ns) {
+	for _, o := range ours(t, ctx, ns, cfg.Argo.WorkflowNamespace) {
 		assert.True(t, inState[o], "%s is in the cluster but not in the state (orphaned)", o)
 	}
 
@@ -419,7 +524,7 @@ func recoverAndConverge(t *testing.T, ctx context.Context, s auto.Stack, cfg *st
 		_, err = s.Destroy(ctx, optdestroy.ContinueOnError(), optdestroy.ProgressStreams(progressLog(t, "destroy-after-kill")))
 	})
 	require.NoError(t, err)
-	checkDestroyed(t, ctx, ns, since)
+	checkDestroyed(t, ctx, cfg, since)
 }
 
 // killPulumiChildren SIGKILLs every pulumi CLI this test process started,
@@ -490,50 +595,46 @@ func progressLog(t *testing.T, name string) io.Writer {
 	return f
 }
 
-// ours lists the objects in ns that Pulumi manages, as "<type token>/<name>".
-func ours(t *testing.T, ctx context.Context, ns string) []string {
+// ours lists the objects in namespaces that Pulumi manages, as
+// "<type token>/<namespace>/<name>".
+func ours(t *testing.T, ctx context.Context, namespaces ...string) []string {
 	t.Helper()
 	sel := metav1.ListOptions{LabelSelector: "app.kubernetes.io/managed-by=pulumi"}
 	c := cluster.Client
-	names := func(list func() ([]metav1.Object, error)) []string {
-		objs, err := list()
-		require.NoError(t, err)
-		var out []string
-		for _, o := range objs {
-			out = append(out, o.GetName())
-		}
-		return out
-	}
-	kinds := map[string]func() ([]metav1.Object, error){
-		"kubernetes:core/v1:ConfigMap": func() ([]metav1.Object, error) {
+	kinds := map[string]func(ns string) ([]metav1.Object, error){
+		"kubernetes:core/v1:ConfigMap": func(ns string) ([]metav1.Object, error) {
 			l, err := c.CoreV1().ConfigMaps(ns).List(ctx, sel)
-			if err != nil {
-				return nil, err
-			}
-			standIns, err := c.CoreV1().ConfigMaps(localdeploy.StandInNamespace).List(ctx, sel)
-			return objects(append(l.Items, standIns.Items...), err)
+			return objects(l.Items, err)
 		},
-		"kubernetes:core/v1:Secret": func() ([]metav1.Object, error) {
+		"kubernetes:core/v1:Secret": func(ns string) ([]metav1.Object, error) {
 			l, err := c.CoreV1().Secrets(ns).List(ctx, sel)
 			return objects(l.Items, err)
 		},
-		"kubernetes:core/v1:ServiceAccount": func() ([]metav1.Object, error) {
+		"kubernetes:core/v1:ServiceAccount": func(ns string) ([]metav1.Object, error) {
 			l, err := c.CoreV1().ServiceAccounts(ns).List(ctx, sel)
 			return objects(l.Items, err)
 		},
-		"kubernetes:apps/v1:Deployment": func() ([]metav1.Object, error) {
+		"kubernetes:apps/v1:Deployment": func(ns string) ([]metav1.Object, error) {
 			l, err := c.AppsV1().Deployments(ns).List(ctx, sel)
 			return objects(l.Items, err)
 		},
-		"kubernetes:rbac.authorization.k8s.io/v1:Role": func() ([]metav1.Object, error) {
+		"kubernetes:rbac.authorization.k8s.io/v1:Role": func(ns string) ([]metav1.Object, error) {
 			l, err := c.RbacV1().Roles(ns).List(ctx, sel)
+			return objects(l.Items, err)
+		},
+		"kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": func(ns string) ([]metav1.Object, error) {
+			l, err := c.RbacV1().RoleBindings(ns).List(ctx, sel)
 			return objects(l.Items, err)
 		},
 	}
 	var out []string
 	for typ, list := range kinds {
-		for _, name := range names(list) {
-			out = append(out, typ+"/"+name)
+		for _, ns := range append(namespaces, localdeploy.StandInNamespace) {
+			objs, err := list(ns)
+			require.NoError(t, err)
+			for _, o := range objs {
+				out = append(out, typ+"/"+ns+"/"+o.GetName())
+			}
 		}
 	}
 	require.NotEmpty(t, out)
@@ -585,8 +686,11 @@ func checkCRDs(t *testing.T, ctx context.Context) {
 func checkServiceAccounts(t *testing.T, ctx context.Context, cfg *stacks.Loaded) {
 	t.Helper()
 	n := stacks.NamesFor(cfg.Settings)
-	for _, a := range []stacks.Account{n.Controller, n.Server, n.Workflow} {
-		sa, err := cluster.Client.CoreV1().ServiceAccounts(cfg.Argo.Namespace).Get(ctx, a.KSA, metav1.GetOptions{})
+	for _, a := range []struct {
+		stacks.Account
+		ns string
+	}{{n.Controller, cfg.Argo.Namespace}, {n.Server, cfg.Argo.Namespace}, {n.Workflow, cfg.Argo.WorkflowNamespace}} {
+		sa, err := cluster.Client.CoreV1().ServiceAccounts(a.ns).Get(ctx, a.KSA, metav1.GetOptions{})
 		require.NoError(t, err)
 		assert.Equal(t, a.ID+"@"+cfg.Project+".iam.gserviceaccount.com", sa.Annotations["iam.gke.io/gcp-service-account"])
 	}
@@ -626,11 +730,14 @@ func (a access) String() string {
 	return a.verb + " " + r
 }
 
-func allowed(t *testing.T, ctx context.Context, ns, ksa string, a access) bool {
+// allowed asks the API server whether ServiceAccount account (ns/name) may
+// do a in namespace ns.
+func allowed(t *testing.T, ctx context.Context, account, ns string, a access) bool {
 	t.Helper()
+	accountNS, _, _ := strings.Cut(account, "/")
 	sar := &authv1.SubjectAccessReview{Spec: authv1.SubjectAccessReviewSpec{
-		User:   "system:serviceaccount:" + ns + ":" + ksa,
-		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"},
+		User:   "system:serviceaccount:" + strings.Replace(account, "/", ":", 1),
+		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + accountNS, "system:authenticated"},
 		ResourceAttributes: &authv1.ResourceAttributes{
 			Namespace: ns, Verb: a.verb, Group: a.group, Resource: a.resource, Subresource: a.subresource, Name: a.name,
 		},
@@ -640,62 +747,187 @@ func allowed(t *testing.T, ctx context.Context, ns, ksa string, a access) bool {
 	return res.Status.Allowed
 }
 
-func checkRBAC(t *testing.T, ctx context.Context, ns string) {
+// checkRBAC asks the API server what each account may do in each
+// namespace: the platform's accounts live at home and act on workflows in
+// the workflow namespace; the workflow account only reports its results;
+// nothing may run pods at home or read the admin's Secret.
+func checkRBAC(t *testing.T, ctx context.Context, cfg *stacks.Loaded) {
 	const wf = "argoproj.io"
-	cases := map[string]struct{ allow, deny []access }{
-		"argo-workflow-controller": {
-			allow: []access{
-				{verb: "patch", resource: "pods"}, {verb: "update", resource: "pods"}, {verb: "create", resource: "pods"},
-				{verb: "delete", resource: "pods"}, {verb: "create", resource: "pods", subresource: "exec"},
-				{verb: "update", group: wf, resource: "workflows"}, {verb: "watch", group: wf, resource: "workflowtaskresults"},
-				{verb: "deletecollection", group: wf, resource: "workflowtaskresults"},
-				{verb: "update", group: "coordination.k8s.io", resource: "leases"},
-				{verb: "watch", resource: "configmaps"}, {verb: "create", resource: "events"},
-				{verb: "get", resource: "secrets", name: "argo-postgres-workflow-controller"},
-				{verb: "create", group: "policy", resource: "poddisruptionbudgets"},
-				{verb: "create", resource: "configmaps"}, {verb: "update", resource: "configmaps"},
-				{verb: "watch", resource: "namespaces"},
+	home, wfNS := cfg.Argo.Namespace, cfg.Argo.WorkflowNamespace
+	n := stacks.NamesFor(cfg.Settings)
+	controller, server, workflow := home+"/"+n.Controller.KSA, home+"/"+n.Server.KSA, wfNS+"/"+n.Workflow.KSA
+	type rights struct{ allow, deny []access }
+	cases := map[string]map[string]rights{
+		controller: {
+			wfNS: {
+				allow: []access{
+					{verb: "patch", resource: "pods"}, {verb: "update", resource: "pods"}, {verb: "create", resource: "pods"},
+					{verb: "delete", resource: "pods"}, {verb: "create", resource: "pods", subresource: "exec"},
+					{verb: "update", group: wf, resource: "workflows"}, {verb: "watch", group: wf, resource: "workflowtaskresults"},
+					{verb: "deletecollection", group: wf, resource: "workflowtaskresults"},
+					{verb: "watch", resource: "configmaps"}, {verb: "create", resource: "events"},
+					{verb: "create", group: "policy", resource: "poddisruptionbudgets"},
+					{verb: "create", resource: "configmaps"}, {verb: "update", resource: "configmaps"},
+					{verb: "watch", resource: "namespaces"},
+				},
+				deny: []access{
+					{verb: "delete", resource: "namespaces", name: wfNS}, {verb: "list", resource: "secrets"},
+					{verb: "get", resource: "secrets", name: allowedSecret},
+					{verb: "create", resource: "secrets"}, {verb: "create", group: "rbac.authorization.k8s.io", resource: "roles"},
+					{verb: "create", resource: "serviceaccounts"},
+				},
 			},
-			deny: []access{
-				{verb: "delete", resource: "namespaces", name: ns}, {verb: "list", resource: "secrets"},
-				{verb: "get", resource: "secrets", name: "argo-db-admin"},
-				{verb: "create", resource: "secrets"}, {verb: "create", group: "rbac.authorization.k8s.io", resource: "roles"},
+			home: {
+				allow: []access{
+					{verb: "watch", resource: "configmaps"}, {verb: "update", group: "coordination.k8s.io", resource: "leases"},
+					{verb: "get", resource: "secrets", name: "argo-postgres-workflow-controller"},
+					// Memoization caches live here in Argo v4.
+					{verb: "create", resource: "configmaps"}, {verb: "update", resource: "configmaps"},
+				},
+				deny: []access{
+					{verb: "create", resource: "pods"}, {verb: "list", resource: "secrets"},
+					{verb: "get", resource: "secrets", name: "argo-db-admin"}, {verb: "create", group: wf, resource: "workflows"},
+					{verb: "delete", resource: "configmaps"}, {verb: "delete", resource: "namespaces", name: home},
+				},
 			},
 		},
-		"argo-server": {
-			allow: []access{
-				{verb: "create", group: wf, resource: "workflows"}, {verb: "list", group: wf, resource: "workflows"},
-				{verb: "delete", group: wf, resource: "workflows"}, {verb: "create", group: wf, resource: "cronworkflows"},
-				{verb: "get", resource: "pods", subresource: "log"}, {verb: "watch", resource: "events"},
-				{verb: "get", resource: "secrets", name: "argo-postgres-argo-server"},
+		server: {
+			wfNS: {
+				allow: []access{
+					{verb: "create", group: wf, resource: "workflows"}, {verb: "list", group: wf, resource: "workflows"},
+					{verb: "delete", group: wf, resource: "workflows"}, {verb: "create", group: wf, resource: "cronworkflows"},
+					{verb: "get", resource: "pods", subresource: "log"}, {verb: "watch", resource: "events"},
+				},
+				deny: []access{
+					{verb: "list", resource: "secrets"}, {verb: "get", resource: "secrets", name: allowedSecret},
+					{verb: "create", resource: "secrets"}, {verb: "create", resource: "pods", subresource: "exec"},
+					{verb: "create", resource: "pods"}, {verb: "patch", resource: "pods"},
+					{verb: "create", group: "rbac.authorization.k8s.io", resource: "rolebindings"},
+				},
 			},
-			deny: []access{
-				{verb: "delete", resource: "namespaces", name: ns},
-				{verb: "get", resource: "secrets", name: "argo-db-admin"}, {verb: "list", resource: "secrets"},
-				{verb: "create", resource: "secrets"}, {verb: "create", resource: "pods", subresource: "exec"},
-				{verb: "patch", resource: "pods"}, {verb: "create", group: "rbac.authorization.k8s.io", resource: "rolebindings"},
+			home: {
+				allow: []access{{verb: "get", resource: "secrets", name: "argo-postgres-argo-server"}, {verb: "watch", resource: "configmaps"}},
+				deny: []access{
+					{verb: "delete", resource: "namespaces", name: home}, {verb: "create", group: wf, resource: "workflows"},
+					{verb: "get", resource: "secrets", name: "argo-db-admin"}, {verb: "list", resource: "secrets"},
+					{verb: "create", resource: "pods"}, {verb: "get", resource: "pods", subresource: "log"},
+				},
 			},
 		},
-		"argo-workflow": {
-			allow: []access{
-				{verb: "create", group: wf, resource: "workflowtaskresults"}, {verb: "patch", group: wf, resource: "workflowtaskresults"},
+		workflow: {
+			wfNS: {
+				allow: []access{
+					{verb: "create", group: wf, resource: "workflowtaskresults"}, {verb: "patch", group: wf, resource: "workflowtaskresults"},
+				},
+				deny: []access{
+					{verb: "get", resource: "secrets", name: allowedSecret}, {verb: "list", resource: "secrets"},
+					{verb: "patch", resource: "pods"}, {verb: "create", resource: "pods"},
+					{verb: "create", group: wf, resource: "workflows"}, {verb: "get", resource: "configmaps"},
+					{verb: "delete", resource: "namespaces", name: wfNS},
+				},
 			},
-			deny: []access{
-				{verb: "get", resource: "secrets", name: "argo-db-admin"}, {verb: "list", resource: "secrets"},
-				{verb: "patch", resource: "pods"}, {verb: "create", resource: "pods"},
-				{verb: "create", group: wf, resource: "workflows"}, {verb: "get", resource: "configmaps"},
-				{verb: "delete", resource: "namespaces", name: ns},
+			home: {
+				deny: []access{
+					{verb: "get", resource: "secrets", name: "argo-db-admin"}, {verb: "get", resource: "configmaps"},
+					{verb: "create", resource: "pods"}, {verb: "list", group: wf, resource: "workflows"},
+				},
 			},
 		},
 	}
-	for ksa, c := range cases {
-		for _, a := range c.allow {
-			assert.True(t, allowed(t, ctx, ns, ksa, a), "%s must be allowed to %s", ksa, a)
-		}
-		for _, a := range c.deny {
-			assert.False(t, allowed(t, ctx, ns, ksa, a), "%s must not be allowed to %s", ksa, a)
+	for account, byNS := range cases {
+		for ns, c := range byNS {
+			for _, a := range c.allow {
+				assert.True(t, allowed(t, ctx, account, ns, a), "%s must be allowed to %s in %s", account, a, ns)
+			}
+			for _, a := range c.deny {
+				assert.False(t, allowed(t, ctx, account, ns, a), "%s must not be allowed to %s in %s", account, a, ns)
+			}
 		}
 	}
+}
+
+// checkAdmission creates pods in the workflow namespace as a dry run (the
+// API server runs every admission step, then stores nothing): the workflow
+// account with an allowed Secret passes; any other account, and any other
+// Secret by any of the ways a pod can name one, is refused by the policy.
+// Admission holds for everyone, so these are asked as the cluster admin.
+func checkAdmission(t *testing.T, ctx context.Context, cfg *stacks.Loaded) {
+	wfNS := cfg.Argo.WorkflowNamespace
+	n := stacks.NamesFor(cfg.Settings)
+	policy := argo.AdmissionPolicyName(wfNS)
+	// The platform's accounts, as if someone recreated them here: they
+	// exist, so the policy alone stands in the way.
+	for _, ksa := range []string{n.Controller.KSA, n.Server.KSA} {
+		_, err := cluster.Client.CoreV1().ServiceAccounts(wfNS).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: ksa}}, metav1.CreateOptions{})
+		require.NoError(t, err)
+		defer cluster.Client.CoreV1().ServiceAccounts(wfNS).Delete(ctx, ksa, metav1.DeleteOptions{})
+	}
+	pod := func(ksa string, edit func(*corev1.PodSpec)) *corev1.Pod {
+		p := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{GenerateName: "admission-"},
+			Spec: corev1.PodSpec{
+				ServiceAccountName: ksa,
+				Containers:         []corev1.Container{{Name: "main", Image: "busybox:1.36"}},
+			},
+		}
+		if edit != nil {
+			edit(&p.Spec)
+		}
+		return p
+	}
+	secretVolume := func(name string) func(*corev1.PodSpec) {
+		return func(s *corev1.PodSpec) {
+			s.Volumes = []corev1.Volume{{Name: "s", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: name}}}}
+		}
+	}
+	const admin = "argo-db-admin"
+	cases := []struct {
+		what   string
+		pod    *corev1.Pod
+		refuse bool
+	}{
+		{"the workflow account", pod(n.Workflow.KSA, nil), false},
+		{"the workflow account with an allowed Secret", pod(n.Workflow.KSA, secretVolume(allowedSecret)), false},
+		{"the controller's account", pod(n.Controller.KSA, nil), true},
+		{"the server's account", pod(n.Server.KSA, nil), true},
+		{"the namespace's default account", pod("", nil), true},
+		{"the admin's Secret as a volume", pod(n.Workflow.KSA, secretVolume(admin)), true},
+		{"the admin's Secret projected", pod(n.Workflow.KSA, func(s *corev1.PodSpec) {
+			s.Volumes = []corev1.Volume{{Name: "s", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
+				Sources: []corev1.VolumeProjection{{Secret: &corev1.SecretProjection{LocalObjectReference: corev1.LocalObjectReference{Name: admin}}}},
+			}}}}
+		}), true},
+		{"the admin's Secret in an env var", pod(n.Workflow.KSA, func(s *corev1.PodSpec) {
+			s.Containers[0].Env = []corev1.EnvVar{{Name: "P", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+				LocalObjectReference: corev1.LocalObjectReference{Name: admin}, Key: "password",
+			}}}}
+		}), true},
+		{"the admin's Secret as envFrom of an init container", pod(n.Workflow.KSA, func(s *corev1.PodSpec) {
+			s.InitContainers = []corev1.Container{{Name: "init", Image: "busybox:1.36", EnvFrom: []corev1.EnvFromSource{{
+				SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: admin}},
+			}}}}
+		}), true},
+		{"a CSI driver given the admin's Secret", pod(n.Workflow.KSA, func(s *corev1.PodSpec) {
+			s.Volumes = []corev1.Volume{{Name: "s", VolumeSource: corev1.VolumeSource{CSI: &corev1.CSIVolumeSource{
+				Driver: "secrets-store.csi.k8s.io", NodePublishSecretRef: &corev1.LocalObjectReference{Name: admin},
+			}}}}
+		}), true},
+	}
+	for _, c := range cases {
+		_, err := cluster.Client.CoreV1().Pods(wfNS).Create(ctx, c.pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if !c.refuse {
+			assert.NoError(t, err, "a pod using %s is admitted", c.what)
+			continue
+		}
+		if assert.Error(t, err, "a pod using %s is refused", c.what) {
+			assert.Contains(t, err.Error(), policy, "%s: refused by the workflow namespace's policy", c.what)
+		}
+	}
+	// The policy holds for the workflow namespace only: the same pod in
+	// Argo's home namespace is a matter for RBAC (only the deployer may
+	// create pods there), not for this policy.
+	_, err := cluster.Client.CoreV1().Pods(cfg.Argo.Namespace).Create(ctx, pod(n.Controller.KSA, nil), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+	assert.NoError(t, err)
 }
 
 // checkDestroyed checks what `pulumi destroy` (begun at since) did. GKE
@@ -706,8 +938,9 @@ func checkRBAC(t *testing.T, ctx context.Context, ns string) {
 // The cluster-scoped objects that are DeletedWith the cluster are still
 // there: destroy skipped them, as on GKE, where deleting the cluster takes
 // them; the test then removes them as that deletion would.
-func checkDestroyed(t *testing.T, ctx context.Context, ns string, since time.Time) {
+func checkDestroyed(t *testing.T, ctx context.Context, cfg *stacks.Loaded, since time.Time) {
 	t.Helper()
+	ns := cfg.Argo.Namespace
 	want := map[string][]string{
 		"load balancer " + ns + "/argo-server":        {localdeploy.StandInAddress, localdeploy.StandInCluster, localdeploy.StandInSubnet},
 		"NEGs " + ns + "/k8s1-" + ns + "-argo-server": {localdeploy.StandInCluster, localdeploy.StandInSubnet},
@@ -726,7 +959,7 @@ func checkDestroyed(t *testing.T, ctx context.Context, ns string, since time.Tim
 	for what := range want {
 		assert.True(t, released[what], "destroy waited for GKE to release the %s", what)
 	}
-	for _, name := range []string{ns, localdeploy.StandInNamespace} {
+	for _, name := range []string{ns, cfg.Argo.WorkflowNamespace, localdeploy.StandInNamespace} {
 		_, err := cluster.Client.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
 		assert.True(t, apierrors.IsNotFound(err), "namespace %s is gone (err=%v)", name, err)
 	}
@@ -743,8 +976,10 @@ func checkDestroyed(t *testing.T, ctx context.Context, ns string, since time.Tim
 	assert.NoError(t, err, "the PriorityClass is DeletedWith the cluster: destroy skips it")
 	_, err = cluster.Client.RbacV1().ClusterRoles().Get(ctx, namespaceReader(ns), metav1.GetOptions{})
 	assert.NoError(t, err, "the namespace reader ClusterRole is DeletedWith the cluster: destroy skips it")
+	_, err = cluster.Client.AdmissionregistrationV1().ValidatingAdmissionPolicies().Get(ctx, argo.AdmissionPolicyName(cfg.Argo.WorkflowNamespace), metav1.GetOptions{})
+	assert.NoError(t, err, "the admission policy is DeletedWith the cluster: destroy skips it")
 	// What deleting the cluster does.
-	cleanCluster(t, ctx, ns)
+	cleanCluster(t, ctx, cfg)
 }
 
 // namespaceReader names the controller's ClusterRole and its binding.

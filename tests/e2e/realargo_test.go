@@ -22,6 +22,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/argo-platform/argo-platform/infra/argo"
 	"github.com/argo-platform/argo-platform/stacks"
 	"github.com/argo-platform/argo-platform/tests"
 	"github.com/argo-platform/argo-platform/tests/localdeploy"
@@ -42,6 +43,32 @@ type liveArgo struct {
 	*realargo.Live
 	cfg *stacks.Loaded
 	ns  string
+	// archived are the workflows check saw archived.
+	archived []string
+}
+
+// decide is the executor's outcome for the e2e's steps: as written, except
+// a first attempt annotated preemptFirstAttempt, which is preempted.
+func decide(p *corev1.Pod) realargo.Outcome {
+	if p.Annotations[preemptFirstAttempt] == "true" && realargo.Attempt(p) == 0 {
+		return realargo.Outcome{Preempted: true}
+	}
+	return realargo.StepsAsWritten(p)
+}
+
+// argoOptions are how the e2e runs Argo's binaries, logs in a new folder.
+func argoOptions(t *testing.T) realargo.Options {
+	return realargo.Options{
+		Client: cluster.Client, Server: cluster.Server,
+		Bin: filepath.Join(localdeploy.Tools(), "bin"), Dir: t.TempDir(),
+	}
+}
+
+// restart restarts Argo as deployed now (cfg) on the same database.
+func (l *liveArgo) restart(t *testing.T, ctx context.Context, cfg *stacks.Loaded) *liveArgo {
+	t.Helper()
+	require.NoError(t, l.Restart(ctx, argoOptions(t), cfg, decide))
+	return &liveArgo{Live: l.Live, cfg: cfg, ns: cfg.Argo.WorkflowNamespace, archived: l.archived}
 }
 
 // startRealArgo sets up PostgreSQL as Cloud SQL holds it after `pulumi up`,
@@ -58,20 +85,13 @@ func startRealArgo(t *testing.T, ctx context.Context, cfg *stacks.Loaded) *liveA
 	}
 	t.Logf("test process uid %d: PostgreSQL's server tools run %s", os.Geteuid(), localpg.How())
 	start := time.Now()
-	live, err := realargo.Run(ctx, realargo.Options{
-		Client: cluster.Client, Server: cluster.Server,
-		Bin: filepath.Join(localdeploy.Tools(), "bin"), Dir: t.TempDir(),
-	}, cfg, func(p *corev1.Pod) realargo.Outcome {
-		if p.Annotations[preemptFirstAttempt] == "true" && realargo.Attempt(p) == 0 {
-			return realargo.Outcome{Preempted: true}
-		}
-		return realargo.StepsAsWritten(p)
-	})
+	live, err := realargo.Run(ctx, argoOptions(t), cfg, decide)
 	require.NoError(t, err)
 	t.Cleanup(live.Stop)
-	require.Contains(t, live.GrantOutput, "argo database grants in place")
+	require.Contains(t, live.GrantOutput, "argo database schema grants in place")
+	require.Contains(t, live.GrantOutput, "argo-server database grants in place")
 	t.Logf("FIGURE real controller and server answering in %s", time.Since(start).Round(time.Millisecond))
-	return &liveArgo{Live: live, cfg: cfg, ns: cfg.Argo.Namespace}
+	return &liveArgo{Live: live, cfg: cfg, ns: cfg.Argo.WorkflowNamespace}
 }
 
 // api calls the real argo server's HTTP API (no token: --auth-mode=server,
@@ -199,6 +219,31 @@ func (l *liveArgo) check(t *testing.T, ctx context.Context) {
 	large := l.submit(t, oneStep("large-", "echo "+strings.Repeat("x", 140*1024), nil))
 	archived := []string{hello, fails, preempted}
 
+	// Workflows that try to leave the workflow's own boundary.
+	names := stacks.NamesFor(l.cfg.Settings)
+	asAccount := func(generateName, ksa string) map[string]any {
+		wf := oneStep(generateName, "echo escaped", nil)
+		wf["spec"].(map[string]any)["serviceAccountName"] = ksa
+		return wf
+	}
+	// An account someone created in the workflow namespace by hand: it
+	// exists, so only the admission policy stands in the way.
+	_, err := cluster.Client.CoreV1().ServiceAccounts(l.ns).Create(ctx, &corev1.ServiceAccount{
+		ObjectMeta: metav1.ObjectMeta{Name: intruderKSA},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	defer cluster.Client.CoreV1().ServiceAccounts(l.ns).Delete(ctx, intruderKSA, metav1.DeleteOptions{})
+	asController := l.submit(t, asAccount(refusedPrefix+"controller-", names.Controller.KSA))
+	asServer := l.submit(t, asAccount(refusedPrefix+"server-", names.Server.KSA))
+	asIntruder := l.submit(t, asAccount(refusedPrefix+"intruder-", intruderKSA))
+	mountsAdmin := oneStep(refusedPrefix+"admin-secret-", "cat /db/password", nil)
+	spec := mountsAdmin["spec"].(map[string]any)
+	spec["volumes"] = []any{map[string]any{"name": "db", "secret": map[string]any{"secretName": "argo-db-admin"}}}
+	spec["templates"].([]any)[0].(map[string]any)["container"].(map[string]any)["volumeMounts"] = []any{
+		map[string]any{"name": "db", "mountPath": "/db"},
+	}
+	adminSecret := l.submit(t, mountsAdmin)
+
 	t.Run("a workflow naming no account runs as the workflow account and succeeds", func(t *testing.T) {
 		wf := l.finished(t, hello)
 		assert.Equal(t, "Succeeded", wf.Status.Phase, wf.Status.Message)
@@ -206,6 +251,24 @@ func (l *liveArgo) check(t *testing.T, ctx context.Context) {
 		require.Len(t, played, 1)
 		assert.Equal(t, workflowKSA, played[0].ServiceAccount)
 	})
+
+	for _, c := range []struct{ what, name, because string }{
+		{"the controller's account", asController, names.Controller.KSA},
+		{"the server's account", asServer, names.Server.KSA},
+		{"an account outside the allowlist", asIntruder, argo.AdmissionPolicyName(l.ns)},
+		{"the database admin's Secret", adminSecret, argo.AdmissionPolicyName(l.ns)},
+	} {
+		t.Run("a workflow using "+c.what+" cannot start a pod", func(t *testing.T) {
+			wf := l.finished(t, c.name)
+			assert.NotEqual(t, "Succeeded", wf.Status.Phase)
+			assert.Empty(t, l.Executor.Played(c.name), "no pod of it ever existed")
+			var why []string
+			for _, n := range wf.Status.Nodes {
+				why = append(why, n.Message)
+			}
+			assert.Contains(t, strings.Join(why, "\n")+wf.Status.Message, c.because, "refused, and the message says why")
+		})
+	}
 
 	t.Run("a step whose command fails fails and is not retried", func(t *testing.T) {
 		wf := l.finished(t, fails)
@@ -241,7 +304,8 @@ func (l *liveArgo) check(t *testing.T, ctx context.Context) {
 			hit = hit || (n.MemoizationStatus != nil && n.MemoizationStatus.Hit)
 		}
 		assert.True(t, hit, "the second run hit the cache")
-		_, err := cluster.Client.CoreV1().ConfigMaps(l.ns).Get(ctx, "e2e-memo-cache", metav1.GetOptions{})
+		// Argo v4 keeps memoization caches in the controller's namespace.
+		_, err := cluster.Client.CoreV1().ConfigMaps(l.cfg.Argo.Namespace).Get(ctx, "e2e-memo-cache", metav1.GetOptions{})
 		assert.NoError(t, err, "the controller created the cache ConfigMap")
 	})
 
@@ -298,6 +362,7 @@ func (l *liveArgo) check(t *testing.T, ctx context.Context) {
 		for _, name := range archived {
 			assert.Contains(t, names, name, "the server lists %s from the archive", name)
 		}
+		l.archived = archived
 	})
 
 	t.Run("the executor's reports were accepted with the pod's own token", func(t *testing.T) {
@@ -307,6 +372,32 @@ func (l *liveArgo) check(t *testing.T, ctx context.Context) {
 	t.Run("no permission errors; every warning is listed in the README", func(t *testing.T) {
 		l.checkLogs(t)
 	})
+}
+
+// Refused workflows are named after refusedPrefix; intruderKSA is an
+// account the test creates in the workflow namespace by hand.
+const (
+	refusedPrefix = "e2e-refused-"
+	intruderKSA   = "e2e-intruder"
+)
+
+// archivedWorkflows lists the archive in namespace ns through the server.
+func archivedWorkflows(t *testing.T, ns string) map[string]string {
+	t.Helper()
+	var list struct {
+		Items []struct {
+			Metadata struct {
+				Name string `json:"name"`
+				UID  string `json:"uid"`
+			} `json:"metadata"`
+		} `json:"items"`
+	}
+	require.Equal(t, http.StatusOK, api(t, http.MethodGet, "/api/v1/archived-workflows?namespace="+ns, nil, &list))
+	uids := map[string]string{}
+	for _, wf := range list.Items {
+		uids[wf.Metadata.Name] = wf.Metadata.UID
+	}
+	return uids
 }
 
 // permissionError matches what a refused API call or database statement
@@ -325,6 +416,11 @@ func (l *liveArgo) checkLogs(t *testing.T) {
 	for _, c := range []*realargo.Component{l.Controller, l.Server} {
 		for _, line := range strings.Split(c.Log(), "\n") {
 			if line == "" {
+				continue
+			}
+			if strings.Contains(line, refusedPrefix) {
+				// The refusals the test asked for: the API server refused
+				// these workflows' pods, as it should.
 				continue
 			}
 			assert.NotRegexp(t, permissionError, line, "%s logged a permission error", c.Name)

@@ -29,7 +29,7 @@ type Live struct {
 	Controller, Server *Component
 	// Executor plays the wait container and the kubelet for workflow pods.
 	Executor *Executor
-	// GrantOutput is what the grant Job's script printed.
+	// GrantOutput is what the grant Jobs' scripts printed.
 	GrantOutput string
 
 	stopPlayer context.CancelFunc
@@ -37,11 +37,11 @@ type Live struct {
 }
 
 // Run brings a deployed stack's Argo side up for real, in order: the
-// database as Cloud SQL sets it up, the grant Job's script, the proxies'
-// stand-ins, the controller, the server (until its API answers), and the
-// executor, which ends each step as decide says. Stop it with Stop.
+// database as Cloud SQL sets it up, the schema grant Job's script, the
+// proxies' stand-ins, the controller, the server grant Job's script (once
+// the controller has migrated), the server (until its API answers), and
+// the executor, which ends each step as decide says. Stop it with Stop.
 func Run(ctx context.Context, o Options, cfg *stacks.Loaded, decide func(*corev1.Pod) Outcome) (_ *Live, err error) {
-	ns := cfg.Argo.Namespace
 	l := &Live{}
 	defer func() {
 		if err != nil {
@@ -64,39 +64,61 @@ func Run(ctx context.Context, o Options, cfg *stacks.Loaded, decide func(*corev1
 	}); err != nil {
 		return nil, err
 	}
+	return l, l.start(ctx, o, cfg, decide)
+}
+
+// Restart stops the controller, the server and the executor and starts
+// them again from the Deployments and Jobs as they are now (after another
+// `pulumi up`, with cfg), on the same database: what a rollout does.
+func (l *Live) Restart(ctx context.Context, o Options, cfg *stacks.Loaded, decide func(*corev1.Pod) Outcome) error {
+	l.stopArgo()
+	return l.start(ctx, o, cfg, decide)
+}
+
+// start runs the grant Jobs' scripts and starts Argo on l.PG.
+func (l *Live) start(ctx context.Context, o Options, cfg *stacks.Loaded, decide func(*corev1.Pod) Outcome) (err error) {
+	// Argo runs in its home namespace; workflows in theirs.
+	ns, wfNS := cfg.Argo.Namespace, cfg.Argo.WorkflowNamespace
 	l.forwarders = NewForwarders(fmt.Sprintf("127.0.0.1:%d", l.PG.Port))
 	if l.GrantOutput, err = RunJob(ctx, o, l.forwarders, l.PG.Bin, ns, "argo-db-bootstrap"); err != nil {
-		return nil, fmt.Errorf("realargo: the grant Job's script: %w: %s", err, l.GrantOutput)
+		return fmt.Errorf("realargo: the grant Job's script: %w: %s", err, l.GrantOutput)
 	}
 	for _, name := range []string{"workflow-controller", "argo-server"} {
 		ports, err := DeploymentProxyPorts(ctx, o.Client, ns, name)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if len(ports) == 0 {
-			return nil, fmt.Errorf("realargo: %s has no Cloud SQL Auth Proxy", name)
+			return fmt.Errorf("realargo: %s has no Cloud SQL Auth Proxy", name)
 		}
 		if err := l.forwarders.Serve(ports...); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if l.Controller, err = Start(ctx, o, ns, "workflow-controller"); err != nil {
-		return nil, err
+		return err
+	}
+	// The server's grants wait for the controller's tables, as the Job
+	// does after the controller's Deployment.
+	out, err := RunJob(ctx, o, l.forwarders, l.PG.Bin, ns, "argo-db-grant-server")
+	l.GrantOutput += out
+	if err != nil {
+		return fmt.Errorf("realargo: the server grant Job's script: %w: %s\ncontroller log:\n%s", err, out, l.Controller.Tail(20))
 	}
 	if l.Server, err = Start(ctx, o, ns, "argo-server"); err != nil {
-		return nil, err
+		return err
 	}
 	// The server's API gateway dials the server's own gRPC port, one
 	// connection per service, before the listener exists, and each retries
 	// with its own backoff: the probe's initial delay covers it, and the
 	// services used here are waited for one by one.
-	if err := waitAPI(ctx, ns, time.Minute); err != nil {
-		return nil, fmt.Errorf("realargo: the server's API: %w; log:\n%s", err, l.Server.Tail(30))
+	if err := waitAPI(ctx, wfNS, time.Minute); err != nil {
+		return fmt.Errorf("realargo: the server's API: %w; log:\n%s", err, l.Server.Tail(30))
 	}
 	var playCtx context.Context
 	playCtx, l.stopPlayer = context.WithCancel(ctx)
-	l.Executor = PlayExecutor(playCtx, o, ns, decide)
-	return l, nil
+	l.Executor = PlayExecutor(playCtx, o, wfNS, decide)
+	return nil
 }
 
 func waitAPI(ctx context.Context, ns string, timeout time.Duration) error {
@@ -139,17 +161,7 @@ func APIs(ns string) []string {
 
 // Stop ends everything Run started (safe to call twice).
 func (l *Live) Stop() {
-	if l.stopPlayer != nil {
-		l.stopPlayer()
-	}
-	for _, c := range []*Component{l.Server, l.Controller} {
-		if c != nil {
-			c.Stop()
-		}
-	}
-	if l.forwarders != nil {
-		l.forwarders.Close()
-	}
+	l.stopArgo()
 	if l.PG != nil {
 		l.PG.Stop()
 		l.PG = nil
@@ -166,4 +178,22 @@ func (l *Live) Reloads() int {
 // (`exit N`, else 0).
 func StepsAsWritten(p *corev1.Pod) Outcome {
 	return Outcome{ExitCode: CommandExitCode(p)}
+}
+
+// stopArgo stops the executor, the server, the controller and the
+// forwarders, keeping the database.
+func (l *Live) stopArgo() {
+	if l.stopPlayer != nil {
+		l.stopPlayer()
+		l.stopPlayer = nil
+	}
+	for _, c := range []*Component{l.Server, l.Controller} {
+		if c != nil {
+			c.Stop()
+		}
+	}
+	l.Server, l.Controller = nil, nil
+	if l.forwarders != nil {
+		l.forwarders.Close()
+	}
 }

@@ -191,7 +191,8 @@ func inside(stack string, once bool, argoPort int) error {
 	}
 	env := map[string]string{
 		"ARGO_SERVER": "127.0.0.1:" + strconv.Itoa(argoPort), "ARGO_HTTP1": "true", "ARGO_SECURE": "false",
-		"ARGO_NAMESPACE": cfg.Argo.Namespace, "ARGO_TOKEN": "",
+		// Workflows are submitted to the workflow namespace.
+		"ARGO_NAMESPACE": cfg.Argo.WorkflowNamespace, "ARGO_TOKEN": "",
 	}
 	argo := filepath.Join(tools, "bin", "argo")
 	fmt.Printf(`
@@ -212,7 +213,7 @@ archive (in another terminal):
 The server's API is at http://%s/api/v1/ (the UI itself is not built
 here; on GCP, open the argoURL output of `+"`pulumi up`"+`). Any kubectl
 works with KUBECONFIG=%s.
-`, env["ARGO_SERVER"], cfg.Argo.Namespace, argo, example, argo, argo, env["ARGO_SERVER"], kubeconfig)
+`, env["ARGO_SERVER"], cfg.Argo.WorkflowNamespace, argo, example, argo, argo, env["ARGO_SERVER"], kubeconfig)
 	if once {
 		// Inside the private network the server is on its own port.
 		env["ARGO_SERVER"] = "127.0.0.1:2746"
