@@ -90,6 +90,7 @@ func Platform(ctx *pulumi.Context, cfg *stacks.Loaded) (*GCP, error) {
 		Region:              region,
 		Network:             network.SelfLink,
 		Subnet:              network.SubnetID.ToStringOutput(),
+		NodeAccountID:       n.NodeAccount,
 		ReleaseChannel:      s.Cluster.ReleaseChannel,
 		ControlPlaneCIDR:    s.Network.ControlPlaneCIDR,
 		AuthorizedNetworks:  authorized,

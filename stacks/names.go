@@ -21,6 +21,8 @@ type Names struct {
 	AdminUser string
 	// Accounts are the per-component service account ids.
 	Controller, Server, Workflow Account
+	// NodeAccount is the GKE nodes' own service account id (no KSA).
+	NodeAccount string
 }
 
 // Account names one component's Google service account and the Kubernetes
@@ -56,6 +58,9 @@ func NamesFor(s Settings) Names {
 		Controller: Account{ID: "argo-ctrl-" + s.Environment, KSA: "argo-workflow-controller"},
 		Server:     Account{ID: "argo-server-" + s.Environment, KSA: "argo-server"},
 		Workflow:   Account{ID: "argo-wf-" + s.Environment, KSA: "argo-workflow"},
+		// The nodes run as an account of their own, never the project's
+		// default Compute Engine account (often Editor).
+		NodeAccount: "argo-nodes-" + s.Environment,
 	}
 }
 

@@ -326,6 +326,7 @@ func CheckNameLimits(n Names, project string) []string {
 		{"Cloud SQL instance name", n.Base, 84},
 		{"global address name", n.Base, 63},
 		{"GCS bucket name", n.Bucket, 63},
+		{"service account id", n.NodeAccount, 30},
 	}
 	for _, a := range []Account{n.Controller, n.Server, n.Workflow} {
 		limits = append(limits,

@@ -323,10 +323,11 @@ func TestServiceAccountsAndWorkloadIdentity(t *testing.T) {
 			accounts[sa.Name] = Str(sa.Inputs, "accountId")
 		}
 		assert.Equal(t, map[string]string{
-			"identity-controller": "argo-ctrl-" + env,
-			"identity-server":     "argo-server-" + env,
-			"identity-workflow":   "argo-wf-" + env,
-		}, accounts)
+			"identity-controller":    "argo-ctrl-" + env,
+			"identity-server":        "argo-server-" + env,
+			"identity-workflow":      "argo-wf-" + env,
+			"argo-" + env + "-nodes": "argo-nodes-" + env,
+		}, accounts, "one account per component and one for the nodes, no other")
 
 		cluster := one(t, r.rec, "gcp:container/cluster:Cluster", "argo-"+env)
 		// The platform's accounts act from Argo's home namespace; the
@@ -428,6 +429,46 @@ func TestEveryGCPResourceWaitsForTheAPIs(t *testing.T) {
 			}
 			for _, api := range apis {
 				assert.Contains(t, res.DependsOn, api, "%s %s must wait for the APIs", res.Type, res.Name)
+			}
+		}
+	})
+}
+
+// The nodes run as a service account of their own holding only the node
+// role (logs, metrics), never the project's default Compute Engine account,
+// which is often Editor; the cluster is created once the role is granted,
+// and nothing else runs as or is granted to that account.
+func TestNodesRunAsTheirOwnLeastPrivilegeAccount(t *testing.T) {
+	forEachStack(t, func(t *testing.T, r *run) {
+		env, p := r.stack, r.cfg.Project
+		cluster := one(t, r.rec, "gcp:container/cluster:Cluster", "argo-"+env)
+		nodes := one(t, r.rec, "gcp:serviceaccount/account:Account", "argo-"+env+"-nodes")
+		assert.Equal(t, "argo-nodes-"+env, Str(nodes.Inputs, "accountId"))
+		email := "argo-nodes-" + env + "@" + p + ".iam.gserviceaccount.com"
+		member := "serviceAccount:" + email
+		var roles []string
+		for _, m := range r.rec.OfType("gcp:projects/iAMMember:IAMMember") {
+			if Str(m.Inputs, "member") == member || strings.Contains(m.Name, "-nodes-") {
+				roles = append(roles, Str(m.Inputs, "role"))
+				assert.Contains(t, cluster.DependsOn, m.URN, "nodes start once their account has its role")
+			}
+		}
+		if r.dryRun {
+			// The account's e-mail is not known at preview: the grants are
+			// found by name, and their count must still be exact.
+			assert.Len(t, roles, 1)
+			return
+		}
+		assert.Equal(t, []string{"roles/container.defaultNodeServiceAccount"}, roles, "the node role and nothing else")
+		defaults := "clusterAutoscaling.autoProvisioningDefaults."
+		assert.Equal(t, email, Str(cluster.Inputs, defaults+"serviceAccount"), "Autopilot's nodes run as it")
+		assert.Equal(t, []string{"https://www.googleapis.com/auth/cloud-platform"}, Strs(cluster.Inputs, defaults+"oauthScopes"))
+		for _, res := range r.rec.Resources() {
+			if res.URN == cluster.URN || strings.Contains(res.Name, "-nodes") {
+				continue
+			}
+			for k, v := range res.Inputs {
+				assert.NotContains(t, fmt.Sprint(v), email, "%s.%s names the nodes' account", res.Name, k)
 			}
 		}
 	})

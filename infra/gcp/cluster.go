@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/container"
+	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/projects"
+	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/serviceaccount"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -31,6 +33,9 @@ type ClusterArgs struct {
 	// Project and Region place the regional Autopilot cluster. Required.
 	Project pulumi.StringInput
 	Region  pulumi.StringInput
+	// NodeAccountID is the id of the service account the nodes run as,
+	// created here with NodeRoles only. Required.
+	NodeAccountID string
 	// Network and Subnet are the VPC and subnet to run in. Required.
 	Network pulumi.StringInput
 	Subnet  pulumi.StringInput
@@ -67,7 +72,20 @@ type Cluster struct {
 	Provider *kubernetes.Provider
 	// Resource is the cluster itself, for DependsOn and DeletedWith.
 	Resource *container.Cluster
+	// NodeAccount is the nodes' service account e-mail.
+	NodeAccount pulumi.StringOutput
 }
+
+// NodeRoles are all the nodes' own account gets: what a node needs to send
+// its logs and metrics and report itself, as Google's predefined role for
+// node service accounts bundles them (as terraform-google-modules grants).
+// Images here are public, so no registry reader role. Workloads never act
+// as this account: they use Workload Identity.
+var NodeRoles = []string{"roles/container.defaultNodeServiceAccount"}
+
+// nodeScopes are the nodes' OAuth scopes: cloud-platform, so IAM roles
+// alone decide what the account may do.
+var nodeScopes = []string{"https://www.googleapis.com/auth/cloud-platform"}
 
 // NewCluster creates the Autopilot cluster and its Kubernetes provider.
 func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pulumi.ResourceOption) (*Cluster, error) {
@@ -75,6 +93,29 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	if err := ctx.RegisterComponentResource(typePrefix+"Cluster", name, c, opts...); err != nil {
 		return nil, err
 	}
+	// Autopilot nodes otherwise run as the project's default Compute Engine
+	// account, which is often Editor: a compromised node would be too.
+	nodes, err := serviceaccount.NewAccount(ctx, name+"-nodes", &serviceaccount.AccountArgs{
+		Project:     args.Project,
+		AccountId:   pulumi.String(args.NodeAccountID),
+		DisplayName: pulumi.String("GKE nodes of " + name),
+	}, under(c, args.APIs))
+	if err != nil {
+		return nil, fmt.Errorf("cluster: node service account: %w", err)
+	}
+	var nodeGrants []pulumi.Resource
+	for _, role := range NodeRoles {
+		m, err := projects.NewIAMMember(ctx, name+"-nodes-"+roleSuffix(role), &projects.IAMMemberArgs{
+			Project: args.Project,
+			Role:    pulumi.String(role),
+			Member:  pulumi.Sprintf("serviceAccount:%s", nodes.Email),
+		}, under(c, args.APIs))
+		if err != nil {
+			return nil, fmt.Errorf("cluster: node role %s: %w", role, err)
+		}
+		nodeGrants = append(nodeGrants, m)
+	}
+
 	blocks := container.ClusterMasterAuthorizedNetworksConfigCidrBlockArray{}
 	for _, n := range args.AuthorizedNetworks {
 		blocks = append(blocks, container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs{
@@ -114,8 +155,18 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 				Recurrence: pulumi.String("FREQ=WEEKLY;BYDAY=SA"),
 			},
 		},
+		// Autopilot's node service account. GKE applies a change to node
+		// pools it creates afterwards; existing nodes keep theirs until
+		// they are replaced (docs/operations.md).
+		ClusterAutoscaling: container.ClusterClusterAutoscalingArgs{
+			AutoProvisioningDefaults: container.ClusterClusterAutoscalingAutoProvisioningDefaultsArgs{
+				ServiceAccount: nodes.Email,
+				OauthScopes:    pulumi.ToStringArray(nodeScopes),
+			},
+		},
 		DeletionProtection: pulumi.Bool(args.DeletionProtection),
-	}, under(c, args.APIs), protectIf(args.Protect), pulumi.IgnoreChanges(AutopilotChurn))
+		// Nodes start only once their account may write logs and metrics.
+	}, under(c, args.APIs), protectIf(args.Protect), pulumi.IgnoreChanges(AutopilotChurn), pulumi.DependsOn(nodeGrants))
 	if err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
@@ -133,6 +184,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	c.CACertificate = cluster.MasterAuth.ClusterCaCertificate().Elem()
 	c.Kubeconfig = pulumi.ToSecret(kubeconfig).(pulumi.StringOutput)
 	c.Provider, c.Resource = provider, cluster
+	c.NodeAccount = nodes.Email
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"name":     cluster.Name,
 		"endpoint": cluster.Endpoint,
