@@ -13,6 +13,9 @@ const (
 	ClusterEndpoint = "34.85.10.20"
 	ClusterCA       = "-----BEGIN CERTIFICATE-----\nMIIfake\n-----END CERTIFICATE-----\n"
 	StaticIP        = "34.120.5.6"
+	// ProjectNumber is the admin project's number (Workload Identity pools
+	// are named by number).
+	ProjectNumber = "123456789012"
 )
 
 // computedOutputs returns what the provider computes for a resource of typ,
@@ -61,6 +64,14 @@ func computedOutputs(typ, name string, in resource.PropertyMap) map[string]resou
 	case "gcp:compute/subnetwork:Subnetwork":
 		return map[string]resource.PropertyValue{
 			"selfLink": s(fmt.Sprintf("https://www.googleapis.com/compute/v1/projects/%s/regions/%s/subnetworks/%s", project, str("region"), str("name"))),
+		}
+	case "gcp:iam/workloadIdentityPool:WorkloadIdentityPool":
+		return map[string]resource.PropertyValue{
+			"name": s(fmt.Sprintf("projects/%s/locations/global/workloadIdentityPools/%s", ProjectNumber, str("workloadIdentityPoolId"))),
+		}
+	case "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider":
+		return map[string]resource.PropertyValue{
+			"name": s(fmt.Sprintf("projects/%s/locations/global/workloadIdentityPools/%s/providers/%s", ProjectNumber, str("workloadIdentityPoolId"), str("workloadIdentityPoolProviderId"))),
 		}
 	case "gcp:storage/bucket:Bucket":
 		return map[string]resource.PropertyValue{

@@ -1,0 +1,237 @@
+package trust
+
+import (
+	"strings"
+
+	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/iam"
+	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/kms"
+	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/projects"
+	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/serviceaccount"
+	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/storage"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/argo-platform/argo-platform/stacks"
+)
+
+// GitHubIssuer is the OIDC issuer of GitHub Actions' tokens.
+const GitHubIssuer = "https://token.actions.githubusercontent.com"
+
+// DeployerRoles are what `pulumi up` of the main program needs on its
+// environment's project (DNS admin added when the environment says dns).
+var DeployerRoles = []string{
+	"roles/serviceusage.serviceUsageAdmin",
+	"roles/compute.networkAdmin",
+	"roles/servicenetworking.networksAdmin",
+	"roles/container.admin",
+	"roles/cloudsql.admin",
+	"roles/storage.admin",
+	"roles/iam.serviceAccountAdmin",
+	// Creating the cluster names the nodes' service account.
+	"roles/iam.serviceAccountUser",
+	"roles/resourcemanager.projectIamAdmin",
+	"roles/iap.admin",
+}
+
+// PreviewerRoles read the environment's project. container.developer is
+// there because the Kubernetes provider previews with server-side dry runs,
+// which the API server authorizes as writes; production's previewer runs
+// only from main (Conditions).
+var PreviewerRoles = []string{
+	"roles/viewer",
+	"roles/iam.securityReviewer",
+	"roles/container.developer",
+}
+
+// BucketName is env's state bucket in the admin project.
+func BucketName(admin, env string) string { return admin + "-pulumi-" + env }
+
+// prefix names each role's account and pool.
+var prefix = map[Role]string{Deployer: "deploy", Previewer: "preview"}
+
+// AccountID is env's role account (at most 30 characters).
+func AccountID(env string, role Role) string { return prefix[role] + "-" + env }
+
+// PoolID is env's role pool (at most 32 characters).
+func PoolID(env string, role Role) string { return "gh-" + prefix[role] + "-" + env }
+
+// KeyRingName holds one key per environment.
+const KeyRingName = "pulumi-state"
+
+// lockPrefix is where Pulumi's file backend keeps stack locks: a previewer
+// may write there and nowhere else in its bucket.
+const lockPrefix = ".pulumi/locks/"
+
+// Trust is the bootstrap's resources.
+type Trust struct {
+	pulumi.ResourceState
+
+	// Buckets, Keys, Providers and Accounts by environment (Accounts and
+	// Providers by "<env>/<role>").
+	Buckets   map[string]pulumi.StringOutput
+	Keys      map[string]pulumi.StringOutput
+	Providers map[string]pulumi.StringOutput
+	Accounts  map[string]pulumi.StringOutput
+}
+
+// Deploy is the bootstrap program: settings, then Trust, then its outputs.
+func Deploy(ctx *pulumi.Context) error {
+	s, err := Load(ctx)
+	if err != nil {
+		return err // nothing is registered
+	}
+	t, err := NewTrust(ctx, "trust", s)
+	if err != nil {
+		return err
+	}
+	for _, env := range stacks.Environments {
+		ctx.Export(env+"StateURL", pulumi.Sprintf("gs://%s", t.Buckets[env]))
+		ctx.Export(env+"SecretsProvider", pulumi.Sprintf("gcpkms://%s", t.Keys[env]))
+		for _, role := range []Role{Deployer, Previewer} {
+			k := env + "/" + string(role)
+			ctx.Export(env+"-"+string(role)+"-account", t.Accounts[k])
+			ctx.Export(env+"-"+string(role)+"-provider", t.Providers[k])
+		}
+	}
+	return nil
+}
+
+// NewTrust creates, per environment, the state bucket, the secrets key, the
+// two accounts and their pools, and the grants among them.
+func NewTrust(ctx *pulumi.Context, name string, s *Settings, opts ...pulumi.ResourceOption) (*Trust, error) {
+	t := &Trust{
+		Buckets: map[string]pulumi.StringOutput{}, Keys: map[string]pulumi.StringOutput{},
+		Providers: map[string]pulumi.StringOutput{}, Accounts: map[string]pulumi.StringOutput{},
+	}
+	if err := ctx.RegisterComponentResource("argo-platform:bootstrap:Trust", name, t, opts...); err != nil {
+		return nil, err
+	}
+	// The state and its keys outlive any mistake in this program.
+	keep := []pulumi.ResourceOption{pulumi.Parent(t), pulumi.Protect(true)}
+	under := pulumi.Parent(t)
+	admin := pulumi.String(s.Project)
+
+	ring, err := kms.NewKeyRing(ctx, KeyRingName, &kms.KeyRingArgs{
+		Project: admin, Location: pulumi.String(s.Location), Name: pulumi.String(KeyRingName),
+	}, keep...)
+	if err != nil {
+		return nil, err
+	}
+	for _, env := range stacks.Environments {
+		e := s.Environments[env]
+		bucket, err := storage.NewBucket(ctx, "state-"+env, &storage.BucketArgs{
+			Project:                  admin,
+			Name:                     pulumi.String(BucketName(s.Project, env)),
+			Location:                 pulumi.String(strings.ToUpper(s.Location)),
+			UniformBucketLevelAccess: pulumi.Bool(true),
+			PublicAccessPrevention:   pulumi.String("enforced"),
+			// Every state write is kept: a bad `up` can be rolled back.
+			Versioning: storage.BucketVersioningArgs{Enabled: pulumi.Bool(true)},
+		}, keep...)
+		if err != nil {
+			return nil, err
+		}
+		key, err := kms.NewCryptoKey(ctx, "secrets-"+env, &kms.CryptoKeyArgs{
+			Name:           pulumi.String(env),
+			KeyRing:        ring.ID(),
+			RotationPeriod: pulumi.String("7776000s"), // 90 days
+		}, keep...)
+		if err != nil {
+			return nil, err
+		}
+		t.Buckets[env] = bucket.Name
+		t.Keys[env] = key.ID().ToStringOutput()
+
+		for _, role := range []Role{Deployer, Previewer} {
+			k := env + "/" + string(role)
+			res := env + "-" + string(role)
+			pool, err := iam.NewWorkloadIdentityPool(ctx, res, &iam.WorkloadIdentityPoolArgs{
+				Project:                admin,
+				WorkloadIdentityPoolId: pulumi.String(PoolID(env, role)),
+				DisplayName:            pulumi.String("GitHub " + string(role) + " " + env),
+			}, under)
+			if err != nil {
+				return nil, err
+			}
+			provider, err := iam.NewWorkloadIdentityPoolProvider(ctx, res, &iam.WorkloadIdentityPoolProviderArgs{
+				Project:                        admin,
+				WorkloadIdentityPoolId:         pool.WorkloadIdentityPoolId,
+				WorkloadIdentityPoolProviderId: pulumi.String("github"),
+				Oidc:                           iam.WorkloadIdentityPoolProviderOidcArgs{IssuerUri: pulumi.String(GitHubIssuer)},
+				AttributeMapping: pulumi.StringMap{
+					"google.subject":         pulumi.String("assertion.sub"),
+					"attribute.repository":   pulumi.String("assertion.repository"),
+					"attribute.environment":  pulumi.String("assertion.environment"),
+					"attribute.workflow_ref": pulumi.String("assertion.workflow_ref"),
+				},
+				// The whole trust rule: only the tokens this account is for.
+				AttributeCondition: pulumi.String(s.Condition(env, role)),
+			}, under)
+			if err != nil {
+				return nil, err
+			}
+			account, err := serviceaccount.NewAccount(ctx, res, &serviceaccount.AccountArgs{
+				Project:     admin,
+				AccountId:   pulumi.String(AccountID(env, role)),
+				DisplayName: pulumi.String("GitHub Actions " + string(role) + " of " + env),
+			}, under)
+			if err != nil {
+				return nil, err
+			}
+			member := pulumi.Sprintf("serviceAccount:%s", account.Email)
+			// Every identity of this pool, and only this pool's (its
+			// provider's condition decides who gets in).
+			if _, err := serviceaccount.NewIAMMember(ctx, res+"-workload-identity", &serviceaccount.IAMMemberArgs{
+				ServiceAccountId: account.Name,
+				Role:             pulumi.String("roles/iam.workloadIdentityUser"),
+				Member:           pulumi.Sprintf("principalSet://iam.googleapis.com/%s/*", pool.Name),
+			}, under); err != nil {
+				return nil, err
+			}
+
+			roles, stateRole, keyRole := DeployerRoles, "roles/storage.objectAdmin", "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+			if role == Previewer {
+				roles, stateRole, keyRole = PreviewerRoles, "roles/storage.objectViewer", "roles/cloudkms.cryptoKeyDecrypter"
+			} else if e.DNS {
+				roles = append(append([]string{}, roles...), "roles/dns.admin")
+			}
+			for _, r := range roles {
+				if _, err := projects.NewIAMMember(ctx, res+"-"+roleSuffix(r), &projects.IAMMemberArgs{
+					Project: pulumi.String(e.Project), Role: pulumi.String(r), Member: member,
+				}, under); err != nil {
+					return nil, err
+				}
+			}
+			if _, err := storage.NewBucketIAMMember(ctx, res+"-state", &storage.BucketIAMMemberArgs{
+				Bucket: bucket.Name, Role: pulumi.String(stateRole), Member: member,
+			}, under); err != nil {
+				return nil, err
+			}
+			if role == Previewer {
+				// A preview takes the stack's lock: create and delete
+				// objects under the lock folder, nothing else.
+				if _, err := storage.NewBucketIAMMember(ctx, res+"-state-lock", &storage.BucketIAMMemberArgs{
+					Bucket: bucket.Name, Role: pulumi.String("roles/storage.objectUser"), Member: member,
+					Condition: storage.BucketIAMMemberConditionArgs{
+						Title:      pulumi.String("stack locks only"),
+						Expression: pulumi.Sprintf("resource.name.startsWith(%s)", pulumi.Sprintf("'projects/_/buckets/%s/objects/%s'", bucket.Name, lockPrefix)),
+					},
+				}, under); err != nil {
+					return nil, err
+				}
+			}
+			if _, err := kms.NewCryptoKeyIAMMember(ctx, res+"-secrets", &kms.CryptoKeyIAMMemberArgs{
+				CryptoKeyId: key.ID(), Role: pulumi.String(keyRole), Member: member,
+			}, under); err != nil {
+				return nil, err
+			}
+			t.Accounts[k] = account.Email
+			t.Providers[k] = provider.Name
+		}
+	}
+	return t, ctx.RegisterResourceOutputs(t, pulumi.Map{})
+}
+
+// roleSuffix turns roles/a.b into a-b for resource names.
+func roleSuffix(role string) string {
+	return strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(role, "roles/"), ".", "-"))
+}
