@@ -11,15 +11,18 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
+
+	"github.com/argo-platform/argo-platform/bootstrap/trust"
 )
 
 type workflow struct {
 	Jobs map[string]struct {
-		RunsOn   string            `yaml:"runs-on"`
-		Uses     string            `yaml:"uses"`
-		Needs    any               `yaml:"needs"`
-		With     map[string]string `yaml:"with"`
-		Strategy struct {
+		RunsOn      string            `yaml:"runs-on"`
+		Uses        string            `yaml:"uses"`
+		Needs       any               `yaml:"needs"`
+		Environment string            `yaml:"environment"`
+		With        map[string]string `yaml:"with"`
+		Strategy    struct {
 			Matrix struct {
 				Stack []string `yaml:"stack"`
 			} `yaml:"matrix"`
@@ -40,40 +43,60 @@ func readWorkflow(t *testing.T, name string) workflow {
 	return w
 }
 
-// The workflows, the stack files and the tool pins name the same things.
-func TestWorkflowsAgreeWithTheStacks(t *testing.T) {
+// The workflows, the stack files, the bootstrap's trust conditions and the
+// tool pins name the same things: each job runs the workflow file and the
+// GitHub environment its account admits (bootstrap/trust), so a workflow
+// that drifted from them fails here rather than at its first deploy.
+func TestWorkflowsAgreeWithTheStacksAndTheTrust(t *testing.T) {
 	for _, stack := range Stacks {
 		_, err := os.Stat(filepath.Join(RepoRoot(), "Pulumi."+stack+".yaml"))
 		require.NoError(t, err, "stack file for %s", stack)
 	}
-	for _, name := range []string{"preview.yml", "drift.yml"} {
-		w := readWorkflow(t, name)
-		job := w.Jobs[strings.TrimSuffix(name, ".yml")]
-		assert.Equal(t, Stacks, job.Strategy.Matrix.Stack, "%s covers every stack", name)
+	for _, f := range []string{trust.DeployWorkflow, trust.UpWorkflow, trust.DriftWorkflow, trust.PreviewWorkflow} {
+		_, err := os.Stat(filepath.Join(RepoRoot(), f))
+		require.NoError(t, err, "the trust names %s", f)
 	}
+	drift := readWorkflow(t, "drift.yml").Jobs["drift"]
+	assert.Equal(t, Stacks, drift.Strategy.Matrix.Stack, "drift.yml checks every stack")
+	assert.Equal(t, "${{ matrix.stack }}-preview", drift.Environment, "as each stack's previewer, in %s", trust.PreviewEnvironment("<stack>"))
+	preview := readWorkflow(t, "preview.yml").Jobs["preview"]
+	assert.Equal(t, []string{"experimental", "staging"}, preview.Strategy.Matrix.Stack,
+		"pull requests preview experimental and staging; production's previewer admits no pull request")
+	assert.Empty(t, preview.Environment)
+
 	deploy := readWorkflow(t, "deploy.yml")
-	for _, stack := range Stacks {
-		job, ok := deploy.Jobs[stack]
-		require.True(t, ok, "deploy.yml deploys %s", stack)
-		assert.Equal(t, "./.github/workflows/up.yml", job.Uses)
-		assert.Equal(t, stack, job.With["stack"])
+	type job struct{ stack, environment, command, needs string }
+	want := map[string]job{
+		"experimental":       {"experimental", "experimental", "", ""},
+		"staging":            {"staging", "staging", "", "experimental"},
+		"production-preview": {"production", trust.PreviewEnvironment("production"), "preview", "staging"},
+		"production":         {"production", "production", "", "production-preview"},
 	}
-	assert.Equal(t, "experimental", deploy.Jobs["staging"].Needs, "staging after experimental")
-	assert.Equal(t, "staging", deploy.Jobs["production"].Needs, "production after staging")
-	assert.Equal(t, "production", deploy.Jobs["production"].With["environment"], "production waits for approval")
+	require.Len(t, deploy.Jobs, len(want))
+	for name, w := range want {
+		j := deploy.Jobs[name]
+		assert.Equal(t, "./"+trust.UpWorkflow, j.Uses, "%s calls up.yml (the deployers' job_workflow_ref)", name)
+		needs, _ := j.Needs.(string)
+		assert.Equal(t, job{j.With["stack"], j.With["environment"], j.With["command"], needs}, w, "deploy.yml job %s", name)
+	}
 
 	script, err := os.ReadFile(filepath.Join(RepoRoot(), "tools", "build.sh"))
 	require.NoError(t, err)
 	pin := regexp.MustCompile(`pulumi_version=v([0-9.]+)`).FindSubmatch(script)
 	require.NotNil(t, pin)
-	for _, name := range []string{"preview.yml", "drift.yml", "up.yml"} {
+	stateURL := map[string]string{
+		"preview.yml": "${{ vars[format('PULUMI_STATE_URL_{0}', matrix.stack)] }}",
+		"drift.yml":   "${{ vars.PULUMI_STATE_URL }}",
+		"up.yml":      "${{ vars.PULUMI_STATE_URL }}",
+	}
+	for name, url := range stateURL {
 		w := readWorkflow(t, name)
 		found := false
 		for _, job := range w.Jobs {
 			for _, step := range job.Steps {
 				if strings.HasPrefix(step.Uses, "pulumi/actions@") {
 					found = true
-					assert.Equal(t, "${{ vars.PULUMI_STATE_BUCKET }}", step.With["cloud-url"], "%s: the gs:// backend from one place", name)
+					assert.Equal(t, url, step.With["cloud-url"], "%s: each stack's own state bucket, from one place", name)
 					assert.Equal(t, string(pin[1]), step.With["pulumi-version"], "%s: the CLI the tests use", name)
 				}
 			}

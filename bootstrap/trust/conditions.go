@@ -11,14 +11,16 @@ import (
 const (
 	DeployWorkflow  = ".github/workflows/deploy.yml"
 	UpWorkflow      = ".github/workflows/up.yml"
+	DriftWorkflow   = ".github/workflows/drift.yml"
 	PreviewWorkflow = ".github/workflows/preview.yml"
 	MainRef         = "refs/heads/main"
 )
 
-// ProductionPreview is the GitHub environment production's preview runs in
-// (main only, no reviewers); production's `up` runs in "production", which
+// PreviewEnvironment is the GitHub environment main's previews of env run
+// in (deploy.yml's production preview, drift.yml's daily check): main only,
+// no reviewers. Deploys run in the environment named env; production's
 // requires a reviewer.
-const ProductionPreview = "production-preview"
+func PreviewEnvironment(env string) string { return env + "-preview" }
 
 // Role is what an account is for.
 type Role string
@@ -32,40 +34,60 @@ const (
 // quote writes s as a CEL string literal.
 func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", `\'`) + "'" }
 
+// list writes a CEL list of string literals.
+func list(items ...string) string {
+	q := make([]string, len(items))
+	for i, it := range items {
+		q[i] = quote(it)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
 // ref is owner/name/<file>@<ref>, GitHub's workflow_ref and
 // job_workflow_ref claims.
 func (s *Settings) ref(file, ref string) string { return s.Repository + "/" + file + "@" + ref }
 
 // Clauses are the conditions a GitHub token must meet to act as env's role
 // account, one CEL clause each, all required (Condition joins them with &&).
+//
+//   - deployer-<env>: deploy.yml calling up.yml, on main, pushed or
+//     dispatched, in GitHub environment <env>;
+//   - previewer-<env>, from main: deploy.yml (calling up.yml) or drift.yml,
+//     on main, pushed, dispatched or scheduled, in <env>-preview;
+//   - previewer-experimental and -staging also: a pull request's preview.yml
+//     into main. Production's previewer never takes a pull request.
 func (s *Settings) Clauses(env string, role Role) []string {
 	c := []string{
 		"assertion.repository_id == " + quote(s.RepositoryID),
 		"assertion.repository == " + quote(s.Repository),
 	}
-	fromMain := func(environment string) []string {
-		return []string{
-			"assertion.ref == " + quote(MainRef),
-			"assertion.event_name in ['push', 'workflow_dispatch']",
-			"assertion.workflow_ref == " + quote(s.ref(DeployWorkflow, MainRef)),
-			"assertion.job_workflow_ref == " + quote(s.ref(UpWorkflow, MainRef)),
-			"assertion.environment == " + quote(environment),
-		}
-	}
-	switch {
-	case role == Deployer:
-		return append(c, fromMain(env)...)
-	case env == "production":
-		// Never a pull request: production's secrets and cluster stay out
-		// of reach of code that is not on main.
-		return append(c, fromMain(ProductionPreview)...)
-	default:
+	if role == Deployer {
 		return append(c,
-			"assertion.event_name == 'pull_request'",
-			"assertion.base_ref == 'main'",
-			fmt.Sprintf("assertion.workflow_ref.startsWith(%s)", quote(s.Repository+"/"+PreviewWorkflow+"@refs/pull/")),
+			"assertion.ref == "+quote(MainRef),
+			"assertion.event_name in ['push', 'workflow_dispatch']",
+			"assertion.workflow_ref == "+quote(s.ref(DeployWorkflow, MainRef)),
+			"assertion.job_workflow_ref == "+quote(s.ref(UpWorkflow, MainRef)),
+			"assertion.environment == "+quote(env),
 		)
 	}
+	fromMain := []string{
+		"assertion.ref == " + quote(MainRef),
+		"assertion.event_name in ['push', 'workflow_dispatch', 'schedule']",
+		"assertion.workflow_ref in " + list(s.ref(DeployWorkflow, MainRef), s.ref(DriftWorkflow, MainRef)),
+		"assertion.job_workflow_ref in " + list(s.ref(UpWorkflow, MainRef), s.ref(DriftWorkflow, MainRef)),
+		"assertion.environment == " + quote(PreviewEnvironment(env)),
+	}
+	if env == "production" {
+		// Never a pull request: production's secrets and cluster stay out
+		// of reach of code that is not on main.
+		return append(c, fromMain...)
+	}
+	pullRequest := []string{
+		"assertion.event_name == 'pull_request'",
+		"assertion.base_ref == 'main'",
+		fmt.Sprintf("assertion.workflow_ref.startsWith(%s)", quote(s.Repository+"/"+PreviewWorkflow+"@refs/pull/")),
+	}
+	return append(c, "(("+strings.Join(fromMain, " && ")+") || ("+strings.Join(pullRequest, " && ")+"))")
 }
 
 // Condition is the attribute condition of env's role pool's provider.

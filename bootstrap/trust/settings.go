@@ -6,14 +6,8 @@
 // environment's bucket and key are reachable only by that environment's two
 // accounts.
 //
-// Who may act as which account (the attribute conditions, see Conditions):
-//   - deployer-<env>: the deploy workflow (deploy.yml calling up.yml) on
-//     main, pushed or dispatched, in the GitHub environment <env>;
-//   - previewer-<env> (experimental, staging): a pull request's preview
-//     workflow against main. It reads GCP and its environment's state;
-//   - previewer-production: the deploy workflow on main in the GitHub
-//     environment production-preview, never a pull request. Production's
-//     preview runs after merge, before the approval-gated `up`.
+// Who may act as which account is Settings.Clauses; docs/bootstrap.md has
+// the table.
 package trust
 
 import (

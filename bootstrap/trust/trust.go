@@ -54,6 +54,17 @@ func AccountID(env string, role Role) string { return prefix[role] + "-" + env }
 // PoolID is env's role pool (at most 32 characters).
 func PoolID(env string, role Role) string { return "gh-" + prefix[role] + "-" + env }
 
+// AdminAPIs are enabled in the admin project: keys, accounts, token
+// exchange for GitHub's tokens, and the state buckets.
+var AdminAPIs = []string{
+	"cloudkms.googleapis.com",
+	"iam.googleapis.com",
+	"iamcredentials.googleapis.com",
+	"sts.googleapis.com",
+	"storage.googleapis.com",
+	"cloudresourcemanager.googleapis.com",
+}
+
 // KeyRingName holds one key per environment.
 const KeyRingName = "pulumi-state"
 
@@ -110,6 +121,21 @@ func NewTrust(ctx *pulumi.Context, name string, s *Settings, opts ...pulumi.Reso
 	under := pulumi.Parent(t)
 	admin := pulumi.String(s.Project)
 
+	// The admin project's APIs this program and the workflows call.
+	var apis []pulumi.Resource
+	for _, api := range AdminAPIs {
+		svc, err := projects.NewService(ctx, "api-"+strings.Split(api, ".")[0], &projects.ServiceArgs{
+			Project: admin, Service: pulumi.String(api), DisableOnDestroy: pulumi.Bool(false),
+		}, under)
+		if err != nil {
+			return nil, err
+		}
+		apis = append(apis, svc)
+	}
+	afterAPIs := pulumi.DependsOn(apis)
+	keep = append(keep, afterAPIs)
+	withAPIs := []pulumi.ResourceOption{under, afterAPIs}
+
 	ring, err := kms.NewKeyRing(ctx, KeyRingName, &kms.KeyRingArgs{
 		Project: admin, Location: pulumi.String(s.Location), Name: pulumi.String(KeyRingName),
 	}, keep...)
@@ -148,7 +174,7 @@ func NewTrust(ctx *pulumi.Context, name string, s *Settings, opts ...pulumi.Reso
 				Project:                admin,
 				WorkloadIdentityPoolId: pulumi.String(PoolID(env, role)),
 				DisplayName:            pulumi.String("GitHub " + string(role) + " " + env),
-			}, under)
+			}, withAPIs...)
 			if err != nil {
 				return nil, err
 			}
@@ -165,7 +191,7 @@ func NewTrust(ctx *pulumi.Context, name string, s *Settings, opts ...pulumi.Reso
 				},
 				// The whole trust rule: only the tokens this account is for.
 				AttributeCondition: pulumi.String(s.Condition(env, role)),
-			}, under)
+			}, withAPIs...)
 			if err != nil {
 				return nil, err
 			}
@@ -173,7 +199,7 @@ func NewTrust(ctx *pulumi.Context, name string, s *Settings, opts ...pulumi.Reso
 				Project:     admin,
 				AccountId:   pulumi.String(AccountID(env, role)),
 				DisplayName: pulumi.String("GitHub Actions " + string(role) + " of " + env),
-			}, under)
+			}, withAPIs...)
 			if err != nil {
 				return nil, err
 			}

@@ -107,6 +107,33 @@ func providers(t *testing.T, rec *tests.Recorder) map[string]string {
 	return out
 }
 
+// driftToken is what drift.yml's scheduled check of env presents.
+func driftToken(env string) token {
+	return token{
+		"sub": "repo:" + repo + ":environment:" + PreviewEnvironment(env), "repository": repo, "repository_id": repoID,
+		"ref": MainRef, "event_name": "schedule", "environment": PreviewEnvironment(env),
+		"workflow_ref":     repo + "/" + DriftWorkflow + "@" + MainRef,
+		"job_workflow_ref": repo + "/" + DriftWorkflow + "@" + MainRef,
+	}
+}
+
+// fromMainVariations are legit changed in one claim each, every one a token
+// no account of env may take from main.
+func fromMainVariations(legit token) map[string]token {
+	return map[string]token{
+		"another repository id":            legit.with("repository_id", "99"),
+		"another repository":               legit.with("repository", "evil/argo-platform"),
+		"a branch other than main":         legit.with("ref", "refs/heads/feature"),
+		"a pull request":                   legit.with("event_name", "pull_request").with("ref", "refs/pull/7/merge"),
+		"a pull_request_target event":      legit.with("event_name", "pull_request_target"),
+		"the workflow from another branch": legit.with("workflow_ref", strings.Replace(legit["workflow_ref"], MainRef, "refs/heads/feature", 1)),
+		"another workflow file":            legit.with("workflow_ref", repo+"/"+PreviewWorkflow+"@"+MainRef),
+		"another reusable workflow":        legit.with("job_workflow_ref", repo+"/.github/workflows/evil.yml@"+MainRef),
+		"no GitHub environment":            legit.with("environment", ""),
+		"another GitHub environment":       legit.with("environment", "staging-x"),
+	}
+}
+
 // Each account admits exactly the tokens it is for. Every claim its
 // condition checks is changed in turn, and each change must be refused: a
 // clause dropped or loosened lets one of them in, and the test fails.
@@ -114,48 +141,41 @@ func TestEachAccountAdmitsOnlyTheTokensItIsFor(t *testing.T) {
 	conditions := providers(t, run(t))
 	for _, env := range stacks.Environments {
 		type want struct {
-			legit token
+			legit []token
 			bad   map[string]token
 		}
-		fromMain := func(environment string) want {
-			legit := deployToken(environment)
-			return want{legit: legit, bad: map[string]token{
-				"another repository id":          legit.with("repository_id", "99"),
-				"another repository":             legit.with("repository", "evil/argo-platform"),
-				"a branch other than main":       legit.with("ref", "refs/heads/feature"),
-				"a pull request":                 legit.with("event_name", "pull_request").with("ref", "refs/pull/7/merge"),
-				"a pull_request_target event":    legit.with("event_name", "pull_request_target"),
-				"deploy.yml from another branch": legit.with("workflow_ref", repo+"/"+DeployWorkflow+"@refs/heads/feature"),
-				"another workflow file":          legit.with("workflow_ref", repo+"/"+PreviewWorkflow+"@"+MainRef),
-				"another reusable workflow":      legit.with("job_workflow_ref", repo+"/.github/workflows/evil.yml@"+MainRef),
-				"no GitHub environment":          legit.with("environment", ""),
-				"another GitHub environment":     legit.with("environment", "staging-x"),
-			}}
+		deploy := want{legit: []token{deployToken(env)}, bad: fromMainVariations(deployToken(env))}
+		deploy.bad["deploy.yml's preview job"] = deployToken(PreviewEnvironment(env))
+		deploy.bad["drift.yml"] = driftToken(env).with("environment", env)
+		deploy.bad["a scheduled run"] = deployToken(env).with("event_name", "schedule")
+		preview := want{legit: []token{deployToken(PreviewEnvironment(env)), driftToken(env)}, bad: fromMainVariations(deployToken(PreviewEnvironment(env)))}
+		for what, tok := range fromMainVariations(driftToken(env)) {
+			preview.bad["drift: "+what] = tok
 		}
-		cases := map[Role]want{Deployer: fromMain(env)}
+		preview.bad["the deploy environment"] = deployToken(env)
 		if env == "production" {
-			cases[Previewer] = fromMain(ProductionPreview)
-			cases[Previewer].bad["the production environment itself"] = deployToken("production")
-			cases[Deployer].bad["the production-preview environment"] = deployToken(ProductionPreview)
+			preview.bad["a pull request's preview"] = prToken()
 		} else {
-			legit := prToken()
-			cases[Previewer] = want{legit: legit, bad: map[string]token{
-				"another repository id":            legit.with("repository_id", "99"),
-				"another repository":               legit.with("repository", "evil/argo-platform"),
-				"a push to a branch":               legit.with("event_name", "push"),
-				"a pull request into another base": legit.with("base_ref", "release"),
-				"another workflow file":            legit.with("workflow_ref", repo+"/.github/workflows/evil.yml@refs/pull/7/merge"),
-			}}
+			pr := prToken()
+			preview.legit = append(preview.legit, pr)
+			preview.bad["a pull request from another repository id"] = pr.with("repository_id", "99")
+			preview.bad["a pull request from another repository"] = pr.with("repository", "evil/argo-platform")
+			preview.bad["a pull request into another base"] = pr.with("base_ref", "release")
+			preview.bad["a pull request running another workflow"] = pr.with("workflow_ref", repo+"/.github/workflows/evil.yml@refs/pull/7/merge")
+			preview.bad["a pull request's workflow, pushed"] = pr.with("event_name", "push")
 		}
 		for _, other := range stacks.Environments {
 			if other != env {
-				cases[Deployer].bad["the "+other+" environment"] = deployToken(other)
+				deploy.bad["the "+other+" environment"] = deployToken(other)
+				preview.bad["the "+other+"-preview environment"] = deployToken(PreviewEnvironment(other))
 			}
 		}
-		for role, w := range cases {
+		for role, w := range map[Role]want{Deployer: deploy, Previewer: preview} {
 			cond := conditions[env+"/"+string(role)]
 			require.NotEmpty(t, cond, "%s %s has a condition", env, role)
-			assert.True(t, admits(t, cond, w.legit), "%s %s admits its own workflow's token:\n%s", env, role, cond)
+			for _, tok := range w.legit {
+				assert.True(t, admits(t, cond, tok), "%s %s admits %s:\n%s", env, role, tok["workflow_ref"], cond)
+			}
 			for what, tok := range w.bad {
 				assert.False(t, admits(t, cond, tok), "%s %s refuses %s:\n%s", env, role, what, cond)
 			}
@@ -169,7 +189,7 @@ func TestEachAccountAdmitsOnlyTheTokensItIsFor(t *testing.T) {
 func TestNoPullRequestReachesProduction(t *testing.T) {
 	conditions := providers(t, run(t))
 	for key, cond := range conditions {
-		for _, environment := range []string{"", "production", ProductionPreview, "staging"} {
+		for _, environment := range []string{"", "production", PreviewEnvironment("production"), "staging"} {
 			tok := prToken().with("environment", environment)
 			got := admits(t, cond, tok)
 			if strings.HasPrefix(key, "production/") || strings.HasSuffix(key, "/deployer") {
