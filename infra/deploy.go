@@ -20,6 +20,18 @@ const (
 	Workflow   = "workflow"
 )
 
+// IdentityKey is the key of workflow identity name among the accounts (apart
+// from the components' keys whatever the name).
+func IdentityKey(name string) string { return "wf-" + name }
+
+func emails(m map[string]pulumi.StringOutput) map[string]pulumi.StringInput {
+	out := map[string]pulumi.StringInput{}
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
 // Deploy loads and validates the stack's settings, then builds the platform:
 // the GCP side first, then Argo Workflows on top of its outputs.
 func Deploy(ctx *pulumi.Context) error {
@@ -102,17 +114,32 @@ func Platform(ctx *pulumi.Context, cfg *stacks.Loaded) (*GCP, error) {
 		return nil, err
 	}
 
+	// Each Kubernetes ServiceAccount in the namespace it lives in: the
+	// workflow accounts are in the workflow namespace.
+	accounts := map[string]gcp.Account{
+		Controller: {ID: n.Controller.ID, Namespace: s.Argo.Namespace, KSA: n.Controller.KSA, DisplayName: "Argo workflow-controller (" + s.Environment + ")", DatabaseClient: true},
+		Server:     {ID: n.Server.ID, Namespace: s.Argo.Namespace, KSA: n.Server.KSA, DisplayName: "Argo server (" + s.Environment + ")", DatabaseClient: true},
+		Workflow:   {ID: n.Workflow.ID, Namespace: s.Argo.WorkflowNamespace, KSA: n.Workflow.KSA, DisplayName: "Argo workflow pods (" + s.Environment + ")"},
+	}
+	for _, wi := range s.Identities {
+		a := gcp.Account{
+			ID: stacks.IdentityAccountID(wi, s.Environment), Namespace: s.Argo.WorkflowNamespace, KSA: wi.Name,
+			DisplayName: "Argo workflow identity " + wi.Name + " (" + s.Environment + ")", Description: wi.Description,
+			ProjectRoles: wi.ProjectRoles,
+		}
+		for _, d := range wi.Datasets {
+			a.Datasets = append(a.Datasets, gcp.ResourceRole{Resource: d.Dataset, Role: d.Role})
+		}
+		for _, b := range wi.Buckets {
+			a.Buckets = append(a.Buckets, gcp.ResourceRole{Resource: b.Bucket, Role: b.Role})
+		}
+		accounts[IdentityKey(wi.Name)] = a
+	}
 	identity, err := gcp.NewIdentity(ctx, "identity", &gcp.IdentityArgs{
-		APIs:    apis,
-		Project: s.Project,
-		Cluster: cluster.Resource,
-		// Each Kubernetes ServiceAccount in the namespace it lives in: the
-		// workflow account alone is in the workflow namespace.
-		Accounts: map[string]gcp.Account{
-			Controller: {ID: n.Controller.ID, Namespace: s.Argo.Namespace, KSA: n.Controller.KSA, DisplayName: "Argo workflow-controller (" + s.Environment + ")", DatabaseClient: true},
-			Server:     {ID: n.Server.ID, Namespace: s.Argo.Namespace, KSA: n.Server.KSA, DisplayName: "Argo server (" + s.Environment + ")", DatabaseClient: true},
-			Workflow:   {ID: n.Workflow.ID, Namespace: s.Argo.WorkflowNamespace, KSA: n.Workflow.KSA, DisplayName: "Argo workflow pods (" + s.Environment + ")"},
-		},
+		APIs:     apis,
+		Project:  s.Project,
+		Cluster:  cluster.Resource,
+		Accounts: accounts,
 	})
 	if err != nil {
 		return nil, err
@@ -175,13 +202,9 @@ func Platform(ctx *pulumi.Context, cfg *stacks.Loaded) (*GCP, error) {
 		Bucket:                 logs.Bucket,
 		DatabaseConnectionName: database.ConnectionName,
 		DatabaseName:           database.DatabaseName,
-		Emails: map[string]pulumi.StringInput{
-			Controller: identity.Emails[Controller],
-			Server:     identity.Emails[Server],
-			Workflow:   identity.Emails[Workflow],
-		},
-		Prerequisites: prerequisites,
-		Cluster:       cluster.Resource,
+		Emails:                 emails(identity.Emails),
+		Prerequisites:          prerequisites,
+		Cluster:                cluster.Resource,
 	}), pulumi.Providers(cluster.Provider))
 	if err != nil {
 		return nil, err
@@ -258,6 +281,7 @@ func ArgoArgs(cfg *stacks.Loaded, in ArgoInputs) *argo.WorkflowsArgs {
 		Controller:  argo.Identity{KSA: n.Controller.KSA, GSA: in.Emails[Controller]},
 		Server:      argo.Identity{KSA: n.Server.KSA, GSA: in.Emails[Server]},
 		Workflow:    argo.Identity{KSA: n.Workflow.KSA, GSA: in.Emails[Workflow]},
+		Identities:  workflowIdentities(s, in.Emails),
 		Throughput: argo.Throughput{
 			Parallelism:          a.Parallelism,
 			NamespaceParallelism: a.NamespaceParallelism,
@@ -275,4 +299,14 @@ func ArgoArgs(cfg *stacks.Loaded, in ArgoInputs) *argo.WorkflowsArgs {
 		PodPrerequisites: in.Prerequisites,
 		Cluster:          in.Cluster,
 	}
+}
+
+// workflowIdentities are the stack's workflow identities as the Argo
+// component takes them: a KSA each, annotated with its GSA.
+func workflowIdentities(s stacks.Settings, emails map[string]pulumi.StringInput) []argo.Identity {
+	var out []argo.Identity
+	for _, wi := range s.Identities {
+		out = append(out, argo.Identity{KSA: wi.Name, GSA: emails[IdentityKey(wi.Name)]})
+	}
+	return out
 }

@@ -64,6 +64,41 @@ func TestDocumentedEdgesAreAcceptedAndOneBeyondRefused(t *testing.T) {
 		{Staging, "argo.apiQPS", []any{0.5, 1000}, []any{0, 1001}},
 		{Staging, "argo.version", []any{"v4.0.5", "v4.1.2"}, []any{"v4.0.4", "v4.1.3", "4.1.2"}},
 		{Staging, "argo.namespace", []any{"argo", strings.Repeat("a", 63)}, []any{"default", strings.Repeat("a", 64)}},
+		{Staging, "identities", []any{
+			[]any{identity("bq-loader", nil)},
+			[]any{identity(strings.Repeat("n", 22), nil)}, // staging: 22 + "-staging" = 30
+			[]any{identity("a", func(m map[string]any) { m["name"] = "ab" }), identity("cd", nil)},
+		}, []any{
+			[]any{identity("x", func(m map[string]any) { m["projectRoles"] = []any{"roles/editor"} })},
+			[]any{identity("x", func(m map[string]any) { m["projectRoles"] = []any{"roles/owner"} })},
+			[]any{identity("x", func(m map[string]any) { m["projectRoles"] = []any{"roles/iam.serviceAccountUser"} })},
+			[]any{identity("x", func(m map[string]any) { m["projectRoles"] = []any{"roles/iam.serviceAccountTokenCreator"} })},
+			[]any{identity("x", func(m map[string]any) { m["projectRoles"] = []any{"roles/iam.workloadIdentityUser"} })},
+			[]any{identity("x", func(m map[string]any) { m["projectRoles"] = []any{"roles/resourcemanager.projectIamAdmin"} })},
+			[]any{identity("x", func(m map[string]any) { m["projectRoles"] = []any{"roles/storage.admin"} })},
+			[]any{identity("x", func(m map[string]any) { m["projectRoles"] = []any{"roles/bigquery.admin"} })},
+			[]any{identity("x", func(m map[string]any) { m["projectRoles"] = []any{"roles/container.serviceAgent"} })},
+			[]any{identity("x", func(m map[string]any) { m["projectRoles"] = []any{"projects/acme/roles/custom"} })},
+			[]any{identity("x", func(m map[string]any) { m["projectRoles"] = []any{"roles/bigquery.jobUser", "roles/bigquery.jobUser"} })},
+			[]any{identity("x", func(m map[string]any) {
+				m["datasets"] = []any{map[string]any{"dataset": "analytics", "role": "roles/storage.objectViewer"}}
+			})},
+			[]any{identity("x", func(m map[string]any) {
+				m["datasets"] = []any{map[string]any{"dataset": "bad-name", "role": "roles/bigquery.dataViewer"}}
+			})},
+			[]any{identity("x", func(m map[string]any) {
+				m["buckets"] = []any{map[string]any{"bucket": "acme", "role": "roles/bigquery.dataViewer"}}
+			})},
+			[]any{identity("x", func(m map[string]any) {
+				m["buckets"] = []any{map[string]any{"bucket": "Acme", "role": "roles/storage.objectViewer"}}
+			})},
+			[]any{identity("x", func(m map[string]any) { m["name"] = "argo-x" })},
+			[]any{identity("x", func(m map[string]any) { m["name"] = strings.Repeat("n", 23) })},
+			[]any{identity("x", func(m map[string]any) { m["name"] = "Loader" })},
+			[]any{identity("x", func(m map[string]any) { m["description"] = "" })},
+			[]any{identity("x", func(m map[string]any) { delete(m, "projectRoles"); delete(m, "datasets"); delete(m, "buckets") })},
+			[]any{identity("dup", nil), identity("dup", nil)},
+		}},
 		{Staging, "argo.workflowNamespace", []any{"workflows", strings.Repeat("w", 63)}, []any{"argo", "kube-system", strings.Repeat("w", 64), "Workflows"}},
 		{Staging, "argo.workflowSecrets", []any{[]any{}, []any{"bq-key", "api.token"}, []any{strings.Repeat("s", 253)}}, []any{[]any{"Key"}, []any{"a", "a"}, []any{strings.Repeat("s", 254)}, []any{""}}},
 		{Staging, "domain", []any{strings.Repeat("a", 48) + ".acme-data.dev"}, []any{strings.Repeat("a", 50) + ".acme-data.dev"}},
@@ -90,4 +125,19 @@ func TestThePasswordEdge(t *testing.T) {
 	_, err = Parse(in)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), KeyDatabaseAdminPassword)
+}
+
+// identity is a valid workflow identity named name, then edited by edit.
+func identity(name string, edit func(map[string]any)) map[string]any {
+	m := map[string]any{
+		"name":         name,
+		"description":  "Loads the daily exports into BigQuery",
+		"projectRoles": []any{"roles/bigquery.jobUser"},
+		"datasets":     []any{map[string]any{"dataset": "analytics", "role": "roles/bigquery.dataEditor"}},
+		"buckets":      []any{map[string]any{"bucket": "acme-exports", "role": "roles/storage.objectViewer"}},
+	}
+	if edit != nil {
+		edit(m)
+	}
+	return m
 }

@@ -70,3 +70,6 @@ func NamesFor(s Settings) Names {
 func IAPMemberKey(m string) string { return memberNameRe.ReplaceAllString(m, "-") }
 
 var memberNameRe = regexp.MustCompile(`[^a-z0-9-]+`)
+
+// IdentityAccountID is workflow identity id's Google service account id.
+func IdentityAccountID(id Identity, environment string) string { return id.Name + "-" + environment }

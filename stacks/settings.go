@@ -40,6 +40,40 @@ type Settings struct {
 	IAP      IAP      `json:"iap"`
 	DNS      DNS      `json:"dns"`
 	Argo     Argo     `json:"argo"`
+	// Identities are the workflow identities: each a Google service account
+	// with exactly the grants listed, and a Kubernetes ServiceAccount of the
+	// same name in the workflow namespace that workflows name in
+	// serviceAccountName. Default none (workflows run as argo-workflow).
+	Identities []Identity `json:"identities"`
+}
+
+// Identity is one workflow identity: what a pipeline may do on Google Cloud.
+type Identity struct {
+	// Name is the Kubernetes ServiceAccount workflows name, and with the
+	// environment the Google service account id (<name>-<environment>).
+	Name string `json:"name"`
+	// Description says what the pipelines running as it do (shown on the
+	// service account).
+	Description string `json:"description"`
+	// ProjectRoles are granted on the stack's project.
+	ProjectRoles []string `json:"projectRoles"`
+	// Datasets are BigQuery datasets of the stack's project, each with the
+	// role granted on it.
+	Datasets []DatasetRole `json:"datasets"`
+	// Buckets are GCS buckets, each with the role granted on it.
+	Buckets []BucketRole `json:"buckets"`
+}
+
+// DatasetRole is a role on one BigQuery dataset.
+type DatasetRole struct {
+	Dataset string `json:"dataset"`
+	Role    string `json:"role"`
+}
+
+// BucketRole is a role on one GCS bucket.
+type BucketRole struct {
+	Bucket string `json:"bucket"`
+	Role   string `json:"role"`
 }
 
 // Network is the VPC the cluster and the database live in.

@@ -245,6 +245,8 @@ func (l *Loaded) Validate(stack string) error {
 		v.add(k("argo.apiQPS"), ftoa(a.APIQPS), "a number above 0 and at most 1000")
 	}
 
+	checkIdentities(s, v)
+
 	exampleValues(s, v)
 
 	// Derived names must fit GCP's limits.
@@ -456,3 +458,101 @@ func (p *problems) inRange(key string, n, lo, hi int) {
 func (p *problems) err() error { return errors.Join(p.errs...) }
 
 func ftoa(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+var (
+	predefinedRoleRe = regexp.MustCompile(`^roles/([a-z][a-zA-Z0-9]*)\.([a-zA-Z][a-zA-Z0-9]*)$`)
+	datasetRe        = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
+	bucketRe         = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$`)
+	basicRoles       = []string{"roles/owner", "roles/editor", "roles/viewer", "roles/browser"}
+	// IAMServices are the services whose every role changes IAM or lets
+	// one account act as another.
+	IAMServices = []string{"iam", "resourcemanager", "iap", "accesscontextmanager", "orgpolicy"}
+)
+
+// CheckIdentityRole says why role may not be given to a workflow identity
+// ("" when it may): predefined roles of the form roles/<service>.<name>
+// only; no basic role; none of a service that governs IAM or acting as
+// another account (IAMServices); no administrator role (an admin can grant
+// others access to what it administers); no service agent role. service,
+// when not "", is the only service whose roles are accepted.
+func CheckIdentityRole(role, service string) string {
+	if slices.Contains(basicRoles, role) {
+		return "a predefined role, not a basic role (" + strings.Join(basicRoles, ", ") + ")"
+	}
+	m := predefinedRoleRe.FindStringSubmatch(role)
+	if m == nil {
+		return "a predefined role, roles/<service>.<role>"
+	}
+	lower := strings.ToLower(m[2])
+	switch {
+	case slices.Contains(IAMServices, m[1]):
+		return "a role outside " + strings.Join(IAMServices, ", ") + ": those change IAM or act as another account"
+	case strings.HasSuffix(lower, "admin") || strings.HasPrefix(lower, "admin"):
+		return "a role that is not an administrator's: an admin can grant others access"
+	case strings.HasSuffix(lower, "serviceagent"):
+		return "a role that is not a service agent's"
+	case service != "" && m[1] != service:
+		return "a roles/" + service + ".* role"
+	}
+	return ""
+}
+
+func checkIdentities(s Settings, v *problems) {
+	k := func(p string) string { return KeySettings + "." + p }
+	names := map[string]int{}
+	for i, id := range s.Identities {
+		path := fmt.Sprintf("identities[%d]", i)
+		maxName := 30 - 1 - len(s.Environment)
+		switch {
+		case !dnsLabelRe.MatchString(id.Name) || len(id.Name) > maxName || len(id.Name) < 2:
+			v.add(k(path+".name"), id.Name, fmt.Sprintf("a lowercase DNS label of 2 to %d characters (the service account id is <name>-%s, at most 30)", maxName, s.Environment))
+		case strings.HasPrefix(id.Name, "argo-") || id.Name == "default":
+			v.add(k(path+".name"), id.Name, "a name not starting with argo- and not default: those are the platform's")
+		default:
+			if j, dup := names[id.Name]; dup {
+				v.addf("%s: %q is already identities[%d].name; each identity once", k(path+".name"), id.Name, j)
+			}
+			names[id.Name] = i
+		}
+		if d := strings.TrimSpace(id.Description); d == "" || len(d) > 100 {
+			v.add(k(path+".description"), id.Description, "a description of what the pipelines running as it do, 1 to 100 characters")
+		}
+		if len(id.ProjectRoles)+len(id.Datasets)+len(id.Buckets) == 0 {
+			v.addf("%s: grants nothing; list projectRoles, datasets or buckets (workflows that need nothing run as argo-workflow)", k(path))
+		}
+		seen := map[string]bool{}
+		dup := func(key, what string) {
+			if seen[what] {
+				v.addf("%s: %s is listed twice", k(key), what)
+			}
+			seen[what] = true
+		}
+		for j, r := range id.ProjectRoles {
+			key := fmt.Sprintf("%s.projectRoles[%d]", path, j)
+			if msg := CheckIdentityRole(r, ""); msg != "" {
+				v.add(k(key), r, msg)
+			}
+			dup(key, "project "+r)
+		}
+		for j, d := range id.Datasets {
+			key := fmt.Sprintf("%s.datasets[%d]", path, j)
+			if !datasetRe.MatchString(d.Dataset) || len(d.Dataset) > 1024 {
+				v.add(k(key+".dataset"), d.Dataset, "a BigQuery dataset id of the stack's project: letters, digits and underscores")
+			}
+			if msg := CheckIdentityRole(d.Role, "bigquery"); msg != "" {
+				v.add(k(key+".role"), d.Role, msg)
+			}
+			dup(key, "dataset "+d.Dataset+" "+d.Role)
+		}
+		for j, b := range id.Buckets {
+			key := fmt.Sprintf("%s.buckets[%d]", path, j)
+			if !bucketRe.MatchString(b.Bucket) || strings.Contains(b.Bucket, "..") {
+				v.add(k(key+".bucket"), b.Bucket, "a GCS bucket name: 3 to 222 lowercase letters, digits, '-', '_' and '.'")
+			}
+			if msg := CheckIdentityRole(b.Role, "storage"); msg != "" {
+				v.add(k(key+".role"), b.Role, msg)
+			}
+			dup(key, "bucket "+b.Bucket+" "+b.Role)
+		}
+	}
+}

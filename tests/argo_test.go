@@ -646,7 +646,11 @@ func TestWorkflowPodsAreHeldByAnAdmissionPolicy(t *testing.T) {
 		for i := range Len(policy.Inputs, "spec.variables") {
 			vars[Str(policy.Inputs, fmt.Sprintf("spec.variables[%d].name", i))] = Str(policy.Inputs, fmt.Sprintf("spec.variables[%d].expression", i))
 		}
-		assert.Equal(t, `["argo-workflow"]`, vars["accounts"], "the workflow account only")
+		accounts := []string{strconv.Quote("argo-workflow")}
+		for _, wi := range r.cfg.Identities {
+			accounts = append(accounts, strconv.Quote(wi.Name))
+		}
+		assert.Equal(t, "["+strings.Join(accounts, ", ")+"]", vars["accounts"], "the workflow account and the stack's workflow identities, no other")
 		var secrets []string
 		for _, s := range r.cfg.Argo.WorkflowSecrets {
 			secrets = append(secrets, strconv.Quote(s))

@@ -214,6 +214,11 @@ func TestLogBucket(t *testing.T) {
 
 		roles := map[string][]string{}
 		for _, m := range r.rec.OfType("gcp:storage/bucketIAMMember:BucketIAMMember") {
+			if !strings.HasPrefix(m.Name, "logs-") {
+				// A workflow identity's declared bucket, never the logs'.
+				assert.NotEqual(t, s.Project+"-argo-logs-"+r.stack, Str(m.Inputs, "bucket"), m.Name)
+				continue
+			}
 			key := strings.TrimPrefix(m.Name, "logs-")
 			key, _, _ = strings.Cut(key, "-")
 			roles[key] = append(roles[key], Str(m.Inputs, "role"))
@@ -322,12 +327,16 @@ func TestServiceAccountsAndWorkloadIdentity(t *testing.T) {
 		for _, sa := range r.rec.OfType("gcp:serviceaccount/account:Account") {
 			accounts[sa.Name] = Str(sa.Inputs, "accountId")
 		}
-		assert.Equal(t, map[string]string{
+		want := map[string]string{
 			"identity-controller":    "argo-ctrl-" + env,
 			"identity-server":        "argo-server-" + env,
 			"identity-workflow":      "argo-wf-" + env,
 			"argo-" + env + "-nodes": "argo-nodes-" + env,
-		}, accounts, "one account per component and one for the nodes, no other")
+		}
+		for _, wi := range r.cfg.Identities {
+			want["identity-wf-"+wi.Name] = wi.Name + "-" + env
+		}
+		assert.Equal(t, want, accounts, "one account per component, one for the nodes, one per workflow identity, no other")
 
 		cluster := one(t, r.rec, "gcp:container/cluster:Cluster", "argo-"+env)
 		// The platform's accounts act from Argo's home namespace; the

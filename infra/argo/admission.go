@@ -57,7 +57,8 @@ func podSecretChecks() []string {
 func (b *builder) admission() error {
 	a := b.args
 	ns := a.WorkflowNamespace
-	accounts := []string{a.Workflow.KSA}
+	// The default workflow account and the stack's workflow identities.
+	accounts := b.workflowAccounts()
 	allowedSecrets := "none"
 	if len(a.WorkflowSecrets) > 0 {
 		allowedSecrets = strings.Join(a.WorkflowSecrets, ", ")

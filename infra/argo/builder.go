@@ -160,14 +160,21 @@ func (b *builder) namespace() error {
 // serviceAccounts creates one KSA per component, each annotated with the GSA
 // it acts as. Seed lesson: explicit accounts, never `default`.
 func (b *builder) serviceAccounts() error {
-	for _, id := range []struct {
+	all := []struct {
 		component string
 		id        Identity
 	}{
 		{controllerName, b.args.Controller},
 		{serverName, b.args.Server},
 		{workflowComponent, b.args.Workflow},
-	} {
+	}
+	for _, wi := range b.args.Identities {
+		all = append(all, struct {
+			component string
+			id        Identity
+		}{workflowComponent, wi})
+	}
+	for _, id := range all {
 		meta := b.meta(id.id.KSA, id.component)
 		if id.component == workflowComponent {
 			// Seed lesson kept, now with a boundary: workflows run as

@@ -110,28 +110,44 @@ func roleRef(kind string, name pulumi.StringInput) rbacv1.RoleRefArgs {
 	return rbacv1.RoleRefArgs{ApiGroup: pulumi.String("rbac.authorization.k8s.io"), Kind: pulumi.String(kind), Name: name}
 }
 
-// accountSubject is ServiceAccount ksa of namespace ns.
-func accountSubject(ns, ksa string) rbacv1.SubjectArray {
-	return rbacv1.SubjectArray{rbacv1.SubjectArgs{
-		Kind: pulumi.String("ServiceAccount"), Name: pulumi.String(ksa), Namespace: pulumi.String(ns),
-	}}
+// accountSubject is ServiceAccounts ksas of namespace ns.
+func accountSubject(ns string, ksas ...string) rbacv1.SubjectArray {
+	var out rbacv1.SubjectArray
+	for _, ksa := range ksas {
+		out = append(out, rbacv1.SubjectArgs{
+			Kind: pulumi.String("ServiceAccount"), Name: pulumi.String(ksa), Namespace: pulumi.String(ns),
+		})
+	}
+	return out
 }
 
-// grant is one Role and its binding: rules for account ksa (living in
-// accountNS) in namespace ns.
+// grant is one Role and its binding: rules for the accounts ksas (living
+// in accountNS) in namespace ns.
 type grant struct {
-	role, ns, accountNS, ksa string
-	rules                    []Rule
+	role, ns, accountNS string
+	ksas                []string
+	rules               []Rule
+}
+
+// workflowAccounts are every account a workflow may run as: the default
+// workflow account and the workflow identities.
+func (b *builder) workflowAccounts() []string {
+	out := []string{b.args.Workflow.KSA}
+	for _, wi := range b.args.Identities {
+		out = append(out, wi.KSA)
+	}
+	return out
 }
 
 func (b *builder) grants() []grant {
 	home, wf := b.args.Namespace, b.args.WorkflowNamespace
 	return []grant{
-		{"argo-controller", home, home, b.args.Controller.KSA, ControllerHomeRules},
-		{"argo-controller", wf, home, b.args.Controller.KSA, ControllerWorkloadRules},
-		{"argo-server", home, home, b.args.Server.KSA, ServerHomeRules(databaseSecretName(serverName))},
-		{"argo-server", wf, home, b.args.Server.KSA, ServerWorkloadRules},
-		{"argo-workflow", wf, wf, b.args.Workflow.KSA, WorkflowRules},
+		{"argo-controller", home, home, []string{b.args.Controller.KSA}, ControllerHomeRules},
+		{"argo-controller", wf, home, []string{b.args.Controller.KSA}, ControllerWorkloadRules},
+		{"argo-server", home, home, []string{b.args.Server.KSA}, ServerHomeRules(databaseSecretName(serverName))},
+		{"argo-server", wf, home, []string{b.args.Server.KSA}, ServerWorkloadRules},
+		// Every workflow account reports its results, and nothing more.
+		{"argo-workflow", wf, wf, b.workflowAccounts(), WorkflowRules},
 	}
 }
 
@@ -153,7 +169,7 @@ func (b *builder) rbac() error {
 		if _, err := rbacv1.NewRoleBinding(b.ctx, b.child("rolebinding-"+suffix), &rbacv1.RoleBindingArgs{
 			Metadata: b.metaIn(g.ns, g.role, dataPlaneApp),
 			RoleRef:  roleRef("Role", role.Metadata.Name().Elem()),
-			Subjects: accountSubject(g.accountNS, g.ksa),
+			Subjects: accountSubject(g.accountNS, g.ksas...),
 		}, b.inNamespace()...); err != nil {
 			return fmt.Errorf("argo: role binding %s/%s: %w", g.ns, g.role, err)
 		}

@@ -83,6 +83,10 @@ type WorkflowsArgs struct {
 	ClusterName string
 	// Controller, Server and Workflow are the three identities. Required.
 	Controller, Server, Workflow Identity
+	// Identities are the workflow identities: KSAs in WorkflowNamespace
+	// that workflows may name, each with the workflow account's RBAC and on
+	// the admission policy's allowlist. Optional.
+	Identities []Identity
 	// Throughput sizes the controller. Required (zero values are invalid;
 	// stacks.Defaults supplies them).
 	Throughput Throughput

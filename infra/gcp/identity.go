@@ -5,8 +5,10 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/bigquery"
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/projects"
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/serviceaccount"
+	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/storage"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -21,7 +23,18 @@ type Account struct {
 	// DatabaseClient grants the Cloud SQL roles needed to open the database
 	// through the Auth Proxy with IAM login.
 	DatabaseClient bool
+	// Description is shown on the service account. Optional.
+	Description string
+	// ProjectRoles, Datasets and Buckets are granted to the account: on the
+	// project, on BigQuery datasets of the project, on buckets. Optional;
+	// a workflow identity's declared grants, nothing else.
+	ProjectRoles []string
+	Datasets     []ResourceRole
+	Buckets      []ResourceRole
 }
+
+// ResourceRole is a role on one named resource (a dataset id, a bucket).
+type ResourceRole struct{ Resource, Role string }
 
 // IdentityArgs configures Identity.
 type IdentityArgs struct {
@@ -73,6 +86,7 @@ func NewIdentity(ctx *pulumi.Context, name string, args *IdentityArgs, opts ...p
 			Project:     pulumi.String(args.Project),
 			AccountId:   pulumi.String(a.ID),
 			DisplayName: pulumi.String(a.DisplayName),
+			Description: description(a.Description),
 		}, under(id, args.APIs))
 		if err != nil {
 			return nil, fmt.Errorf("identity: %s: %w", key, err)
@@ -99,6 +113,34 @@ func NewIdentity(ctx *pulumi.Context, name string, args *IdentityArgs, opts ...p
 				id.Grants = append(id.Grants, m)
 			}
 		}
+		member := pulumi.Sprintf("serviceAccount:%s", sa.Email)
+		for _, role := range a.ProjectRoles {
+			m, err := projects.NewIAMMember(ctx, name+"-"+key+"-"+roleSuffix(role), &projects.IAMMemberArgs{
+				Project: pulumi.String(args.Project), Role: pulumi.String(role), Member: member,
+			}, under(id, args.APIs))
+			if err != nil {
+				return nil, fmt.Errorf("identity: %s: %s: %w", key, role, err)
+			}
+			id.Grants = append(id.Grants, m)
+		}
+		for _, d := range a.Datasets {
+			m, err := bigquery.NewDatasetIamMember(ctx, name+"-"+key+"-dataset-"+d.Resource+"-"+roleSuffix(d.Role), &bigquery.DatasetIamMemberArgs{
+				Project: pulumi.String(args.Project), DatasetId: pulumi.String(d.Resource), Role: pulumi.String(d.Role), Member: member,
+			}, under(id, args.APIs))
+			if err != nil {
+				return nil, fmt.Errorf("identity: %s: dataset %s: %w", key, d.Resource, err)
+			}
+			id.Grants = append(id.Grants, m)
+		}
+		for _, b := range a.Buckets {
+			m, err := storage.NewBucketIAMMember(ctx, name+"-"+key+"-bucket-"+b.Resource+"-"+roleSuffix(b.Role), &storage.BucketIAMMemberArgs{
+				Bucket: pulumi.String(b.Resource), Role: pulumi.String(b.Role), Member: member,
+			}, under(id, args.APIs))
+			if err != nil {
+				return nil, fmt.Errorf("identity: %s: bucket %s: %w", key, b.Resource, err)
+			}
+			id.Grants = append(id.Grants, m)
+		}
 		// A user-managed account's e-mail is always <id>@<project>.iam...;
 		// deriving it from the accountId output keeps the dependency on the
 		// account and makes it known at preview, so previews show the real
@@ -108,4 +150,13 @@ func NewIdentity(ctx *pulumi.Context, name string, args *IdentityArgs, opts ...p
 		outputs[key] = email
 	}
 	return id, ctx.RegisterResourceOutputs(id, outputs)
+}
+
+// description is d, or no input at all when d is empty (an account created
+// without one shows no diff).
+func description(d string) pulumi.StringPtrInput {
+	if d == "" {
+		return nil
+	}
+	return pulumi.String(d)
 }

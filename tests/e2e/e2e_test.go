@@ -888,6 +888,7 @@ func checkAdmission(t *testing.T, ctx context.Context, cfg *stacks.Loaded) {
 	}{
 		{"the workflow account", pod(n.Workflow.KSA, nil), false},
 		{"the workflow account with an allowed Secret", pod(n.Workflow.KSA, secretVolume(allowedSecret)), false},
+		{"an account the settings do not declare", pod(intruderKSA, nil), true},
 		{"the controller's account", pod(n.Controller.KSA, nil), true},
 		{"the server's account", pod(n.Server.KSA, nil), true},
 		{"the namespace's default account", pod("", nil), true},
@@ -913,6 +914,16 @@ func checkAdmission(t *testing.T, ctx context.Context, cfg *stacks.Loaded) {
 			}}}}
 		}), true},
 	}
+	for _, wi := range cfg.Identities {
+		cases = append(cases, struct {
+			what   string
+			pod    *corev1.Pod
+			refuse bool
+		}{"the workflow identity " + wi.Name, pod(wi.Name, nil), false})
+	}
+	_, err := cluster.Client.CoreV1().ServiceAccounts(wfNS).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: intruderKSA}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	defer cluster.Client.CoreV1().ServiceAccounts(wfNS).Delete(ctx, intruderKSA, metav1.DeleteOptions{})
 	for _, c := range cases {
 		_, err := cluster.Client.CoreV1().Pods(wfNS).Create(ctx, c.pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 		if !c.refuse {
@@ -926,7 +937,7 @@ func checkAdmission(t *testing.T, ctx context.Context, cfg *stacks.Loaded) {
 	// The policy holds for the workflow namespace only: the same pod in
 	// Argo's home namespace is a matter for RBAC (only the deployer may
 	// create pods there), not for this policy.
-	_, err := cluster.Client.CoreV1().Pods(cfg.Argo.Namespace).Create(ctx, pod(n.Controller.KSA, nil), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+	_, err = cluster.Client.CoreV1().Pods(cfg.Argo.Namespace).Create(ctx, pod(n.Controller.KSA, nil), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 	assert.NoError(t, err)
 }
 

@@ -243,6 +243,10 @@ func (l *liveArgo) check(t *testing.T, ctx context.Context) {
 		map[string]any{"name": "db", "mountPath": "/db"},
 	}
 	adminSecret := l.submit(t, mountsAdmin)
+	asIdentity := map[string]string{}
+	for _, wi := range l.cfg.Identities {
+		asIdentity[wi.Name] = l.submit(t, asAccount("as-"+wi.Name+"-", wi.Name))
+	}
 
 	t.Run("a workflow naming no account runs as the workflow account and succeeds", func(t *testing.T) {
 		wf := l.finished(t, hello)
@@ -267,6 +271,16 @@ func (l *liveArgo) check(t *testing.T, ctx context.Context) {
 				why = append(why, n.Message)
 			}
 			assert.Contains(t, strings.Join(why, "\n")+wf.Status.Message, c.because, "refused, and the message says why")
+		})
+	}
+
+	for _, wi := range l.cfg.Identities {
+		t.Run("a workflow naming the workflow identity "+wi.Name+" runs as it", func(t *testing.T) {
+			wf := l.finished(t, asIdentity[wi.Name])
+			assert.Equal(t, "Succeeded", wf.Status.Phase, wf.Status.Message)
+			played := l.Executor.Played(wf.Metadata.Name)
+			require.Len(t, played, 1)
+			assert.Equal(t, wi.Name, played[0].ServiceAccount, "its pod ran, and reported, as %s", wi.Name)
 		})
 	}
 

@@ -119,11 +119,15 @@ func Program(cfg *stacks.Loaded, kubeconfig string) pulumi.RunFunc {
 		if err != nil {
 			return err
 		}
-		accounts, err := standIn(StandInAccounts, pulumi.StringMap{
+		emailData := pulumi.StringMap{
 			infra.Controller: pulumi.String(n.Controller.Email(p)),
 			infra.Server:     pulumi.String(n.Server.Email(p)),
 			infra.Workflow:   pulumi.String(n.Workflow.Email(p)),
-		})
+		}
+		for _, wi := range cfg.Identities {
+			emailData[infra.IdentityKey(wi.Name)] = pulumi.String(stacks.IdentityAccountID(wi, cfg.Environment) + "@" + p + ".iam.gserviceaccount.com")
+		}
+		accounts, err := standIn(StandInAccounts, emailData)
 		if err != nil {
 			return err
 		}
@@ -138,11 +142,13 @@ func Program(cfg *stacks.Loaded, kubeconfig string) pulumi.RunFunc {
 			Bucket:                 bucket.Data.MapIndex(pulumi.String("name")),
 			DatabaseConnectionName: database.Data.MapIndex(pulumi.String("connectionName")),
 			DatabaseName:           database.Data.MapIndex(pulumi.String("name")),
-			Emails: map[string]pulumi.StringInput{
-				infra.Controller: email(infra.Controller),
-				infra.Server:     email(infra.Server),
-				infra.Workflow:   email(infra.Workflow),
-			},
+			Emails: func() map[string]pulumi.StringInput {
+				out := map[string]pulumi.StringInput{}
+				for key := range emailData {
+					out[key] = email(key)
+				}
+				return out
+			}(),
 			Cluster: cluster,
 		}), pulumi.Providers(provider))
 		if err != nil {

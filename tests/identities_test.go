@@ -1,0 +1,167 @@
+package tests
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/argo-platform/argo-platform/infra"
+	"github.com/argo-platform/argo-platform/stacks"
+)
+
+// runSettings runs the program for stack with its settings block changed by
+// edit (a decoded copy of the stack file's).
+func runSettings(t *testing.T, stack string, dryRun bool, edit func(map[string]any)) *Recorder {
+	t.Helper()
+	config, err := StackConfig(stack)
+	require.NoError(t, err)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal([]byte(config[stacks.KeySettings]), &m))
+	edit(m)
+	b, err := json.Marshal(m)
+	require.NoError(t, err)
+	config[stacks.KeySettings] = string(b)
+	rec, err := Run(infra.Deploy, stack, config, dryRun)
+	require.NoError(t, err)
+	return rec
+}
+
+// mentions lists the resources whose inputs name s anywhere.
+func mentions(rec *Recorder, s string) []string {
+	var out []string
+	for _, res := range rec.Resources() {
+		for _, v := range res.Inputs {
+			if strings.Contains(fmt.Sprint(v), s) {
+				out = append(out, res.Type+" "+res.Name)
+				break
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Every grant a workflow identity declares reaches GCP, on the resource it
+// names, for its own service account, and nothing more: no other IAM
+// binding names that account. Its Kubernetes ServiceAccount lives in the
+// workflow namespace, acts as it through Workload Identity, may report
+// results like the default workflow account, and is on the admission
+// policy's allowlist.
+func TestWorkflowIdentitiesGetExactlyTheirGrants(t *testing.T) {
+	forEachStack(t, func(t *testing.T, r *run) {
+		if len(r.cfg.Identities) == 0 {
+			t.Skipf("%s declares no workflow identity", r.stack)
+		}
+		p, env, wfNS := r.cfg.Project, r.stack, r.cfg.Argo.WorkflowNamespace
+		for _, wi := range r.cfg.Identities {
+			email := wi.Name + "-" + env + "@" + p + ".iam.gserviceaccount.com"
+			member := "serviceAccount:" + email
+			sa := one(t, r.rec, "gcp:serviceaccount/account:Account", "identity-wf-"+wi.Name)
+			assert.Equal(t, wi.Name+"-"+env, Str(sa.Inputs, "accountId"))
+			assert.Equal(t, wi.Description, Str(sa.Inputs, "description"))
+
+			wanted := []string{}
+			for _, role := range wi.ProjectRoles {
+				wanted = append(wanted, "project "+p+" "+role)
+			}
+			for _, d := range wi.Datasets {
+				wanted = append(wanted, "dataset "+p+"."+d.Dataset+" "+d.Role)
+			}
+			for _, b := range wi.Buckets {
+				wanted = append(wanted, "bucket "+b.Bucket+" "+b.Role)
+			}
+			var got []string
+			prefix := "identity-wf-" + wi.Name + "-"
+			for _, typ := range []string{"gcp:projects/iAMMember:IAMMember", "gcp:bigquery/datasetIamMember:DatasetIamMember", "gcp:storage/bucketIAMMember:BucketIAMMember"} {
+				for _, m := range r.rec.OfType(typ) {
+					if !strings.HasPrefix(m.Name, prefix) {
+						continue
+					}
+					if !r.dryRun {
+						assert.Equal(t, member, Str(m.Inputs, "member"), m.Name)
+					}
+					switch typ {
+					case "gcp:projects/iAMMember:IAMMember":
+						got = append(got, "project "+Str(m.Inputs, "project")+" "+Str(m.Inputs, "role"))
+					case "gcp:bigquery/datasetIamMember:DatasetIamMember":
+						got = append(got, "dataset "+Str(m.Inputs, "project")+"."+Str(m.Inputs, "datasetId")+" "+Str(m.Inputs, "role"))
+					default:
+						got = append(got, "bucket "+Str(m.Inputs, "bucket")+" "+Str(m.Inputs, "role"))
+					}
+				}
+			}
+			assert.ElementsMatch(t, wanted, got, "%s: the declared grants, each once", wi.Name)
+			if !r.dryRun {
+				// Nothing else names the account: no grant beyond the
+				// declared ones, and only its own Workload Identity member.
+				var others []string
+				for _, name := range mentions(r.rec, email) {
+					if !strings.Contains(name, prefix) && !strings.HasSuffix(name, " identity-wf-"+wi.Name) &&
+						!strings.HasSuffix(name, "argo-sa-"+wi.Name) {
+						others = append(others, name)
+					}
+				}
+				assert.Empty(t, others, "%s is named only by its declared grants and its ServiceAccount", wi.Name)
+			}
+
+			wiBinding := one(t, r.rec, "gcp:serviceaccount/iAMMember:IAMMember", "identity-wf-"+wi.Name+"-workload-identity")
+			assert.Equal(t, "serviceAccount:"+p+".svc.id.goog["+wfNS+"/"+wi.Name+"]", Str(wiBinding.Inputs, "member"))
+
+			ksa := kubeIn(t, r.rec, "kubernetes:core/v1:ServiceAccount", wfNS, wi.Name)
+			if !r.dryRun {
+				assert.Equal(t, email, annotation(t, ksa, "iam.gke.io/gcp-service-account"))
+			}
+			binding := kubeIn(t, r.rec, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", wfNS, "argo-workflow")
+			var subjects []string
+			for i := range Len(binding.Inputs, "subjects") {
+				subjects = append(subjects, Str(binding.Inputs, fmt.Sprintf("subjects[%d].namespace", i))+"/"+Str(binding.Inputs, fmt.Sprintf("subjects[%d].name", i)))
+			}
+			assert.Contains(t, subjects, wfNS+"/"+wi.Name, "it reports its steps' results like argo-workflow")
+		}
+	})
+}
+
+// Removing an identity from the settings removes its account, its grants,
+// its ServiceAccount and its place on the allowlist: the next `up` deletes
+// whatever the previous one registered for it and nothing else.
+func TestRemovingAWorkflowIdentityRemovesEverythingItHad(t *testing.T) {
+	const stack = stacks.Experimental
+	with := runSettings(t, stack, false, func(map[string]any) {})
+	without := runSettings(t, stack, false, func(m map[string]any) { delete(m, "identities") })
+	require.NotEmpty(t, runStack(t, stack, false).cfg.Identities, "the experimental stack file carries an example identity")
+
+	names := func(rec *Recorder) map[string]bool {
+		out := map[string]bool{}
+		for _, res := range rec.Resources() {
+			out[res.Type+" "+res.Name] = true
+		}
+		return out
+	}
+	before, after := names(with), names(without)
+	var gone []string
+	for n := range before {
+		if !after[n] {
+			gone = append(gone, n)
+		}
+	}
+	for n := range after {
+		assert.True(t, before[n], "%s appears only without the identity", n)
+	}
+	slices.Sort(gone)
+	t.Logf("removed with the identity:\n  %s", strings.Join(gone, "\n  "))
+	assert.NotEmpty(t, gone)
+	for _, n := range gone {
+		assert.True(t, strings.Contains(n, "identity-wf-bq-loader") || strings.HasSuffix(n, "argo-sa-bq-loader"),
+			"%s goes with the identity", n)
+	}
+	assert.Empty(t, mentions(without, "bq-loader"), "nothing left names it")
+
+	policy := without.Named("kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy", "argo-admission-policy")
+	require.NotNil(t, policy)
+	assert.Equal(t, `["argo-workflow"]`, Str(policy.Inputs, "spec.variables[0].expression"), "the allowlist is back to the default account")
+}
