@@ -84,8 +84,16 @@ func (b *builder) admission() error {
 		Spec: admissionv1.ValidatingAdmissionPolicySpecArgs{
 			// An expression that cannot be evaluated refuses the pod.
 			FailurePolicy: pulumi.String("Fail"),
+			// matchConstraints is replaced as a whole under server-side
+			// apply: the API server's defaults (matchPolicy, both
+			// selectors, the rule's scope) are written out, so an `up` that
+			// adopts the policy after a killed one applies what is stored.
 			MatchConstraints: admissionv1.MatchResourcesArgs{
+				MatchPolicy:       pulumi.String("Equivalent"),
+				NamespaceSelector: metav1.LabelSelectorArgs{},
+				ObjectSelector:    metav1.LabelSelectorArgs{},
 				ResourceRules: admissionv1.NamedRuleWithOperationsArray{admissionv1.NamedRuleWithOperationsArgs{
+					Scope:       pulumi.String("*"),
 					ApiGroups:   pulumi.StringArray{pulumi.String("")},
 					ApiVersions: pulumi.StringArray{pulumi.String("v1")},
 					Operations:  pulumi.StringArray{pulumi.String("CREATE"), pulumi.String("UPDATE")},
@@ -110,6 +118,8 @@ func (b *builder) admission() error {
 			PolicyName:        policy.Metadata.Name().Elem(),
 			ValidationActions: pulumi.StringArray{pulumi.String("Deny")},
 			MatchResources: admissionv1.MatchResourcesArgs{
+				MatchPolicy:    pulumi.String("Equivalent"),
+				ObjectSelector: metav1.LabelSelectorArgs{},
 				// The workflow namespace only, by the name Kubernetes labels
 				// every namespace with.
 				NamespaceSelector: metav1.LabelSelectorArgs{
