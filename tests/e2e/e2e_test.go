@@ -148,9 +148,10 @@ func TestStacks(t *testing.T) {
 				}
 			})
 
+			parallelism, namespaceParallelism := cfg.Argo.Parallelism+5, cfg.Argo.NamespaceParallelism+5
 			moreParallel := func(a map[string]any) {
-				a["parallelism"] = cfg.Argo.Parallelism + 5
-				a["namespaceParallelism"] = cfg.Argo.NamespaceParallelism + 5
+				a["parallelism"] = parallelism
+				a["namespaceParallelism"] = namespaceParallelism
 			}
 			t.Run("changed setting updates only its objects", func(t *testing.T) {
 				changed, err := stackSettings(stack, moreParallel)
@@ -178,7 +179,7 @@ func TestStacks(t *testing.T) {
 					"argo-configmap-workflow-controller-configmap": apitype.OpUpdate,
 					"argo-configmap-argo-server-configmap":         apitype.OpUpdate,
 				}, ops, "an in-place update of the two ConfigMaps, nothing replaced")
-				checkConfigMap(t, ctx, changed, cfg.Argo.Parallelism+5)
+				checkConfigMap(t, ctx, changed, parallelism)
 				assert.Eventually(t, func() bool { return live.Reloads() > loads }, time.Minute, 250*time.Millisecond,
 					"the running controller reloads its ConfigMap after `pulumi up`")
 				s = s2
@@ -235,6 +236,42 @@ func TestStacks(t *testing.T) {
 				assert.NotContains(t, archivedWorkflows(t, moved.Argo.WorkflowNamespace), live.archived[0], "deleted from the archive")
 				live.checkLogs(t)
 			})
+
+			if len(cfg.Identities) > 0 {
+				t.Run("removing the workflow identities deletes their accounts and closes the allowlist", func(t *testing.T) {
+					without, err := stackSettings(stack, func(a map[string]any) {
+						moreParallel(a)
+						a["workflowNamespace"] = movedNamespace
+					})
+					require.NoError(t, err)
+					without.Identities = nil
+					s = newStackSameState(t, ctx, s, without)
+					ops := previewOps(t, ctx, s)
+					for urn, op := range ops {
+						t.Logf("PREVIEW %s %s", op, urn)
+					}
+					update := []apitype.OpType{apitype.OpUpdate}
+					want := map[string][]apitype.OpType{
+						// The allowlist and the workflow accounts' binding shrink
+						// in place; the stand-in plays the accounts' deletion.
+						"kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy::argo-admission-policy":   update,
+						"kubernetes:rbac.authorization.k8s.io/v1:RoleBinding::argo-rolebinding-argo-workflow-workloads": update,
+						"kubernetes:core/v1:ConfigMap::stand-in-service-accounts":                                       update,
+					}
+					for _, wi := range cfg.Identities {
+						want["kubernetes:core/v1:ServiceAccount::argo-sa-"+wi.Name] = []apitype.OpType{apitype.OpDelete}
+					}
+					assert.Equal(t, want, ops, "the identities' objects go, the allowlist shrinks, nothing else changes")
+					_, err = s.Up(ctx)
+					require.NoError(t, err)
+					for _, wi := range cfg.Identities {
+						_, err := cluster.Client.CoreV1().ServiceAccounts(movedNamespace).Get(ctx, wi.Name, metav1.GetOptions{})
+						assert.True(t, apierrors.IsNotFound(err), "%s is gone", wi.Name)
+					}
+					cfg = without
+					checkAdmission(t, ctx, without)
+				})
+			}
 
 			live.Stop()
 			t.Run("destroy waits for the load balancer and NEGs, skips what goes with the cluster", func(t *testing.T) {
