@@ -158,26 +158,14 @@ func TestStacks(t *testing.T) {
 				require.NoError(t, err)
 				s2 := newStackSameState(t, ctx, s, changed)
 				loads := live.Reloads()
-				ops := map[string]apitype.OpType{}
-				evs := make(chan events.EngineEvent)
-				done := make(chan struct{})
-				go func() {
-					defer close(done)
-					for ev := range evs {
-						if ev.ResourcePreEvent != nil {
-							md := ev.ResourcePreEvent.Metadata
-							if md.Op != apitype.OpSame && md.Type != "pulumi:pulumi:Stack" {
-								ops[md.URN[strings.LastIndex(md.URN, "::")+2:]] = md.Op
-							}
-						}
-					}
-				}()
-				_, err = s2.Up(ctx, optup.EventStreams(evs))
-				<-done
-				require.NoError(t, err)
-				assert.Equal(t, map[string]apitype.OpType{
-					"argo-configmap-workflow-controller-configmap": apitype.OpUpdate,
-					"argo-configmap-argo-server-configmap":         apitype.OpUpdate,
+				ops := steps(t, func(evs chan<- events.EngineEvent) error {
+					_, err := s2.Up(ctx, optup.EventStreams(evs))
+					return err
+				})
+				update := []apitype.OpType{apitype.OpUpdate}
+				assert.Equal(t, map[string][]apitype.OpType{
+					"kubernetes:core/v1:ConfigMap::argo-configmap-workflow-controller-configmap": update,
+					"kubernetes:core/v1:ConfigMap::argo-configmap-argo-server-configmap":         update,
 				}, ops, "an in-place update of the two ConfigMaps, nothing replaced")
 				checkConfigMap(t, ctx, changed, parallelism)
 				assert.Eventually(t, func() bool { return live.Reloads() > loads }, time.Minute, 250*time.Millisecond,
@@ -287,9 +275,9 @@ func TestStacks(t *testing.T) {
 // movedNamespace is where TestStacks moves the workflow namespace to.
 const movedNamespace = "workflows-moved"
 
-// previewOps previews s and returns every step but "same", by
-// "<type>::<name>" (a replacement has several steps).
-func previewOps(t *testing.T, ctx context.Context, s auto.Stack) map[string][]apitype.OpType {
+// steps runs op, which reports on evs, and returns every step but "same",
+// by "<type>::<name>" (a replacement has several steps).
+func steps(t *testing.T, op func(evs chan<- events.EngineEvent) error) map[string][]apitype.OpType {
 	t.Helper()
 	ops := map[string][]apitype.OpType{}
 	evs := make(chan events.EngineEvent)
@@ -306,10 +294,19 @@ func previewOps(t *testing.T, ctx context.Context, s auto.Stack) map[string][]ap
 			}
 		}
 	}()
-	_, err := s.Preview(ctx, optpreview.EventStreams(evs))
+	err := op(evs)
 	<-done
 	require.NoError(t, err)
 	return ops
+}
+
+// previewOps previews s: steps of `pulumi preview`.
+func previewOps(t *testing.T, ctx context.Context, s auto.Stack) map[string][]apitype.OpType {
+	t.Helper()
+	return steps(t, func(evs chan<- events.EngineEvent) error {
+		_, err := s.Preview(ctx, optpreview.EventStreams(evs))
+		return err
+	})
 }
 
 // allowedSecret is the Secret TestStacks lets workflows use, so the
