@@ -160,19 +160,17 @@ func (b *builder) namespace() error {
 // serviceAccounts creates one KSA per component, each annotated with the GSA
 // it acts as. Seed lesson: explicit accounts, never `default`.
 func (b *builder) serviceAccounts() error {
-	all := []struct {
+	type account struct {
 		component string
 		id        Identity
-	}{
+	}
+	all := []account{
 		{controllerName, b.args.Controller},
 		{serverName, b.args.Server},
 		{workflowComponent, b.args.Workflow},
 	}
 	for _, wi := range b.args.Identities {
-		all = append(all, struct {
-			component string
-			id        Identity
-		}{workflowComponent, wi})
+		all = append(all, account{workflowComponent, wi})
 	}
 	for _, id := range all {
 		meta := b.meta(id.id.KSA, id.component)
