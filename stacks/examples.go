@@ -79,6 +79,14 @@ func exampleValues(s Settings, v *problems) {
 			replace(k(fmt.Sprintf("iap.members[%d]", i)), m, "a domain reserved for documentation", "a user or group of your organization")
 		}
 	}
+	for i, id := range s.Identities {
+		for j, b := range id.Buckets {
+			if strings.HasPrefix(b.Bucket, exampleProjectPrefix) {
+				// Bucket names are global: an example one could be anyone's.
+				replace(k(fmt.Sprintf("identities[%d].buckets[%d].bucket", i, j)), b.Bucket, "the stack files ship with it", "a bucket the pipeline really reads")
+			}
+		}
+	}
 	if d := s.IAP.OrganizationDomain; d != "" && isExampleDomain(d) {
 		replace(k("iap.organizationDomain"), d, "a domain reserved for documentation", "your organization's domain")
 	}

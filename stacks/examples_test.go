@@ -37,6 +37,14 @@ func TestExampleValuesAreRefusedNamingWhatToReplace(t *testing.T) {
 	_, err = Parse(in)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `settings.iap.organizationDomain: "example.org" is an example value`)
+
+	in = valid(Staging)
+	in.Settings = `{` + validBlock + `,"identities":[{"name":"bq-loader","description":"Loads exports",` +
+		`"buckets":[{"bucket":"acme-exports","role":"roles/storage.objectViewer"},{"bucket":"example-argo-exports","role":"roles/storage.objectViewer"}]}]}`
+	_, err = Parse(in)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `settings.identities[0].buckets[1].bucket: "example-argo-exports" is an example value`)
+	assert.NotContains(t, err.Error(), "buckets[0]", "a team's own bucket is not an example")
 }
 
 func TestOwnValuesNextToTheExampleDomainsAreAccepted(t *testing.T) {
