@@ -125,8 +125,10 @@ func (b *builder) metaIn(ns, name, component string) *metav1.ObjectMetaArgs {
 	}
 }
 
-// Namespace labels: the workflow namespace is found by these (the admission
-// policy's binding selects it by name, which Kubernetes sets itself).
+// Namespace labels saying which of the two a namespace is, for people and
+// their kubectl selectors. Nothing here selects by them: the admission
+// policy's binding selects the workflow namespace by the name label
+// Kubernetes sets itself.
 const (
 	roleLabel    = "argo-platform/role"
 	roleHome     = "argo"

@@ -130,9 +130,12 @@ echo "argo-server database grants in place"
 
 // databaseJob is one of the two grant Jobs: script run by psql beside the
 // given Auth Proxies, as the controller's KSA (its GSA may connect,
-// cloudsql.client, and is the IAM user that owns Argo's tables).
-func (b *builder) databaseJob(name, script string, env corev1.EnvVarArray, proxies corev1.ContainerArray, deps []pulumi.Resource) (*batchv1.Job, error) {
+// cloudsql.client, and is the IAM user that owns Argo's tables). It waits
+// for after, the GCP grants and the account it runs as.
+func (b *builder) databaseJob(name, script string, env corev1.EnvVarArray, proxies corev1.ContainerArray, after pulumi.Resource) (*batchv1.Job, error) {
 	a := b.args
+	deps := append([]pulumi.Resource{after}, a.PodPrerequisites...)
+	deps = append(deps, b.accounts...)
 	psql := corev1.ContainerArgs{
 		Name:    pulumi.String("grant"),
 		Image:   pulumi.String(b.images.Postgres),
@@ -185,10 +188,8 @@ func (b *builder) databaseBootstrap() error {
 	}
 	admin := b.proxy(adminProxyPort, adminProxyHealthPort, false)
 	admin.Name = pulumi.String("cloud-sql-proxy-admin")
-	// The GCP grants, the admin Secret it reads and the account it runs as.
-	deps := append([]pulumi.Resource{b.adminSecret}, a.PodPrerequisites...)
-	deps = append(deps, b.accounts...)
-	job, err := b.databaseJob(bootstrapName, SchemaGrantScript, env, corev1.ContainerArray{admin}, deps)
+	// After the admin Secret it reads.
+	job, err := b.databaseJob(bootstrapName, SchemaGrantScript, env, corev1.ContainerArray{admin}, b.adminSecret)
 	if err != nil {
 		return err
 	}
@@ -214,9 +215,8 @@ func (b *builder) serverGrants() error {
 		envVar("WAIT_SECONDS", pulumi.String(strconv.Itoa(serverGrantWaitSeconds))),
 	}
 	iam := b.proxy(postgresPort, proxyHealthPort, true)
-	deps := append([]pulumi.Resource{b.controllerDeployment}, a.PodPrerequisites...)
-	deps = append(deps, b.accounts...)
-	job, err := b.databaseJob(serverGrantName, ServerGrantScript, env, corev1.ContainerArray{iam}, deps)
+	// After the controller, whose start migrates the tables.
+	job, err := b.databaseJob(serverGrantName, ServerGrantScript, env, corev1.ContainerArray{iam}, b.controllerDeployment)
 	if err != nil {
 		return err
 	}
