@@ -287,6 +287,7 @@ func ArgoArgs(cfg *stacks.Loaded, in ArgoInputs) *argo.WorkflowsArgs {
 			NamespaceParallelism: a.NamespaceParallelism,
 			PodsPerSecond:        a.PodsPerSecond,
 			PodBurst:             a.PodBurst,
+			RequeueSeconds:       a.RequeueSeconds,
 			WorkflowWorkers:      a.WorkflowWorkers,
 			APIQPS:               a.APIQPS,
 			APIBurst:             a.APIBurst,

@@ -13,7 +13,12 @@ import (
 // withValue is a valid input for env with one settings key (dotted) set.
 func withValue(t *testing.T, env, key string, value any) Input {
 	t.Helper()
-	in := valid(env)
+	return setValue(t, valid(env), key, value)
+}
+
+// setValue is in with one settings key (dotted) set.
+func setValue(t *testing.T, in Input, key string, value any) Input {
+	t.Helper()
 	var s map[string]any
 	require.NoError(t, json.Unmarshal([]byte(in.Settings), &s))
 	m := s
@@ -31,6 +36,16 @@ func withValue(t *testing.T, env, key string, value any) Input {
 	require.NoError(t, err)
 	in.Settings = string(b)
 	return in
+}
+
+// withValues is withValue with the keys of also set first.
+func withValues(t *testing.T, env string, also map[string]any, key string, value any) Input {
+	t.Helper()
+	in := valid(env)
+	for k, v := range also {
+		in = setValue(t, in, k, v)
+	}
+	return setValue(t, in, key, value)
 }
 
 // Every documented edge is accepted, and the first value past it is refused
@@ -53,14 +68,12 @@ func TestDocumentedEdgesAreAcceptedAndOneBeyondRefused(t *testing.T) {
 		{Staging, "network.controlPlaneCIDR", []any{"172.16.0.0/28"}, []any{"172.16.0.0/27", "172.16.0.0/29"}},
 		{Staging, "network.privateServicesCIDR", []any{"10.40.0.0/24", "10.40.0.0/16"}, []any{"10.40.0.0/25"}},
 		{Staging, "argo.parallelism", []any{20, 10000}, []any{0, 10001}},
-		{Staging, "argo.podBurst", []any{1, 1000}, []any{0, 1001}},
 		{Staging, "argo.workflowWorkers", []any{1, 256}, []any{0, 257}},
 		{Staging, "argo.apiBurst", []any{1, 1000}, []any{0, 1001}},
 		{Staging, "argo.serverReplicas", []any{1, 10}, []any{0, 11}},
 		{Production, "argo.serverReplicas", []any{2, 10}, []any{1}},
 		{Staging, "argo.archiveTTLDays", []any{1, 3650}, []any{0, 3651}},
 		{Staging, "argo.workflowTTLHours", []any{1, 720}, []any{0, 721}},
-		{Staging, "argo.podsPerSecond", []any{0.1, 1000}, []any{0, 1000.5}},
 		{Staging, "argo.apiQPS", []any{0.5, 1000}, []any{0, 1001}},
 		{Staging, "argo.version", []any{"v4.0.5", "v4.1.2"}, []any{"v4.0.4", "v4.1.3", "4.1.2"}},
 		{Staging, "argo.namespace", []any{"argo", strings.Repeat("a", 63)}, []any{"default", strings.Repeat("a", 64)}},
@@ -140,4 +153,33 @@ func identity(name string, edit func(map[string]any)) map[string]any {
 		edit(m)
 	}
 	return m
+}
+
+// The rate-limit edges depend on each other: podBurst must cover
+// podsPerSecond over requeueSeconds, so each edge is tried with the others
+// set where it holds (also), and the product itself is an edge.
+func TestRateLimitEdgesAreAcceptedAndOneBeyondRefused(t *testing.T) {
+	for _, tc := range []struct {
+		env, key string
+		ok, bad  []any
+		also     map[string]any
+	}{
+		{Staging, "argo.podBurst", []any{1, 1000}, []any{0, 1001}, map[string]any{"argo.podsPerSecond": 0.5}},
+		// podBurst covers podsPerSecond over requeueSeconds (10/s × 2 s).
+		{Staging, "argo.podBurst", []any{20}, []any{19}, nil},
+		{Staging, "argo.requeueSeconds", []any{1, 60}, []any{0, 61}, map[string]any{"argo.podsPerSecond": 1, "argo.podBurst": 60}},
+		{Staging, "argo.podsPerSecond", []any{0.1, 1000}, []any{0, 1000.5}, map[string]any{"argo.podBurst": 1000, "argo.requeueSeconds": 1}},
+		{Staging, "argo.podsPerSecond", []any{15}, []any{15.5}, nil},
+	} {
+		for _, v := range tc.ok {
+			_, err := Parse(withValues(t, tc.env, tc.also, tc.key, v))
+			assert.NoError(t, err, "%s %s = %v (with %v) is documented as accepted", tc.env, tc.key, v, tc.also)
+		}
+		for _, v := range tc.bad {
+			_, err := Parse(withValues(t, tc.env, tc.also, tc.key, v))
+			if assert.Error(t, err, "%s %s = %v (with %v)", tc.env, tc.key, v, tc.also) {
+				assert.Contains(t, err.Error(), fmt.Sprintf("%s.%s", KeySettings, tc.key), "the refusal names the key")
+			}
+		}
+	}
 }

@@ -187,6 +187,11 @@ type Argo struct {
 	// controller creates step pods.
 	PodsPerSecond float64 `json:"podsPerSecond"`
 	PodBurst      int     `json:"podBurst"`
+	// RequeueSeconds is how soon the controller looks at a workflow again
+	// after a change (Argo's DEFAULT_REQUEUE_TIME). Step pods are created
+	// only then, at most PodBurst at a time, so PodBurst must cover
+	// PodsPerSecond for RequeueSeconds or the rate limit is never reached.
+	RequeueSeconds int `json:"requeueSeconds"`
 	// WorkflowWorkers, APIQPS and APIBurst size the controller.
 	WorkflowWorkers int     `json:"workflowWorkers"`
 	APIQPS          float64 `json:"apiQPS"`

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"net/netip"
 	"regexp"
 	"slices"
@@ -233,6 +234,13 @@ func (l *Loaded) Validate(stack string) error {
 		v.inRange(k("argo.namespaceParallelism"), a.NamespaceParallelism, 1, 10000)
 	}
 	v.inRange(k("argo.podBurst"), a.PodBurst, 1, 1000)
+	v.inRange(k("argo.requeueSeconds"), a.RequeueSeconds, 1, 60)
+	if need := math.Ceil(a.PodsPerSecond * float64(a.RequeueSeconds)); a.PodBurst >= 1 && a.PodBurst <= 1000 &&
+		a.RequeueSeconds >= 1 && a.PodsPerSecond > 0 && float64(a.PodBurst) < need {
+		v.addf("%s: %d is below %s × %s (%s × %d = %.0f): Argo creates a workflow's pods only when it looks at the workflow again, every requeueSeconds, at most podBurst at a time, so pods would start at %s/s, not the %s/s configured; raise podBurst to %.0f or more, or lower podsPerSecond",
+			k("argo.podBurst"), a.PodBurst, k("argo.podsPerSecond"), k("argo.requeueSeconds"), ftoa(a.PodsPerSecond), a.RequeueSeconds, need,
+			ftoa(float64(a.PodBurst)/float64(a.RequeueSeconds)), ftoa(a.PodsPerSecond), need)
+	}
 	v.inRange(k("argo.workflowWorkers"), a.WorkflowWorkers, 1, 256)
 	v.inRange(k("argo.apiBurst"), a.APIBurst, 1, 1000)
 	v.inRange(k("argo.serverReplicas"), a.ServerReplicas, 1, 10)

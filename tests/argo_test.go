@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/stretchr/testify/assert"
@@ -166,6 +167,11 @@ func TestDeployments(t *testing.T) {
 		assert.Equal(t, fmt.Sprint(s.Argo.WorkflowWorkers), flagValue(args, "--workflow-workers"))
 		assert.Equal(t, "quay.io/argoproj/workflow-controller:"+s.Argo.Version, Str(c, "image"))
 		assert.Equal(t, "true", envOf(c)["LEADER_ELECTION_DISABLE"])
+		// Argo reads DEFAULT_REQUEUE_TIME as a Go duration; make bench
+		// measures what it changes.
+		requeue, err := time.ParseDuration(envOf(c)["DEFAULT_REQUEUE_TIME"])
+		require.NoError(t, err, "Argo parses DEFAULT_REQUEUE_TIME with time.ParseDuration")
+		assert.Equal(t, time.Duration(s.Argo.RequeueSeconds)*time.Second, requeue)
 		replicas, _ := Num(ctrl.Inputs, "spec.replicas")
 		assert.Equal(t, 1.0, replicas)
 		assert.Equal(t, "Recreate", Str(ctrl.Inputs, "spec.strategy.type"))

@@ -148,6 +148,9 @@ func (b *builder) controller() error {
 						Args:    args,
 						Env: corev1.EnvVarArray{
 							corev1.EnvVarArgs{Name: pulumi.String("LEADER_ELECTION_DISABLE"), Value: pulumi.String("true")},
+							// Pods are created only when a workflow is looked at again:
+							// Argo's 10 s default caps a fan-out at podBurst per 10 s.
+							corev1.EnvVarArgs{Name: pulumi.String("DEFAULT_REQUEUE_TIME"), Value: pulumi.String(strconv.Itoa(t.RequeueSeconds) + "s")},
 							corev1.EnvVarArgs{Name: pulumi.String("LEADER_ELECTION_IDENTITY"), ValueFrom: corev1.EnvVarSourceArgs{
 								// apiVersion is what the API server defaults; the selector is
 								// atomic under server-side apply, so leaving it out makes an

@@ -44,6 +44,9 @@ type Throughput struct {
 	// are created.
 	PodsPerSecond float64
 	PodBurst      int
+	// RequeueSeconds is the controller's DEFAULT_REQUEUE_TIME: how soon it
+	// looks at a workflow again after a change.
+	RequeueSeconds int
 	// WorkflowWorkers, APIQPS and APIBurst are the controller's flags.
 	WorkflowWorkers int
 	APIQPS          float64

@@ -52,6 +52,9 @@ func (p *Process) Running() bool {
 	}
 }
 
+// Pid is the process id (for reading its usage in /proc).
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
 // State is how the process ended (nil while it runs).
 func (p *Process) State() *os.ProcessState { return p.cmd.ProcessState }
 
