@@ -5,11 +5,13 @@ package infra
 
 import (
 	"fmt"
+	"path"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/argo-platform/argo-platform/infra/argo"
 	"github.com/argo-platform/argo-platform/infra/gcp"
+	"github.com/argo-platform/argo-platform/infra/monitoring"
 	"github.com/argo-platform/argo-platform/stacks"
 )
 
@@ -60,6 +62,8 @@ type GCP struct {
 	Database *gcp.Database
 	Edge     *gcp.Edge
 	Argo     *argo.Workflows
+	// Monitoring is the alert policies and the dashboard.
+	Monitoring *gcp.Monitoring
 }
 
 // Platform registers every resource of a validated stack.
@@ -179,6 +183,19 @@ func Platform(ctx *pulumi.Context, cfg *stacks.Loaded) (*GCP, error) {
 		return nil, err
 	}
 
+	// Alerts and the dashboard read the controller's metrics, which
+	// Managed Prometheus labels with the cluster and the namespace.
+	alerts, err := gcp.NewMonitoring(ctx, "monitoring", &gcp.MonitoringArgs{
+		APIs:        apis,
+		Project:     s.Project,
+		Environment: s.Environment,
+		Scope:       monitoring.Scope{Cluster: n.Base, Namespace: s.Argo.Namespace},
+		Emails:      s.Alerts.Emails,
+	})
+	if err != nil {
+		return nil, err
+	}
+
 	edge, err := gcp.NewEdge(ctx, "edge", &gcp.EdgeArgs{
 		APIs:        apis,
 		Project:     s.Project,
@@ -214,6 +231,7 @@ func Platform(ctx *pulumi.Context, cfg *stacks.Loaded) (*GCP, error) {
 		Settings: s, Names: n,
 		Network: network, Cluster: cluster, Identity: identity,
 		Logs: logs, Database: database, Edge: edge, Argo: workflows,
+		Monitoring: alerts,
 	}, nil
 }
 
@@ -228,6 +246,10 @@ func (p *GCP) Outputs() map[string]pulumi.Input {
 		"clusterName":       p.Cluster.Name,
 		"argoNamespace":     p.Argo.Namespace,
 		"workflowNamespace": p.Argo.WorkflowNamespace,
+		// The team's dashboard in Cloud Monitoring.
+		"dashboardURL": p.Monitoring.DashboardID.ApplyT(func(id string) string {
+			return fmt.Sprintf("https://console.cloud.google.com/monitoring/dashboards/builder/%s?project=%s", path.Base(id), p.Settings.Project)
+		}).(pulumi.StringOutput),
 		"serviceAccounts": pulumi.StringMap{
 			Controller: p.Identity.Emails[Controller],
 			Server:     p.Identity.Emails[Server],

@@ -69,6 +69,9 @@ func TestDocumentedEdgesAreAcceptedAndOneBeyondRefused(t *testing.T) {
 		{Staging, "network.privateServicesCIDR", []any{"10.40.0.0/24", "10.40.0.0/16"}, []any{"10.40.0.0/25"}},
 		{Staging, "argo.parallelism", []any{20, 10000}, []any{0, 10001}},
 		{Staging, "argo.workflowWorkers", []any{1, 256}, []any{0, 257}},
+		{Staging, "alerts.emails", []any{[]any{}, []any{"a@b.co"}, []any{"x@acme-data.dev", "y@acme-data.dev"}},
+			[]any{[]any{"oncall"}, []any{"a@acme-data.dev", "A@acme-data.dev"}, []any{"oncall@example.com"}, []any{strings.Repeat("a", 250) + "@b.co"}}},
+		{Production, "alerts.emails", []any{[]any{"a@b.co"}}, []any{[]any{}}},
 		{Staging, "argo.apiBurst", []any{1, 1000}, []any{0, 1001}},
 		{Staging, "argo.serverReplicas", []any{1, 10}, []any{0, 11}},
 		{Production, "argo.serverReplicas", []any{2, 10}, []any{1}},
@@ -81,7 +84,22 @@ func TestDocumentedEdgesAreAcceptedAndOneBeyondRefused(t *testing.T) {
 			[]any{identity("bq-loader", nil)},
 			[]any{identity(strings.Repeat("n", 22), nil)}, // staging: 22 + "-staging" = 30
 			[]any{identity("a", func(m map[string]any) { m["name"] = "ab" }), identity("cd", nil)},
+			// 100 characters, not bytes (300 bytes in UTF-8).
+			[]any{identity("xy", func(m map[string]any) { m["description"] = strings.Repeat("日", 100) })},
+			[]any{identity("bucket-loader", nil), identity("dataset", nil)},
 		}, []any{
+			[]any{identity("x", func(m map[string]any) { m["description"] = strings.Repeat("日", 101) })},
+			// Their grants would share a resource name:
+			// identity-wf-ab-bucket-cd-bucket-efg-storage-objectviewer.
+			[]any{
+				identity("ab", func(m map[string]any) {
+					m["buckets"] = []any{map[string]any{"bucket": "cd-bucket-efg", "role": "roles/storage.objectViewer"}}
+				}),
+				identity("ab-bucket-cd", func(m map[string]any) {
+					m["buckets"] = []any{map[string]any{"bucket": "efg", "role": "roles/storage.objectViewer"}}
+				}),
+			},
+			[]any{identity("ab-dataset-cd", nil)},
 			[]any{identity("x", func(m map[string]any) { m["projectRoles"] = []any{"roles/editor"} })},
 			[]any{identity("x", func(m map[string]any) { m["projectRoles"] = []any{"roles/owner"} })},
 			[]any{identity("x", func(m map[string]any) { m["projectRoles"] = []any{"roles/iam.serviceAccountUser"} })},

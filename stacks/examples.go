@@ -87,6 +87,11 @@ func exampleValues(s Settings, v *problems) {
 			}
 		}
 	}
+	for i, e := range s.Alerts.Emails {
+		if _, d, ok := strings.Cut(e, "@"); ok && isExampleDomain(strings.ToLower(d)) {
+			replace(k(fmt.Sprintf("alerts.emails[%d]", i)), e, "a domain reserved for documentation", "the address your team reads alerts at")
+		}
+	}
 	if d := s.IAP.OrganizationDomain; d != "" && isExampleDomain(d) {
 		replace(k("iap.organizationDomain"), d, "a domain reserved for documentation", "your organization's domain")
 	}

@@ -40,11 +40,23 @@ type Settings struct {
 	IAP      IAP      `json:"iap"`
 	DNS      DNS      `json:"dns"`
 	Argo     Argo     `json:"argo"`
+	// Alerts is who hears about failures.
+	Alerts Alerts `json:"alerts"`
 	// Identities are the workflow identities: each a Google service account
 	// with exactly the grants listed, and a Kubernetes ServiceAccount of the
 	// same name in the workflow namespace that workflows name in
 	// serviceAccountName. Default none (workflows run as argo-workflow).
 	Identities []Identity `json:"identities"`
+}
+
+// Alerts is who Cloud Monitoring notifies when a workflow fails, the
+// controller is down or stalled, step pods stay Pending, or the archive is
+// not written (infra/monitoring).
+type Alerts struct {
+	// Emails each get an e-mail notification channel on every alert
+	// policy. Default none outside production (the policies still open
+	// incidents in the console); production must name at least one.
+	Emails []string `json:"emails"`
 }
 
 // Identity is one workflow identity: what a pipeline may do on Google Cloud.

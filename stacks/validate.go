@@ -254,6 +254,14 @@ func (l *Loaded) Validate(stack string) error {
 	}
 
 	checkIdentities(s, v)
+	for i, e := range s.Alerts.Emails {
+		path := k(fmt.Sprintf("alerts.emails[%d]", i))
+		if !emailRe.MatchString(e) || len(e) > 254 {
+			v.add(path, e, "an e-mail address such as data-oncall@yourcompany.com")
+		} else if j := slices.IndexFunc(s.Alerts.Emails, func(o string) bool { return strings.EqualFold(o, e) }); j < i {
+			v.addf("%s: %q is already alerts.emails[%d]; list each address once", path, e, j)
+		}
+	}
 
 	exampleValues(s, v)
 
@@ -319,6 +327,9 @@ func (l *Loaded) productionInvariants(v *problems) {
 	}
 	if len(s.IAP.Members) == 0 {
 		v.addf("%s: empty; production needs at least one member who may open the UI", k("iap.members"))
+	}
+	if len(s.Alerts.Emails) == 0 {
+		v.addf("%s: empty; production must name at least one address for its alerts (a failed batch must reach someone), e.g. [data-oncall@yourcompany.com]", k("alerts.emails"))
 	}
 	if s.Argo.ServerReplicas < 2 {
 		v.add(k("argo.serverReplicas"), strconv.Itoa(s.Argo.ServerReplicas), "2 or more in production (the UI stays up while a node drains)")
@@ -516,13 +527,18 @@ func checkIdentities(s Settings, v *problems) {
 			v.add(k(path+".name"), id.Name, fmt.Sprintf("a lowercase DNS label of 2 to %d characters (the service account id is <name>-%s, at most 30)", maxName, s.Environment))
 		case strings.HasPrefix(id.Name, "argo-") || id.Name == "default":
 			v.add(k(path+".name"), id.Name, "a name not starting with argo- and not default: those are the platform's")
+		case strings.Contains(id.Name, "-bucket-") || strings.Contains(id.Name, "-dataset-"):
+			// A grant's resource is named <identity>-bucket-<bucket>-<role>
+			// (or -dataset-): such a name could be another identity's
+			// grant, and the second registration would fail part-way.
+			v.add(k(path+".name"), id.Name, "a name without -bucket- or -dataset- (they separate the parts of its grants' resource names)")
 		default:
 			if j, dup := names[id.Name]; dup {
 				v.addf("%s: %q is already identities[%d].name; each identity once", k(path+".name"), id.Name, j)
 			}
 			names[id.Name] = i
 		}
-		if d := strings.TrimSpace(id.Description); d == "" || len(d) > 100 {
+		if d := strings.TrimSpace(id.Description); d == "" || utf8.RuneCountInString(d) > 100 {
 			v.add(k(path+".description"), id.Description, "a description of what the pipelines running as it do, 1 to 100 characters")
 		}
 		if len(id.ProjectRoles)+len(id.Datasets)+len(id.Buckets) == 0 {

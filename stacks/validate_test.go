@@ -120,7 +120,7 @@ func valid(env string) Input {
 		Stack:                 env,
 		Project:               "acme-data-" + env[:3],
 		Region:                "asia-northeast1",
-		Settings:              `{"environment":"` + env + `","domain":"argo.acme-data.dev","cluster":{"authorizedNetworks":[{"name":"ci","cidr":"34.84.10.0/24"}]},"iap":{"members":["group:data@acme-data.dev"]}}`,
+		Settings:              `{"environment":"` + env + `","domain":"argo.acme-data.dev","cluster":{"authorizedNetworks":[{"name":"ci","cidr":"34.84.10.0/24"}]},"iap":{"members":["group:data@acme-data.dev"]},"alerts":{"emails":["data-oncall@acme-data.dev"]}}`,
 		DatabaseAdminPassword: "0123456789abcdef",
 	}
 }

@@ -73,6 +73,14 @@ func (r *Recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 	}
 	reg.URN = urn(r.Stack, reg.Parent, reg.Type, reg.Name)
 	r.mu.Lock()
+	for _, other := range r.resources {
+		if other.URN == reg.URN {
+			r.mu.Unlock()
+			// The engine refuses a second registration of a URN, after
+			// everything before it was created.
+			return "", nil, fmt.Errorf("duplicate resource URN %s", reg.URN)
+		}
+	}
 	r.resources = append(r.resources, reg)
 	r.mu.Unlock()
 
@@ -99,6 +107,10 @@ func (r *Recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 		state[resource.PropertyKey(k)] = v
 	}
 	id := args.Name + "-id"
+	if args.TypeToken == "gcp:monitoring/dashboard:Dashboard" {
+		// GCP names a dashboard by project and a generated id.
+		id = fmt.Sprintf("projects/%s/dashboards/%s", ProjectNumber, DashboardID)
+	}
 	if r.DryRun {
 		id = ""
 	}

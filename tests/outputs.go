@@ -16,6 +16,8 @@ const (
 	// ProjectNumber is the admin project's number (Workload Identity pools
 	// are named by number).
 	ProjectNumber = "123456789012"
+	// DashboardID is the id GCP generates for a dashboard.
+	DashboardID = "8e6f3c2a-51d4-4b8e-9a77-0c1d2e3f4a5b"
 )
 
 // computedOutputs returns what the provider computes for a resource of typ,

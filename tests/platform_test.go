@@ -399,7 +399,7 @@ func TestStackOutputs(t *testing.T) {
 			names = append(names, name)
 		}
 		slices.Sort(names)
-		assert.Equal(t, []string{"argoNamespace", "argoURL", "clusterName", "kubeconfig", "logBucket", "serviceAccounts", "sqlConnectionName", "staticIP", "staticIPName", "workflowNamespace"}, names)
+		assert.Equal(t, []string{"argoNamespace", "argoURL", "clusterName", "dashboardURL", "kubeconfig", "logBucket", "serviceAccounts", "sqlConnectionName", "staticIP", "staticIPName", "workflowNamespace"}, names)
 		assert.Equal(t, "https://"+r.cfg.Domain+"/", r.outputs["argoURL"].Value(t))
 		if r.dryRun {
 			assert.False(t, r.outputs["staticIP"].Known(), "the address is computed at create time")
@@ -413,6 +413,8 @@ func TestStackOutputs(t *testing.T) {
 		assert.Equal(t, "argo-"+r.stack, r.outputs["clusterName"].Value(t))
 		assert.Equal(t, r.cfg.Argo.Namespace, r.outputs["argoNamespace"].Value(t))
 		assert.Equal(t, r.cfg.Argo.WorkflowNamespace, r.outputs["workflowNamespace"].Value(t))
+		// The console's address of the dashboard GCP created, by its id.
+		assert.Equal(t, "https://console.cloud.google.com/monitoring/dashboards/builder/"+DashboardID+"?project="+p, r.outputs["dashboardURL"].Value(t))
 		assert.Equal(t, map[string]string{
 			"controller": "argo-ctrl-" + r.stack + "@" + p + ".iam.gserviceaccount.com",
 			"server":     "argo-server-" + r.stack + "@" + p + ".iam.gserviceaccount.com",

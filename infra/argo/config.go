@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/argo-platform/argo-platform/infra/monitoring"
 )
 
 // ControllerConfig is the workflow-controller ConfigMap, as Go structs. Only
@@ -118,6 +120,51 @@ type WorkflowSpecDefaults struct {
 	PodGC              PodGC             `yaml:"podGC"`
 	RetryStrategy      *RetryStrategy    `yaml:"retryStrategy,omitempty"`
 	NodeSelector       map[string]string `yaml:"nodeSelector,omitempty"`
+	TemplateDefaults   *TemplateDefaults `yaml:"templateDefaults,omitempty"`
+}
+
+// TemplateDefaults are merged into every template of a Workflow.
+type TemplateDefaults struct {
+	Metrics TemplateMetrics `yaml:"metrics"`
+}
+
+// TemplateMetrics are custom metrics a template emits when it ends.
+type TemplateMetrics struct {
+	Prometheus []PrometheusMetric `yaml:"prometheus"`
+}
+
+// PrometheusMetric is one custom metric; Argo exports it with its
+// argo_workflows_ prefix.
+type PrometheusMetric struct {
+	Name      string        `yaml:"name"`
+	Help      string        `yaml:"help"`
+	Labels    []MetricLabel `yaml:"labels,omitempty"`
+	Histogram *Histogram    `yaml:"histogram,omitempty"`
+}
+
+// MetricLabel is one label of a custom metric; Value may use the
+// template's variables.
+type MetricLabel struct {
+	Key   string `yaml:"key"`
+	Value string `yaml:"value"`
+}
+
+// Histogram observes Value into Buckets.
+type Histogram struct {
+	Value   string    `yaml:"value"`
+	Buckets []float64 `yaml:"buckets"`
+}
+
+// StepDuration is the duration of every template run, by how it ended: a
+// step's pod, or a group of steps (monitoring.StepDurationMetric).
+var StepDuration = PrometheusMetric{
+	Name:   monitoring.StepDurationMetric,
+	Help:   "Duration of each template run: a step, or a group of steps (workflow defaults)",
+	Labels: []MetricLabel{{Key: "status", Value: "{{status}}"}},
+	Histogram: &Histogram{
+		Value:   "{{duration}}",
+		Buckets: []float64{1, 5, 15, 60, 300, 900, 3600, 14400},
+	},
 }
 
 // TTLStrategy deletes finished Workflow objects (they stay in the archive).

@@ -36,6 +36,9 @@ func NewControllerConfig(p ConfigParams) ControllerConfig {
 		// Retry infrastructure failures (a preempted Spot node, a lost
 		// pod), never a step's own failure.
 		RetryStrategy: &RetryInfrastructureFailures,
+		// Every template reports its duration: the dashboard's step
+		// duration chart (Argo has no built-in one).
+		TemplateDefaults: &TemplateDefaults{Metrics: TemplateMetrics{Prometheus: []PrometheusMetric{StepDuration}}},
 	}
 	if p.SpotSteps {
 		// Autopilot Spot Pods cost a fraction of regular ones; the retry

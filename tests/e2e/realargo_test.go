@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +24,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/argo-platform/argo-platform/infra/argo"
+	"github.com/argo-platform/argo-platform/infra/monitoring"
 	"github.com/argo-platform/argo-platform/stacks"
 	"github.com/argo-platform/argo-platform/tests"
 	"github.com/argo-platform/argo-platform/tests/localdeploy"
@@ -386,6 +388,122 @@ func (l *liveArgo) check(t *testing.T, ctx context.Context) {
 	t.Run("no permission errors; every warning is listed in the README", func(t *testing.T) {
 		l.checkLogs(t)
 	})
+
+	// After checkLogs: the next subtest makes the controller log an error
+	// on purpose.
+	scope := monitoring.Scope{Cluster: stacks.NamesFor(l.cfg.Settings).Base, Namespace: l.cfg.Argo.Namespace}
+	t.Run("every metric and label the alerts and the dashboard read is one the real controller exports", func(t *testing.T) {
+		m := scrapeMetrics(t)
+		for _, q := range monitoring.Queries(scope) {
+			for _, sel := range selectorRe.FindAllStringSubmatch(q, -1) {
+				name, matchers := sel[1], sel[2]
+				samples := m[name]
+				if !assert.NotEmpty(t, samples, "%s: the controller exports no %s (Argo renamed it?)", q, name) {
+					continue
+				}
+				for _, mt := range matcherRe.FindAllStringSubmatch(matchers, -1) {
+					label, op, value := mt[1], mt[2], mt[3]
+					if label == "cluster" || label == "namespace" {
+						continue // Managed Prometheus's target labels
+					}
+					values := strings.Split(value, "|") // =~ "A|B": each alternative
+					if op == "=" {
+						values = []string{value}
+					}
+					for _, v := range values {
+						assert.True(t, slices.ContainsFunc(samples, func(l map[string]string) bool { return l[label] == v }),
+							"%s: no %s sample has %s=%q; it has %v", q, name, label, v, samples)
+					}
+				}
+			}
+		}
+	})
+
+	t.Run("a failed archive write is logged as the archive-failed alert matches it, and counted as an error", func(t *testing.T) {
+		errors := func() float64 {
+			for _, l := range scrapeMetrics(t)["argo_workflows_log_messages"] {
+				if l["level"] == "error" {
+					v, err := strconv.ParseFloat(l[""], 64)
+					require.NoError(t, err)
+					return v
+				}
+			}
+			t.Fatal("no argo_workflows_log_messages{level=\"error\"}")
+			return 0
+		}
+		before := errors()
+		db := stacks.NamesFor(l.cfg.Settings).Database
+		sql := func(stmt string) {
+			out, err := l.PG.SQL("postgres", "", db, stmt)
+			require.NoError(t, err, out)
+		}
+		sql("ALTER TABLE argo_archived_workflows RENAME TO e2e_archive_away;")
+		restored := false
+		restore := func() {
+			if !restored {
+				sql("ALTER TABLE e2e_archive_away RENAME TO argo_archived_workflows;")
+				restored = true
+			}
+		}
+		defer restore()
+		name := l.submit(t, oneStep(unarchivedPrefix, "echo lost", nil))
+		assert.Equal(t, "Succeeded", l.finished(t, name).Status.Phase)
+		var line string
+		require.Eventually(t, func() bool {
+			for _, ln := range strings.Split(l.Controller.Log(), "\n") {
+				var entry struct{ Level, Msg string }
+				if strings.Contains(ln, name) && json.Unmarshal([]byte(ln), &entry) == nil &&
+					entry.Msg == monitoring.ArchiveFailedMessage && strings.EqualFold(entry.Level, "error") {
+					line = ln
+					return true
+				}
+			}
+			return false
+		}, time.Minute, time.Second, "the controller did not log %q for %s; its log:\n%s", monitoring.ArchiveFailedMessage, name, l.Controller.Tail(20))
+		t.Logf("the line the log-match alert (jsonPayload.msg) sees: %s", line)
+		restore()
+		assert.Greater(t, errors(), before, "argo_workflows_log_messages{level=\"error\"} counts it (the controller-errors alert)")
+	})
+}
+
+// unarchivedPrefix names the workflow the archive test keeps out of the
+// archive on purpose.
+const unarchivedPrefix = "e2e-unarchived-"
+
+// The selectors of a PromQL expression (name{matchers}) and the matchers'
+// parts; tools/promql checks with Prometheus's parser that the expressions
+// have no other kind of selector.
+var (
+	selectorRe = regexp.MustCompile(`(argo_workflows_[a-z0-9_]+)\{([^}]*)\}`)
+	matcherRe  = regexp.MustCompile(`([a-z_]+)(=~|=)"([^"]*)"`)
+	sampleRe   = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)`)
+	labelRe    = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"`)
+)
+
+// scrapeMetrics reads the real controller's /metrics (the port and path
+// its ConfigMap sets, which the PodMonitoring scrapes): every sample's
+// labels by metric name, the value under the label "".
+func scrapeMetrics(t *testing.T) map[string][]map[string]string {
+	t.Helper()
+	resp, err := http.Get("http://127.0.0.1:9090/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	out := map[string][]map[string]string{}
+	for _, line := range strings.Split(string(body), "\n") {
+		m := sampleRe.FindStringSubmatch(line)
+		if m == nil || strings.HasPrefix(line, "#") {
+			continue
+		}
+		labels := map[string]string{"": m[3]}
+		for _, l := range labelRe.FindAllStringSubmatch(m[2], -1) {
+			labels[l[1]] = l[2]
+		}
+		out[m[1]] = append(out[m[1]], labels)
+	}
+	return out
 }
 
 // Refused workflows are named after refusedPrefix; intruderKSA is an

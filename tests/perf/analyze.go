@@ -23,14 +23,33 @@ const (
 	AutopilotDefaultMemory = "2Gi"
 )
 
-// Autopilot general-purpose list prices per hour (us-central1, as published
-// in 2024). A model input: check the pricing page for your region.
-const (
-	RegularVCPUHour = 0.0445
-	RegularGiBHour  = 0.0049225
-	SpotVCPUHour    = 0.0133
-	SpotGiBHour     = 0.0014767
-)
+// Prices are Autopilot general-purpose list prices per hour in USD, for one
+// region, and where they come from.
+type Prices struct {
+	RegularVCPUHour, RegularGiBHour float64
+	SpotVCPUHour, SpotGiBHour       float64
+	Source                          string
+}
+
+// AutopilotPrices are the regions whose prices are on record. The model
+// prices the stack's own region (gcp:region); a region missing here is
+// reported as such, never priced with another region's figures. Add a
+// region with its source when you deploy there.
+var AutopilotPrices = map[string]Prices{
+	"us-central1": {
+		RegularVCPUHour: 0.0445, RegularGiBHour: 0.0049225, SpotVCPUHour: 0.0133, SpotGiBHour: 0.0014767,
+		Source: "GKE pricing page, Autopilot general-purpose Pods, us-central1 (as published in 2024)",
+	},
+	"asia-southeast1": {
+		RegularVCPUHour: 0.0549, RegularGiBHour: 0.0060729, SpotVCPUHour: 0.0165, SpotGiBHour: 0.0018219,
+		Source: "GKE pricing page, Autopilot general-purpose Pods, asia-southeast1, as transcribed in a public cost calculator (kahnwong/calculator)",
+	},
+}
+
+// SpotDiscount is the range Google documents for Spot Pods against regular
+// ones in every region ("60-91% off"): what the report can say of a region
+// without prices on record.
+const SpotDiscount = "60-91%"
 
 // Report is everything `make perf` prints for one stack.
 type Report struct {
@@ -145,8 +164,10 @@ func findConfigMap(rec *tests.Recorder, name string) *tests.Registered {
 
 // StepCost is the modelled hourly cost of one reference step (1 vCPU and
 // 4 GiB for the step itself, plus Argo's overhead) on regular and Spot Pods.
-func (r Report) StepCost() (regular, spot float64) {
+// ok is false when the stack's region has no prices on record.
+func (r Report) StepCost() (regular, spot float64, p Prices, ok bool) {
+	p, ok = AutopilotPrices[r.Settings.Region]
 	cpu := 1 + r.StepCPU.AsApproximateFloat64()
 	gib := 4 + r.StepMemory.AsApproximateFloat64()/(1<<30)
-	return cpu*RegularVCPUHour + gib*RegularGiBHour, cpu*SpotVCPUHour + gib*SpotGiBHour
+	return cpu*p.RegularVCPUHour + gib*p.RegularGiBHour, cpu*p.SpotVCPUHour + gib*p.SpotGiBHour, p, ok
 }

@@ -46,3 +46,26 @@ func TestLongestAndLowerBound(t *testing.T) {
 	assert.Equal(t, 30.0+25+600, lb.Seconds, "the cluster wait is not required")
 	assert.Equal(t, 4, g.Depth())
 }
+
+// The cost model prices the stack's own region, from its own row, or says
+// it has none: never another region's figures.
+func TestStepCostUsesTheStacksRegion(t *testing.T) {
+	r, err := Analyze("staging")
+	require.NoError(t, err)
+	_, _, _, ok := r.StepCost()
+	_, onRecord := AutopilotPrices[r.Settings.Region]
+	assert.Equal(t, onRecord, ok, "priced only from %s's own row", r.Settings.Region)
+	for region, p := range AutopilotPrices {
+		r.Settings.Region = region
+		regular, spot, got, ok := r.StepCost()
+		require.True(t, ok)
+		assert.Equal(t, p.Source, got.Source)
+		assert.NotEmpty(t, p.Source, "%s says where its prices come from", region)
+		assert.Less(t, spot, regular)
+		saving := 1 - spot/regular
+		assert.True(t, saving >= 0.60 && saving <= 0.91, "%s: a Spot saving of %.0f%% is outside Google's 60-91%%", region, saving*100)
+	}
+	r.Settings.Region = "nowhere-north1"
+	_, _, _, ok = r.StepCost()
+	assert.False(t, ok)
+}

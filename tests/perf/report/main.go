@@ -47,7 +47,7 @@ func main() {
 			a.Parallelism, a.NamespaceParallelism, a.PodsPerSecond, a.PodBurst, a.WorkflowWorkers, a.APIQPS, a.APIBurst)
 		fmt.Printf("cleanup: archive kept %dd, finished Workflow objects deleted after %dh, pod GC %s\n",
 			a.ArchiveTTLDays, a.WorkflowTTLHours, r.Defaults.PodGC.Strategy)
-		regular, spot := r.StepCost()
+		regular, spot, prices, priced := r.StepCost()
 		spotDefault := r.Defaults.NodeSelector["cloud.google.com/gke-spot"] == "true"
 		mode := "opt-in per workflow"
 		if spotDefault {
@@ -57,8 +57,13 @@ func main() {
 		if r.Defaults.RetryStrategy != nil {
 			retry = fmt.Sprintf("%d retries on %s", r.Defaults.RetryStrategy.Limit, r.Defaults.RetryStrategy.RetryPolicy)
 		}
-		fmt.Printf("spot: %s; reference step (1 vCPU, 4 GiB + overhead) $%.4f/h regular, $%.4f/h spot: %.0f%% saving (modelled, us-central1 list prices); retry %s\n\n",
-			mode, regular, spot, 100*(1-spot/regular), retry)
+		cost := fmt.Sprintf("no Autopilot list prices on record for %s (tests/perf.AutopilotPrices; offline here): Spot Pods are %s cheaper than regular ones in every region (Google's pricing page)",
+			r.Settings.Region, perf.SpotDiscount)
+		if priced {
+			cost = fmt.Sprintf("reference step (1 vCPU, 4 GiB + overhead) in %s $%.4f/h regular, $%.4f/h spot: %.0f%% saving (prices: %s)",
+				r.Settings.Region, regular, spot, 100*(1-spot/regular), prices.Source)
+		}
+		fmt.Printf("spot: %s; %s; retry %s\n\n", mode, cost, retry)
 	}
 	if len(os.Args) > 1 && os.Args[1] == "-unit-tests" {
 		start := time.Now()

@@ -1,0 +1,152 @@
+package tests
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/argo-platform/argo-platform/infra"
+	"github.com/argo-platform/argo-platform/infra/monitoring"
+)
+
+// The scope the alerts read must be where the controller's metrics come
+// from: the cluster GCP creates and the namespace the PodMonitoring that
+// Managed Prometheus follows is in (its target labels cluster and
+// namespace), read from the registered resources, not from the settings.
+func scrapedFrom(t *testing.T, r *run) monitoring.Scope {
+	t.Helper()
+	clusters := r.rec.OfType("gcp:container/cluster:Cluster")
+	require.Len(t, clusters, 1)
+	pm := kube(t, r.rec, "kubernetes:monitoring.googleapis.com/v1:PodMonitoring", "workflow-controller")
+	return monitoring.Scope{Cluster: Str(clusters[0].Inputs, "name"), Namespace: Str(pm.Inputs, "metadata.namespace")}
+}
+
+// Every stack gets one policy per alert, reading its own controller, each
+// notifying every address of alerts.emails; production names at least one.
+func TestAlertPoliciesWatchTheStacksControllerAndNotifyItsEmails(t *testing.T) {
+	forEachStack(t, func(t *testing.T, r *run) {
+		scope := scrapedFrom(t, r)
+		channels := r.rec.OfType("gcp:monitoring/notificationChannel:NotificationChannel")
+		var addresses []string
+		for _, ch := range channels {
+			assert.Equal(t, "email", Str(ch.Inputs, "type"))
+			assert.Equal(t, r.cfg.Project, Str(ch.Inputs, "project"))
+			addresses = append(addresses, Str(ch.Inputs, "labels.email_address"))
+		}
+		assert.ElementsMatch(t, r.cfg.Alerts.Emails, addresses)
+		if r.stack == "production" {
+			assert.NotEmpty(t, channels, "production's alerts reach someone")
+		}
+
+		policies := r.rec.OfType("gcp:monitoring/alertPolicy:AlertPolicy")
+		want := monitoring.Alerts(scope)
+		require.Len(t, policies, len(want))
+		byTitle := map[string]*Registered{}
+		for _, p := range policies {
+			byTitle[Str(p.Inputs, "conditions[0].displayName")] = p
+		}
+		for _, a := range want {
+			p := byTitle[a.Title]
+			if !assert.NotNil(t, p, "a policy for %q", a.Title) {
+				continue
+			}
+			assert.Equal(t, r.cfg.Project, Str(p.Inputs, "project"))
+			assert.Equal(t, a.Severity, Str(p.Inputs, "severity"))
+			assert.Equal(t, 1, Len(p.Inputs, "conditions"))
+			if a.Query != "" {
+				q := Str(p.Inputs, "conditions[0].conditionPrometheusQueryLanguage.query")
+				assert.Equal(t, a.Query, q)
+				assert.Contains(t, q, `cluster="`+scope.Cluster+`"`, "reads this stack's cluster")
+				assert.Contains(t, q, `namespace="`+scope.Namespace+`"`, "reads Argo's namespace")
+			} else {
+				f := Str(p.Inputs, "conditions[0].conditionMatchedLog.filter")
+				assert.Contains(t, f, `resource.labels.cluster_name="`+scope.Cluster+`"`)
+				assert.Contains(t, f, `resource.labels.namespace_name="`+scope.Namespace+`"`)
+				assert.Contains(t, f, monitoring.ArchiveFailedMessage)
+				assert.NotEmpty(t, Str(p.Inputs, "alertStrategy.notificationRateLimit.period"), "GCP requires a rate limit on log-match policies")
+			}
+			assert.NotEmpty(t, Str(p.Inputs, "documentation.content"), "the notification says what to do")
+			// Every channel of the stack, known at preview too: a policy
+			// that notifies nobody would look fine in the console.
+			n := Len(p.Inputs, "notificationChannels")
+			assert.Equal(t, len(channels), n, "%s notifies every address", a.Title)
+			if !r.dryRun {
+				for i := range n {
+					assert.True(t, strings.HasSuffix(Str(p.Inputs, "notificationChannels["+strconv.Itoa(i)+"]"), "-id"), "a channel's id")
+				}
+			}
+		}
+	})
+}
+
+// The dashboard is valid JSON for Cloud Monitoring, one tile per chart,
+// every tile's queries the ones monitoring.Dashboard writes for this stack.
+func TestTheDashboardChartsTheStacksController(t *testing.T) {
+	forEachStack(t, func(t *testing.T, r *run) {
+		dashboards := r.rec.OfType("gcp:monitoring/dashboard:Dashboard")
+		require.Len(t, dashboards, 1)
+		var d struct {
+			DisplayName  string `json:"displayName"`
+			MosaicLayout struct {
+				Columns int `json:"columns"`
+				Tiles   []struct {
+					XPos, YPos, Width, Height int
+					Widget                    struct {
+						Title   string `json:"title"`
+						XYChart struct {
+							DataSets []struct {
+								TimeSeriesQuery struct {
+									PrometheusQuery string `json:"prometheusQuery"`
+								} `json:"timeSeriesQuery"`
+							} `json:"dataSets"`
+						} `json:"xyChart"`
+					} `json:"widget"`
+				} `json:"tiles"`
+			} `json:"mosaicLayout"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(Str(dashboards[0].Inputs, "dashboardJson")), &d))
+		assert.Contains(t, d.DisplayName, r.cfg.Environment)
+		charts := monitoring.Dashboard(scrapedFrom(t, r))
+		require.Len(t, d.MosaicLayout.Tiles, len(charts))
+		for i, tile := range d.MosaicLayout.Tiles {
+			assert.Equal(t, charts[i].Title, tile.Widget.Title)
+			var queries []string
+			for _, ds := range tile.Widget.XYChart.DataSets {
+				queries = append(queries, ds.TimeSeriesQuery.PrometheusQuery)
+			}
+			assert.Equal(t, charts[i].Queries, queries)
+			assert.LessOrEqual(t, tile.XPos+tile.Width, d.MosaicLayout.Columns, "the tile fits the grid")
+		}
+		titles := strings.Join(func() []string {
+			var out []string
+			for _, c := range charts {
+				out = append(out, c.Title)
+			}
+			return out
+		}(), "|")
+		for _, want := range []string{"Workflows by phase", "Queue depth", "pods by phase", "Step duration", "errors"} {
+			assert.Contains(t, titles, want, "the dashboard the team asked for")
+		}
+	})
+}
+
+// Production refuses a stack without an alert address before anything is
+// registered.
+func TestProductionWithoutAlertEmailsIsRefusedBeforeAnyResource(t *testing.T) {
+	cfg, err := StackConfig("production")
+	require.NoError(t, err)
+	var s map[string]any
+	require.NoError(t, json.Unmarshal([]byte(cfg["argo-platform:settings"]), &s))
+	delete(s, "alerts")
+	b, err := json.Marshal(s)
+	require.NoError(t, err)
+	cfg["argo-platform:settings"] = string(b)
+	rec, err := Run(infra.Deploy, "production", cfg, false)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "argo-platform:settings.alerts.emails")
+	assert.Empty(t, rec.Resources(), "nothing registered")
+}
