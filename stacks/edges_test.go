@@ -69,6 +69,22 @@ func TestDocumentedEdgesAreAcceptedAndOneBeyondRefused(t *testing.T) {
 		{Staging, "network.privateServicesCIDR", []any{"10.40.0.0/24", "10.40.0.0/16"}, []any{"10.40.0.0/25"}},
 		{Staging, "argo.parallelism", []any{20, 10000}, []any{0, 10001}},
 		{Staging, "argo.workflowWorkers", []any{1, 256}, []any{0, 257}},
+		{Staging, "network.subnetCIDR", []any{"10.10.0.0/20", "172.16.16.0/29", "192.168.0.0/16"}, []any{"8.8.8.0/20", "10.10.0.0/30", "10.10.0.1/20", "10.20.0.0/20"}},
+		{Staging, "cluster.releaseChannel", []any{"RAPID", "REGULAR", "STABLE"}, []any{"regular", "EXTENDED", ""}},
+		{Staging, "dns.managedZone", []any{"acme-data-dev", "z"}, []any{"Acme_Zone", "acme.dev", strings.Repeat("z", 64)}},
+		{Experimental, "database.pointInTimeRecovery", []any{false}, []any{true}},
+		{Production, "cluster.deletionProtection", []any{true}, []any{false}},
+		{Production, "database.backups", []any{true}, []any{false}},
+		{Production, "database.highAvailability", []any{true}, []any{false}},
+		{Production, "database.pointInTimeRecovery", []any{true}, []any{false}},
+		{Production, "database.deletionProtection", []any{true}, []any{false}},
+		{Production, "protect", []any{true}, []any{false}},
+		{Staging, "cluster.authorizedNetworks", []any{[]any{map[string]any{"name": "a", "cidr": "34.84.10.0/24"}, map[string]any{"name": "b", "cidr": "34.84.11.0/24"}}},
+			[]any{[]any{map[string]any{"name": "a", "cidr": "34.84.10.0/24"}, map[string]any{"name": "a", "cidr": "34.84.11.0/24"}}}},
+		{Staging, "iap.members", []any{[]any{"user:a.b@acme-data.dev"}, []any{"group:data-team@eu.acme-data.dev"}},
+			[]any{[]any{"user:a..b@acme-data.dev"}, []any{"user:a@acme..dev"}, []any{"user:.a@acme-data.dev"}, []any{"user:a@-acme.dev"}}},
+		{Staging, "cluster.authorizedNetworks", []any{[]any{map[string]any{"name": "office", "cidr": "34.84.10.0/24"}}},
+			[]any{[]any{map[string]any{"name": " ", "cidr": "34.84.10.0/24"}}}},
 		{Staging, "alerts.emails", []any{[]any{}, []any{"a@b.co"}, []any{"x@acme-data.dev", "y@acme-data.dev"}},
 			[]any{[]any{"oncall"}, []any{"a@acme-data.dev", "A@acme-data.dev"}, []any{"oncall@example.com"}, []any{strings.Repeat("a", 250) + "@b.co"}}},
 		{Production, "alerts.emails", []any{[]any{"a@b.co"}}, []any{[]any{}}},
@@ -79,7 +95,8 @@ func TestDocumentedEdgesAreAcceptedAndOneBeyondRefused(t *testing.T) {
 		{Staging, "argo.workflowTTLHours", []any{1, 720}, []any{0, 721}},
 		{Staging, "argo.apiQPS", []any{0.5, 1000}, []any{0, 1001}},
 		{Staging, "argo.version", []any{"v4.0.5", "v4.1.2"}, []any{"v4.0.4", "v4.1.3", "4.1.2"}},
-		{Staging, "argo.namespace", []any{"argo", strings.Repeat("a", 63)}, []any{"default", strings.Repeat("a", 64)}},
+		{Staging, "argo.namespace", []any{"argo", strings.Repeat("a", 63), "kubeflow", "gkeep"}, []any{"default", strings.Repeat("a", 64), "kube-argo", "gke-argo", "gmp-system"}},
+		{Staging, "argo.workflowNamespace", []any{"workflows", "gmpx"}, []any{"default", "kube-workflows", "gmp-system", "gke-gmp-system", "argo"}},
 		{Staging, "identities", []any{
 			[]any{identity("bq-loader", nil)},
 			[]any{identity(strings.Repeat("n", 22), nil)}, // staging: 22 + "-staging" = 30
@@ -87,6 +104,13 @@ func TestDocumentedEdgesAreAcceptedAndOneBeyondRefused(t *testing.T) {
 			// 100 characters, not bytes (300 bytes in UTF-8).
 			[]any{identity("xy", func(m map[string]any) { m["description"] = strings.Repeat("日", 100) })},
 			[]any{identity("bucket-loader", nil), identity("dataset", nil)},
+			[]any{identity("xy", func(m map[string]any) {
+				m["buckets"] = []any{
+					map[string]any{"bucket": strings.Repeat("b", 63), "role": "roles/storage.objectViewer"},
+					map[string]any{"bucket": "exports.acme-data.dev", "role": "roles/storage.objectViewer"},
+					map[string]any{"bucket": "a_b-c", "role": "roles/storage.objectViewer"},
+				}
+			})},
 		}, []any{
 			[]any{identity("x", func(m map[string]any) { m["description"] = strings.Repeat("日", 101) })},
 			// Their grants would share a resource name:
@@ -100,6 +124,22 @@ func TestDocumentedEdgesAreAcceptedAndOneBeyondRefused(t *testing.T) {
 				}),
 			},
 			[]any{identity("ab-dataset-cd", nil)},
+			// GCS's naming rules.
+			[]any{identity("x", func(m map[string]any) {
+				m["buckets"] = []any{map[string]any{"bucket": strings.Repeat("b", 64), "role": "roles/storage.objectViewer"}}
+			})},
+			[]any{identity("x", func(m map[string]any) {
+				m["buckets"] = []any{map[string]any{"bucket": "goog-exports", "role": "roles/storage.objectViewer"}}
+			})},
+			[]any{identity("x", func(m map[string]any) {
+				m["buckets"] = []any{map[string]any{"bucket": "my-google-data", "role": "roles/storage.objectViewer"}}
+			})},
+			[]any{identity("x", func(m map[string]any) {
+				m["buckets"] = []any{map[string]any{"bucket": "192.168.5.4", "role": "roles/storage.objectViewer"}}
+			})},
+			[]any{identity("x", func(m map[string]any) {
+				m["buckets"] = []any{map[string]any{"bucket": "a." + strings.Repeat("b", 64), "role": "roles/storage.objectViewer"}}
+			})},
 			[]any{identity("x", func(m map[string]any) { m["projectRoles"] = []any{"roles/editor"} })},
 			[]any{identity("x", func(m map[string]any) { m["projectRoles"] = []any{"roles/owner"} })},
 			[]any{identity("x", func(m map[string]any) { m["projectRoles"] = []any{"roles/iam.serviceAccountUser"} })},

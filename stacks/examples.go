@@ -68,7 +68,9 @@ func exampleValues(s Settings, v *problems) {
 			continue // reported by its own rule
 		}
 		for _, r := range exampleRanges {
-			if r.Overlaps(p) {
+			// Inside a documentation range; a wider range that merely
+			// contains one (0.0.0.0/0, 203.0.0.0/16) is not an example.
+			if r.Contains(p.Addr()) && p.Bits() >= r.Bits() {
 				replace(k(fmt.Sprintf("cluster.authorizedNetworks[%d].cidr", i)), an.CIDR, "a range reserved for documentation", "your office's or runner's egress range")
 				break
 			}

@@ -55,3 +55,21 @@ func TestOwnValuesNextToTheExampleDomainsAreAccepted(t *testing.T) {
 		assert.True(t, isExampleDomain(host), host)
 	}
 }
+
+// Only a range inside a documentation range is an example value; a range
+// that merely contains one is the user's own (and judged by its own rules).
+func TestOnlyRangesInsideTheDocumentationRangesAreExamples(t *testing.T) {
+	for cidr, example := range map[string]bool{
+		"203.0.113.0/24": true, "203.0.113.64/26": true, "192.0.2.7/32": true,
+		"203.0.0.0/16": false, "0.0.0.0/0": false, "198.51.0.0/16": false, "34.84.10.0/24": false,
+	} {
+		in := valid(Staging)
+		in.Settings = `{"environment":"staging","domain":"argo.acme-data.dev","cluster":{"authorizedNetworks":[{"name":"x","cidr":"` + cidr + `"}]},"iap":{"members":["group:data@acme-data.dev"]}}`
+		_, err := Parse(in)
+		msg := ""
+		if err != nil {
+			msg = err.Error()
+		}
+		assert.Equal(t, example, strings.Contains(msg, "is an example value"), "%s: %s", cidr, msg)
+	}
+}

@@ -3,11 +3,14 @@ package stacks
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"os"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -104,7 +107,22 @@ func unknownProjectKeys(keys []string) []error {
 // value, values of the wrong type and every validation rule.
 func Parse(in Input) (*Loaded, error) {
 	unknown := unknownProjectKeys(in.ConfigKeys)
-	fail := func(err error) (*Loaded, error) { return nil, Problems(append(unknown, err)) }
+	fail := func(err error) (*Loaded, error) {
+		// The keys outside the block (the project, the password) are
+		// still checked: every problem at once.
+		errs := append(unknown, err)
+		s := Defaults(in.Stack)
+		s.Project, s.Region = in.Project, in.Region
+		l := &Loaded{Settings: s, DatabaseAdminPassword: in.DatabaseAdminPassword}
+		if verr := l.Validate(in.Stack); verr != nil {
+			for _, e := range unwrapJoined(verr) {
+				if !strings.HasPrefix(keyOf(e), KeySettings) {
+					errs = append(errs, e)
+				}
+			}
+		}
+		return nil, Problems(errs)
+	}
 	text := strings.TrimSpace(in.Settings)
 	if text == "" || text == "null" {
 		return fail(fmt.Errorf("%s: missing: every stack file needs this block (at least environment and domain)", KeySettings))
@@ -124,7 +142,8 @@ func Parse(in Input) (*Loaded, error) {
 	// decodes and is validated.
 	shape := unknown
 	bad := map[string]bool{}
-	shape = append(shape, checkShape(KeySettings, raw, reflect.TypeOf(Settings{}), bad)...)
+	kept := map[string][]int{}
+	shape = append(shape, checkShape(KeySettings, raw, reflect.TypeOf(Settings{}), bad, kept)...)
 
 	env, _ := raw["environment"].(string)
 	if env == "" {
@@ -151,7 +170,7 @@ func Parse(in Input) (*Loaded, error) {
 			// A key already reported as malformed is not also reported by
 			// the rule that then saw its default.
 			if !bad[keyOf(e)] {
-				errs = append(errs, e)
+				errs = append(errs, renumber(e, kept))
 			}
 		}
 	}
@@ -185,7 +204,7 @@ func (p Problems) Unwrap() []error { return p }
 // reports, each with its full key, every key the struct does not have (with
 // the keys it accepts), every key written with no value, and every value of
 // the wrong type; it deletes each such key from m and records it in bad.
-func checkShape(path string, m map[string]any, t reflect.Type, bad map[string]bool) []error {
+func checkShape(path string, m map[string]any, t reflect.Type, bad map[string]bool, kept map[string][]int) []error {
 	fields := map[string]reflect.Type{}
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -211,35 +230,53 @@ func checkShape(path string, m map[string]any, t reflect.Type, bad map[string]bo
 		case m[k] == nil:
 			drop(k, fmt.Errorf("%s: written with no value; give it %s, or remove the key to keep its default", key, article(kindName(ft))))
 			continue
+		case tooLarge(m[k], ft):
+			drop(k, fmt.Errorf("%s: %s is beyond any value the key accepts; want %s in its range (README: Stack settings)", key, strconv.FormatFloat(m[k].(float64), 'f', -1, 64), article(kindName(ft))))
+			continue
 		case !fits(m[k], ft):
 			drop(k, fmt.Errorf("%s: got %s, want %s", key, article(jsonKind(m[k])), article(kindName(ft))))
 			continue
 		}
 		switch v := m[k].(type) {
 		case map[string]any:
-			errs = append(errs, checkShape(key, v, ft, bad)...)
+			errs = append(errs, checkShape(key, v, ft, bad, kept)...)
 		case []any:
-			for i := 0; i < len(v); i++ {
-				item := fmt.Sprintf("%s[%d]", key, i)
+			// A malformed item is reported at its own index and dropped;
+			// kept maps the remaining items back to their indices in the
+			// file, for the rules that see the list without it.
+			out, idx := []any{}, []int{}
+			for i, item := range v {
+				name := fmt.Sprintf("%s[%d]", key, i)
 				switch {
-				case v[i] == nil:
-					errs = append(errs, fmt.Errorf("%s: written with no value; want %s", item, article(kindName(ft.Elem()))))
-				case !fits(v[i], ft.Elem()):
-					errs = append(errs, fmt.Errorf("%s: got %s, want %s", item, article(jsonKind(v[i])), article(kindName(ft.Elem()))))
+				case item == nil:
+					errs = append(errs, fmt.Errorf("%s: written with no value; want %s", name, article(kindName(ft.Elem()))))
+				case !fits(item, ft.Elem()):
+					errs = append(errs, fmt.Errorf("%s: got %s, want %s", name, article(jsonKind(item)), article(kindName(ft.Elem()))))
 				default:
-					if em, ok := v[i].(map[string]any); ok {
-						errs = append(errs, checkShape(item, em, ft.Elem(), bad)...)
+					if em, ok := item.(map[string]any); ok {
+						errs = append(errs, checkShape(name, em, ft.Elem(), bad, kept)...)
 					}
+					out, idx = append(out, item), append(idx, i)
 					continue
 				}
 				bad[key] = true
-				v = slices.Delete(v, i, i+1)
-				i--
 			}
-			m[k] = v
+			if len(out) < len(v) {
+				kept[key] = idx
+			}
+			m[k] = out
 		}
 	}
 	return errs
+}
+
+// tooLarge reports whether v is a whole number for an integer field that
+// no integer holds (it decodes as a float, and is not a fraction).
+func tooLarge(v any, t reflect.Type) bool {
+	f, ok := v.(float64)
+	k := t.Kind()
+	return ok && (k == reflect.Int || k == reflect.Int64 || k == reflect.Int32) &&
+		f == math.Trunc(f) && (f >= math.MaxInt32 || f <= math.MinInt32)
 }
 
 // fits reports whether a decoded JSON value can fill a field of type t.
@@ -306,6 +343,31 @@ func unwrapJoined(err error) []error {
 		return j.Unwrap()
 	}
 	return []error{err}
+}
+
+// renumber rewrites the list indices in a rule's problem to the indices in
+// the file, where malformed items before it were dropped (kept, by list
+// key; outer lists first, so inner keys match).
+func renumber(err error, kept map[string][]int) error {
+	msg := err.Error()
+	lists := slices.SortedFunc(maps.Keys(kept), func(a, b string) int { return len(a) - len(b) })
+	changed := false
+	for _, list := range lists {
+		rest, ok := strings.CutPrefix(msg, list+"[")
+		if !ok {
+			continue
+		}
+		n, tail, ok := strings.Cut(rest, "]")
+		i, err := strconv.Atoi(n)
+		if !ok || err != nil || i >= len(kept[list]) {
+			continue
+		}
+		msg, changed = fmt.Sprintf("%s[%d]%s", list, kept[list][i], tail), true
+	}
+	if !changed {
+		return err
+	}
+	return errors.New(msg)
 }
 
 // keyOf is the key an error message starts with ("<key>: ...").

@@ -223,3 +223,90 @@ func TestSubnetAndPodRangesFitAtLeastOneNode(t *testing.T) {
 	assert.Contains(t, err.Error(), `network.subnetCIDR: invalid value "10.10.0.0/30"; accepted: a /29 or larger`)
 	assert.Contains(t, err.Error(), `network.podsCIDR: invalid value "10.20.0.0/27"; accepted: a /26 or larger`)
 }
+
+// A malformed list item is dropped before the rules run; the problems the
+// rules find in later items still name those items' places in the file.
+func TestProblemsInAListKeepTheirIndexAfterAMalformedItem(t *testing.T) {
+	_, err := Parse(withSettings(`{` + validBlock + `,"iap":{"members":[5,"allUsers"]},"argo":{"workflowSecrets":[null,"ok",5,"Bad_Name"]},` +
+		`"identities":[7,{"name":"loader","description":"d","buckets":[null,{"bucket":"Acme","role":"roles/storage.objectViewer"}]}]}`))
+	require.Error(t, err)
+	for _, want := range []string{
+		"argo-platform:settings.iap.members[0]: got a whole number",
+		`argo-platform:settings.iap.members[1]: invalid value "allUsers"`,
+		"argo-platform:settings.argo.workflowSecrets[0]: written with no value",
+		"argo-platform:settings.argo.workflowSecrets[2]: got a whole number",
+		`argo-platform:settings.argo.workflowSecrets[3]: invalid value "Bad_Name"`,
+		"argo-platform:settings.identities[0]: got a whole number",
+		"argo-platform:settings.identities[1].buckets[0]: written with no value",
+		`argo-platform:settings.identities[1].buckets[1].bucket: invalid value "Acme"`,
+	} {
+		assert.Contains(t, err.Error(), want)
+	}
+}
+
+// A stack file without its settings block still hears about the keys
+// beside it.
+func TestAMissingSettingsBlockHidesNoOtherProblem(t *testing.T) {
+	in := valid(Staging)
+	in.Settings = ""
+	in.Project = "example-argo-staging"
+	in.DatabaseAdminPassword = ""
+	_, err := Parse(in)
+	require.Error(t, err)
+	for _, want := range []string{"argo-platform:settings: missing", `gcp:project: "example-argo-staging" is an example value`, "argo-platform:databaseAdminPassword"} {
+		assert.Contains(t, err.Error(), want)
+	}
+	assert.NotContains(t, err.Error(), "argo-platform:settings.", "no rule reports a default of the missing block")
+}
+
+// A password with blanks at either end (a quoting slip, 16 spaces) is
+// refused; blanks inside are the user's.
+func TestAPasswordWithBlanksAtItsEndsIsRefused(t *testing.T) {
+	for pw, ok := range map[string]bool{
+		strings.Repeat(" ", 16): false, " 0123456789abcdef": false, "0123456789abcdef\n": false,
+		"0123456789 abcdef": true,
+	} {
+		in := valid(Staging)
+		in.DatabaseAdminPassword = pw
+		_, err := Parse(in)
+		if ok {
+			assert.NoError(t, err, "%q", pw)
+		} else if assert.Error(t, err, "%q", pw) {
+			assert.Contains(t, err.Error(), "databaseAdminPassword: starts or ends with a blank")
+		}
+	}
+}
+
+// A stack not named after an environment must say which it is; the
+// message says where the value it refuses came from.
+func TestAStackNamedOtherwiseMustNameItsEnvironment(t *testing.T) {
+	in := valid(Staging)
+	in.Stack = "dev"
+	in.Settings = `{"domain":"argo.acme-data.dev","cluster":{"authorizedNetworks":[{"name":"ci","cidr":"34.84.10.0/24"}]}}`
+	_, err := Parse(in)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `argo-platform:settings.environment: "dev", the stack's name (the default when the key is absent), is not an environment; set environment to one of experimental, staging, production`)
+	in.Settings = `{"environment":"staging","domain":"argo.acme-data.dev","cluster":{"authorizedNetworks":[{"name":"ci","cidr":"34.84.10.0/24"}]},"iap":{"members":["group:data@acme-data.dev"]}}`
+	_, err = Parse(in)
+	assert.NoError(t, err, "a stack of any name with its environment set")
+}
+
+// The organization's domain is judged as what it is, not as the UI's host.
+func TestAnOrganizationDomainThatIsAnAddressSaysWhy(t *testing.T) {
+	_, err := Parse(withSettings(`{` + validBlock + `,"iap":{"organizationDomain":"10.0.0.1","members":["group:data@acme-data.dev"]}}`))
+	require.Error(t, err)
+	msg := err.Error()
+	assert.Contains(t, msg, `argo-platform:settings.iap.organizationDomain: invalid value "10.0.0.1"`)
+	assert.Contains(t, msg, "IAP admits users by their organization's domain")
+	assert.NotContains(t, msg, "certificate")
+	assert.NotContains(t, msg, "example.com", "no example the program itself refuses")
+}
+
+// A whole number too large for any integer is reported as such, not as
+// "a number".
+func TestAHugeWholeNumberIsReportedAsOutOfRange(t *testing.T) {
+	_, err := Parse(withSettings(`{` + validBlock + `,"argo":{"parallelism":100000000000000000000}}`))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "argo-platform:settings.argo.parallelism: 100000000000000000000 is beyond any value the key accepts; want a whole number in its range")
+	assert.NotContains(t, err.Error(), "got a number")
+}

@@ -22,8 +22,10 @@ var (
 	// A Kubernetes object name (RFC 1123 subdomain).
 	dnsSubdomainRe = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
 	hhmmRe         = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
-	emailRe        = regexp.MustCompile(`^[^@\s]+@[a-z0-9.-]+\.[a-z]{2,}$`)
-	memberKinds    = []string{"user:", "group:", "serviceAccount:", "domain:"}
+	// An address: a local part without blanks or '@', no leading, trailing
+	// or doubled dot; a domain of dot-separated labels.
+	emailRe     = regexp.MustCompile(`^[^@\s.]+(\.[^@\s.]+)*@([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$`)
+	memberKinds = []string{"user:", "group:", "serviceAccount:", "domain:"}
 )
 
 // Accepted values, named in error messages.
@@ -31,7 +33,9 @@ var (
 	releaseChannels  = []string{"RAPID", "REGULAR", "STABLE"}
 	postgresVersions = []string{"POSTGRES_15", "POSTGRES_16", "POSTGRES_17", "POSTGRES_18"}
 	sharedCoreTiers  = []string{"db-f1-micro", "db-g1-small"}
-	reservedNS       = []string{"default", "kube-system", "kube-public", "kube-node-lease"}
+	// Namespaces Kubernetes and GKE keep for themselves (GKE runs Managed
+	// Prometheus in gmp-system and gke-gmp-system).
+	reservedNSPrefixes = []string{"kube-", "gke-", "gmp-"}
 )
 
 // Oldest Argo release line still patched upstream; 3.6 and older are end of
@@ -46,6 +50,9 @@ func (l *Loaded) Validate(stack string) error {
 
 	// Identity of the stack.
 	switch {
+	case !slices.Contains(Environments, s.Environment) && s.Environment == stack:
+		v.addf("%s: %q, the stack's name (the default when the key is absent), is not an environment; set environment to one of %s",
+			k("environment"), stack, strings.Join(Environments, ", "))
 	case !slices.Contains(Environments, s.Environment):
 		v.add(k("environment"), s.Environment, "one of "+strings.Join(Environments, ", "))
 	case slices.Contains(Environments, stack) && stack != s.Environment:
@@ -62,7 +69,7 @@ func (l *Loaded) Validate(stack string) error {
 		v.add(KeyRegion, s.Region, "a region such as asia-northeast1 or europe-west4 (not a zone)")
 	}
 	if s.Domain == "" {
-		v.addf("%s: missing; the host Argo's UI is served on, e.g. argo.staging.example.com", k("domain"))
+		v.addf("%s: missing; the host Argo's UI is served on, e.g. argo.staging.yourcompany.com", k("domain"))
 	} else if msg := checkDomain(s.Domain); msg != "" {
 		v.add(k("domain"), s.Domain, msg)
 	}
@@ -127,7 +134,7 @@ func (l *Loaded) Validate(stack string) error {
 	var authorized []netip.Prefix
 	for i, an := range c.AuthorizedNetworks {
 		path := fmt.Sprintf("cluster.authorizedNetworks[%d]", i)
-		if an.Name == "" || seen[an.Name] {
+		if strings.TrimSpace(an.Name) == "" || seen[an.Name] {
 			v.add(k(path+".name"), an.Name, "a non-empty name, unique in the list")
 		}
 		seen[an.Name] = true
@@ -165,14 +172,18 @@ func (l *Loaded) Validate(stack string) error {
 		v.addf("%s: missing; set it once with `pulumi config set --secret %s \"$(openssl rand -base64 24)\"`", KeyDatabaseAdminPassword, KeyDatabaseAdminPassword)
 	} else if n := utf8.RuneCountInString(l.DatabaseAdminPassword); n < 16 {
 		v.addf("%s: too short (%d characters); at least 16", KeyDatabaseAdminPassword, n)
+	} else if strings.TrimSpace(l.DatabaseAdminPassword) != l.DatabaseAdminPassword {
+		// Blanks at either end are a quoting slip: tools that trim them
+		// would log in with another password than the Secret holds.
+		v.addf("%s: starts or ends with a blank; set it again without (e.g. `openssl rand -base64 24`)", KeyDatabaseAdminPassword)
 	}
 
 	// Logs, IAP, DNS.
 	v.inRange(k("logs.retentionDays"), s.Logs.RetentionDays, 1, 3650)
 	org := s.IAP.OrganizationDomain
 	if org != "" {
-		if msg := checkDomain(org); msg != "" {
-			v.add(k("iap.organizationDomain"), org, "the organization's domain, e.g. example.com: "+msg)
+		if msg := checkHost(org, "yourcompany.com", "IAP admits users by their organization's domain"); msg != "" {
+			v.add(k("iap.organizationDomain"), org, "your organization's domain: "+msg)
 			org = ""
 		}
 	}
@@ -209,11 +220,12 @@ func (l *Loaded) Validate(stack string) error {
 	if msg := checkArgoVersion(a.Version); msg != "" {
 		v.add(k("argo.version"), a.Version, msg)
 	}
-	if !dnsLabelRe.MatchString(a.Namespace) || slices.Contains(reservedNS, a.Namespace) {
-		v.add(k("argo.namespace"), a.Namespace, "a lowercase DNS label other than "+strings.Join(reservedNS, ", "))
+	const nsWant = "a lowercase DNS label, not default and not starting with kube-, gke- or gmp- (Kubernetes' and GKE's own namespaces)"
+	if !dnsLabelRe.MatchString(a.Namespace) || reservedNamespace(a.Namespace) {
+		v.add(k("argo.namespace"), a.Namespace, nsWant)
 	}
-	if !dnsLabelRe.MatchString(a.WorkflowNamespace) || slices.Contains(reservedNS, a.WorkflowNamespace) {
-		v.add(k("argo.workflowNamespace"), a.WorkflowNamespace, "a lowercase DNS label other than "+strings.Join(reservedNS, ", "))
+	if !dnsLabelRe.MatchString(a.WorkflowNamespace) || reservedNamespace(a.WorkflowNamespace) {
+		v.add(k("argo.workflowNamespace"), a.WorkflowNamespace, nsWant)
 	} else if a.WorkflowNamespace == a.Namespace {
 		v.add(k("argo.workflowNamespace"), a.WorkflowNamespace, "a namespace other than argo.namespace: workflows must not reach the controller's, the server's and the database's accounts and Secrets")
 	}
@@ -264,13 +276,6 @@ func (l *Loaded) Validate(stack string) error {
 	}
 
 	exampleValues(s, v)
-
-	// Derived names must fit GCP's limits.
-	if s.Project != "" && slices.Contains(Environments, s.Environment) {
-		for _, msg := range CheckNameLimits(NamesFor(s), s.Project) {
-			v.addf("%s", msg)
-		}
-	}
 
 	if s.Environment == Production {
 		l.productionInvariants(v)
@@ -336,7 +341,10 @@ func (l *Loaded) productionInvariants(v *problems) {
 	}
 }
 
-// CheckNameLimits reports every derived name that is too long for GCP.
+// CheckNameLimits reports every derived name that is too long for GCP. No
+// valid stack reaches a limit (project ids are at most 30 characters, the
+// environments are three): TestNameLimits proves it for the longest of
+// each, so Validate need not check.
 func CheckNameLimits(n Names, project string) []string {
 	type limit struct {
 		what, name string
@@ -365,7 +373,13 @@ func CheckNameLimits(n Names, project string) []string {
 }
 
 func checkDomain(d string) string {
-	const want = "a lowercase host name such as argo.staging.example.com: no scheme, path, port or trailing dot, at most 63 characters"
+	return checkHost(d, "argo.staging.yourcompany.com", "the managed certificate is issued for a DNS name")
+}
+
+// checkHost is checkDomain for any host name: example is one to show, ipWhy
+// says why an address will not do.
+func checkHost(d, example, ipWhy string) string {
+	want := "a lowercase host name such as " + example + ": no scheme, path, port or trailing dot, at most 63 characters"
 	switch {
 	case d == "":
 		return "missing; " + want
@@ -381,7 +395,7 @@ func checkDomain(d string) string {
 	}
 	if tld := labels[len(labels)-1]; strings.Trim(tld, "0123456789") == "" {
 		// No top-level domain is numeric: this is an address, or a typo.
-		return "a host name, not an IP address (the managed certificate is issued for a DNS name); " + want
+		return "a host name, not an IP address (" + ipWhy + "); " + want
 	}
 	for _, l := range labels {
 		if !labelRe.MatchString(l) {
@@ -475,6 +489,32 @@ func (p *problems) inRange(key string, n, lo, hi int) {
 }
 
 func (p *problems) err() error { return errors.Join(p.errs...) }
+
+// validBucketName follows GCS's naming rules for a bucket that exists
+// (https://cloud.google.com/storage/docs/buckets#naming).
+func validBucketName(b string) bool {
+	if !bucketRe.MatchString(b) || strings.Contains(b, "..") || strings.HasPrefix(b, "goog") || strings.Contains(b, "google") {
+		return false
+	}
+	if _, err := netip.ParseAddr(b); err == nil {
+		return false
+	}
+	parts := strings.Split(b, ".")
+	if len(parts) == 1 {
+		return len(b) <= 63
+	}
+	for _, p := range parts {
+		if p == "" || len(p) > 63 {
+			return false
+		}
+	}
+	return true
+}
+
+// reservedNamespace reports whether ns belongs to Kubernetes or GKE.
+func reservedNamespace(ns string) bool {
+	return ns == "default" || slices.ContainsFunc(reservedNSPrefixes, func(p string) bool { return strings.HasPrefix(ns, p) })
+}
 
 func ftoa(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
 
@@ -570,8 +610,8 @@ func checkIdentities(s Settings, v *problems) {
 		}
 		for j, b := range id.Buckets {
 			key := fmt.Sprintf("%s.buckets[%d]", path, j)
-			if !bucketRe.MatchString(b.Bucket) || strings.Contains(b.Bucket, "..") {
-				v.add(k(key+".bucket"), b.Bucket, "a GCS bucket name: 3 to 222 lowercase letters, digits, '-', '_' and '.'")
+			if !validBucketName(b.Bucket) {
+				v.add(k(key+".bucket"), b.Bucket, "a GCS bucket name: 3 to 63 lowercase letters, digits, '-' and '_' (up to 222 with dots, 63 between dots), starting and ending with a letter or digit, not an IP address, not starting with goog or containing google")
 			}
 			if msg := CheckIdentityRole(b.Role, "storage"); msg != "" {
 				v.add(k(key+".role"), b.Role, msg)

@@ -94,8 +94,14 @@ func TestCheckArgoVersion(t *testing.T) {
 }
 
 func TestNameLimits(t *testing.T) {
-	n := NamesFor(Settings{Project: "p" + strings.Repeat("x", 29), Environment: Experimental})
-	assert.Empty(t, CheckNameLimits(n, "p"+strings.Repeat("x", 29)), "the longest project id with the longest environment fits")
+	longest := "p" + strings.Repeat("x", 29)
+	require.Regexp(t, projectRe, longest, "the longest project id Validate accepts")
+	require.NotRegexp(t, projectRe, longest+"x")
+	for _, env := range Environments {
+		n := NamesFor(Settings{Project: longest, Environment: env})
+		assert.Empty(t, CheckNameLimits(n, longest), "the longest project id fits in %s", env)
+	}
+	n := NamesFor(Settings{Project: longest, Environment: Experimental})
 
 	n.Base = "argo-" + strings.Repeat("e", 40)
 	n.Workflow.ID = "argo-wf-" + strings.Repeat("e", 30)
