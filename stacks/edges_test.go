@@ -99,6 +99,9 @@ func TestDocumentedEdgesAreAcceptedAndOneBeyondRefused(t *testing.T) {
 		{Staging, "argo.workflowNamespace", []any{"workflows", "gmpx"}, []any{"default", "kube-workflows", "gmp-system", "gke-gmp-system", "argo"}},
 		{Staging, "identities", []any{
 			[]any{identity("bq-loader", nil)},
+			// The base every refused identity below edits: each is refused
+			// for its one edit.
+			[]any{identity("ld", nil)},
 			[]any{identity(strings.Repeat("n", 22), nil)}, // staging: 22 + "-staging" = 30
 			[]any{identity("a", func(m map[string]any) { m["name"] = "ab" }), identity("cd", nil)},
 			// 100 characters, not bytes (300 bytes in UTF-8).
@@ -112,7 +115,7 @@ func TestDocumentedEdgesAreAcceptedAndOneBeyondRefused(t *testing.T) {
 				}
 			})},
 		}, []any{
-			[]any{identity("x", func(m map[string]any) { m["description"] = strings.Repeat("日", 101) })},
+			[]any{identity("ld", func(m map[string]any) { m["description"] = strings.Repeat("日", 101) })},
 			// Their grants would share a resource name:
 			// identity-wf-ab-bucket-cd-bucket-efg-storage-objectviewer.
 			[]any{
@@ -125,65 +128,44 @@ func TestDocumentedEdgesAreAcceptedAndOneBeyondRefused(t *testing.T) {
 			},
 			[]any{identity("ab-dataset-cd", nil)},
 			// GCS's naming rules.
-			[]any{identity("x", func(m map[string]any) {
-				m["buckets"] = []any{map[string]any{"bucket": strings.Repeat("b", 64), "role": "roles/storage.objectViewer"}}
-			})},
-			[]any{identity("x", func(m map[string]any) {
-				m["buckets"] = []any{map[string]any{"bucket": "goog-exports", "role": "roles/storage.objectViewer"}}
-			})},
-			[]any{identity("x", func(m map[string]any) {
-				m["buckets"] = []any{map[string]any{"bucket": "my-google-data", "role": "roles/storage.objectViewer"}}
-			})},
-			[]any{identity("x", func(m map[string]any) {
-				m["buckets"] = []any{map[string]any{"bucket": "192.168.5.4", "role": "roles/storage.objectViewer"}}
-			})},
-			[]any{identity("x", func(m map[string]any) {
-				m["buckets"] = []any{map[string]any{"bucket": "a." + strings.Repeat("b", 64), "role": "roles/storage.objectViewer"}}
-			})},
-			[]any{identity("x", func(m map[string]any) { m["projectRoles"] = []any{"roles/editor"} })},
-			[]any{identity("x", func(m map[string]any) { m["projectRoles"] = []any{"roles/owner"} })},
-			[]any{identity("x", func(m map[string]any) { m["projectRoles"] = []any{"roles/iam.serviceAccountUser"} })},
-			[]any{identity("x", func(m map[string]any) { m["projectRoles"] = []any{"roles/iam.serviceAccountTokenCreator"} })},
-			[]any{identity("x", func(m map[string]any) { m["projectRoles"] = []any{"roles/iam.workloadIdentityUser"} })},
-			[]any{identity("x", func(m map[string]any) { m["projectRoles"] = []any{"roles/resourcemanager.projectIamAdmin"} })},
-			[]any{identity("x", func(m map[string]any) { m["projectRoles"] = []any{"roles/storage.admin"} })},
-			[]any{identity("x", func(m map[string]any) { m["projectRoles"] = []any{"roles/bigquery.admin"} })},
-			[]any{identity("x", func(m map[string]any) { m["projectRoles"] = []any{"roles/container.serviceAgent"} })},
-			[]any{identity("x", func(m map[string]any) { m["projectRoles"] = []any{"projects/acme/roles/custom"} })},
-			[]any{identity("x", func(m map[string]any) { m["projectRoles"] = []any{"roles/bigquery.jobUser", "roles/bigquery.jobUser"} })},
-			[]any{identity("x", func(m map[string]any) {
+			withBucket(strings.Repeat("b", 64)),
+			withBucket("goog-exports"),
+			withBucket("my-google-data"),
+			withBucket("192.168.5.4"),
+			withBucket("a." + strings.Repeat("b", 64)),
+			[]any{identity("ld", func(m map[string]any) { m["projectRoles"] = []any{"roles/editor"} })},
+			[]any{identity("ld", func(m map[string]any) { m["projectRoles"] = []any{"roles/owner"} })},
+			[]any{identity("ld", func(m map[string]any) { m["projectRoles"] = []any{"roles/iam.serviceAccountUser"} })},
+			[]any{identity("ld", func(m map[string]any) { m["projectRoles"] = []any{"roles/iam.serviceAccountTokenCreator"} })},
+			[]any{identity("ld", func(m map[string]any) { m["projectRoles"] = []any{"roles/iam.workloadIdentityUser"} })},
+			[]any{identity("ld", func(m map[string]any) { m["projectRoles"] = []any{"roles/resourcemanager.projectIamAdmin"} })},
+			[]any{identity("ld", func(m map[string]any) { m["projectRoles"] = []any{"roles/storage.admin"} })},
+			[]any{identity("ld", func(m map[string]any) { m["projectRoles"] = []any{"roles/bigquery.admin"} })},
+			[]any{identity("ld", func(m map[string]any) { m["projectRoles"] = []any{"roles/container.serviceAgent"} })},
+			[]any{identity("ld", func(m map[string]any) { m["projectRoles"] = []any{"projects/acme/roles/custom"} })},
+			[]any{identity("ld", func(m map[string]any) { m["projectRoles"] = []any{"roles/bigquery.jobUser", "roles/bigquery.jobUser"} })},
+			[]any{identity("ld", func(m map[string]any) {
 				m["datasets"] = []any{map[string]any{"dataset": "analytics", "role": "roles/storage.objectViewer"}}
 			})},
-			[]any{identity("x", func(m map[string]any) {
+			[]any{identity("ld", func(m map[string]any) {
 				m["datasets"] = []any{map[string]any{"dataset": "bad-name", "role": "roles/bigquery.dataViewer"}}
 			})},
-			[]any{identity("x", func(m map[string]any) {
+			[]any{identity("ld", func(m map[string]any) {
 				m["buckets"] = []any{map[string]any{"bucket": "acme", "role": "roles/bigquery.dataViewer"}}
 			})},
-			[]any{identity("x", func(m map[string]any) {
-				m["buckets"] = []any{map[string]any{"bucket": "Acme", "role": "roles/storage.objectViewer"}}
-			})},
-			[]any{identity("x", func(m map[string]any) { m["name"] = "argo-x" })},
-			[]any{identity("x", func(m map[string]any) { m["name"] = strings.Repeat("n", 23) })},
-			[]any{identity("x", func(m map[string]any) { m["name"] = "Loader" })},
-			[]any{identity("x", func(m map[string]any) { m["description"] = "" })},
-			[]any{identity("x", func(m map[string]any) { delete(m, "projectRoles"); delete(m, "datasets"); delete(m, "buckets") })},
+			withBucket("Acme"),
+			[]any{identity("ld", func(m map[string]any) { m["name"] = "argo-x" })},
+			[]any{identity("ld", func(m map[string]any) { m["name"] = strings.Repeat("n", 23) })},
+			[]any{identity("ld", func(m map[string]any) { m["name"] = "Loader" })},
+			[]any{identity("ld", func(m map[string]any) { m["description"] = "" })},
+			[]any{identity("ld", func(m map[string]any) { delete(m, "projectRoles"); delete(m, "datasets"); delete(m, "buckets") })},
 			[]any{identity("dup", nil), identity("dup", nil)},
 		}},
 		{Staging, "argo.workflowNamespace", []any{"workflows", strings.Repeat("w", 63)}, []any{"argo", "kube-system", strings.Repeat("w", 64), "Workflows"}},
 		{Staging, "argo.workflowSecrets", []any{[]any{}, []any{"bq-key", "api.token"}, []any{strings.Repeat("s", 253)}}, []any{[]any{"Key"}, []any{"a", "a"}, []any{strings.Repeat("s", 254)}, []any{""}}},
 		{Staging, "domain", []any{strings.Repeat("a", 48) + ".acme-data.dev"}, []any{strings.Repeat("a", 50) + ".acme-data.dev"}},
 	} {
-		for _, v := range tc.ok {
-			_, err := Parse(withValue(t, tc.env, tc.key, v))
-			assert.NoError(t, err, "%s %s = %v is documented as accepted", tc.env, tc.key, v)
-		}
-		for _, v := range tc.bad {
-			_, err := Parse(withValue(t, tc.env, tc.key, v))
-			if assert.Error(t, err, "%s %s = %v", tc.env, tc.key, v) {
-				assert.Contains(t, err.Error(), fmt.Sprintf("%s.%s", KeySettings, tc.key), "the refusal names the key")
-			}
-		}
+		checkEdges(t, tc.env, tc.key, tc.ok, tc.bad, nil)
 	}
 }
 
@@ -229,15 +211,31 @@ func TestRateLimitEdgesAreAcceptedAndOneBeyondRefused(t *testing.T) {
 		{Staging, "argo.podsPerSecond", []any{0.1, 1000}, []any{0, 1000.5}, map[string]any{"argo.podBurst": 1000, "argo.requeueSeconds": 1}},
 		{Staging, "argo.podsPerSecond", []any{15}, []any{15.5}, nil},
 	} {
-		for _, v := range tc.ok {
-			_, err := Parse(withValues(t, tc.env, tc.also, tc.key, v))
-			assert.NoError(t, err, "%s %s = %v (with %v) is documented as accepted", tc.env, tc.key, v, tc.also)
-		}
-		for _, v := range tc.bad {
-			_, err := Parse(withValues(t, tc.env, tc.also, tc.key, v))
-			if assert.Error(t, err, "%s %s = %v (with %v)", tc.env, tc.key, v, tc.also) {
-				assert.Contains(t, err.Error(), fmt.Sprintf("%s.%s", KeySettings, tc.key), "the refusal names the key")
-			}
+		checkEdges(t, tc.env, tc.key, tc.ok, tc.bad, tc.also)
+	}
+}
+
+// checkEdges parses env's valid input with key set to each value (and the
+// keys of also set first): ok values are accepted, bad ones refused by a
+// problem naming key.
+func checkEdges(t *testing.T, env, key string, ok, bad []any, also map[string]any) {
+	t.Helper()
+	for _, v := range ok {
+		_, err := Parse(withValues(t, env, also, key, v))
+		assert.NoError(t, err, "%s %s = %v (with %v) is documented as accepted", env, key, v, also)
+	}
+	for _, v := range bad {
+		_, err := Parse(withValues(t, env, also, key, v))
+		if assert.Error(t, err, "%s %s = %v (with %v)", env, key, v, also) {
+			assert.Contains(t, err.Error(), fmt.Sprintf("%s.%s", KeySettings, key), "the refusal names the key")
 		}
 	}
+}
+
+// withBucket is the identity list of one identity granted objectViewer on
+// bucket.
+func withBucket(bucket string) []any {
+	return []any{identity("ld", func(m map[string]any) {
+		m["buckets"] = []any{map[string]any{"bucket": bucket, "role": "roles/storage.objectViewer"}}
+	})}
 }
