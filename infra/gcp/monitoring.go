@@ -40,7 +40,7 @@ func NewMonitoring(ctx *pulumi.Context, name string, args *MonitoringArgs, opts 
 	if err := ctx.RegisterComponentResource(typePrefix+"Monitoring", name, m, opts...); err != nil {
 		return nil, err
 	}
-	child := []pulumi.ResourceOption{pulumi.Parent(m), pulumi.DependsOn(args.APIs)}
+	child := under(m, args.APIs)
 	project := pulumi.String(args.Project)
 	title := func(s string) string { return fmt.Sprintf("%s (%s)", s, args.Environment) }
 
@@ -51,7 +51,7 @@ func NewMonitoring(ctx *pulumi.Context, name string, args *MonitoringArgs, opts 
 			DisplayName: pulumi.String(title("Argo alerts to " + e)),
 			Type:        pulumi.String("email"),
 			Labels:      pulumi.StringMap{"email_address": pulumi.String(e)},
-		}, child...)
+		}, child)
 		if err != nil {
 			return nil, err
 		}
@@ -86,7 +86,7 @@ func NewMonitoring(ctx *pulumi.Context, name string, args *MonitoringArgs, opts 
 				Content: pulumi.String(a.Runbook), MimeType: pulumi.String("text/markdown"),
 			},
 			UserLabels: pulumi.StringMap{"environment": pulumi.String(args.Environment)},
-		}, child...)
+		}, child)
 		if err != nil {
 			return nil, err
 		}
@@ -98,7 +98,7 @@ func NewMonitoring(ctx *pulumi.Context, name string, args *MonitoringArgs, opts 
 	}
 	dash, err := gcpmonitoring.NewDashboard(ctx, name+"-dashboard", &gcpmonitoring.DashboardArgs{
 		Project: project, DashboardJson: pulumi.String(layout),
-	}, child...)
+	}, child)
 	if err != nil {
 		return nil, err
 	}
