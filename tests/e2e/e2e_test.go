@@ -462,19 +462,49 @@ func cleanCluster(t *testing.T, ctx context.Context, cfg *stacks.Loaded) {
 	require.NoError(t, ignoreNotFound(c.SchedulingV1().PriorityClasses().Delete(ctx, "workflow-controller", metav1.DeleteOptions{})))
 	require.NoError(t, ignoreNotFound(c.RbacV1().ClusterRoles().Delete(ctx, namespaceReader(ns), metav1.DeleteOptions{})))
 	require.NoError(t, ignoreNotFound(c.RbacV1().ClusterRoleBindings().Delete(ctx, namespaceReader(ns), metav1.DeleteOptions{})))
-	require.Eventually(t, func() bool {
+	// What is still there, and why (a namespace's conditions say which
+	// content or finalizer holds it), for the failure message.
+	var left []string
+	gone := func() bool {
+		left = nil
 		for _, name := range namespaces {
-			if _, err := c.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
-				return false
+			n, err := c.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				continue
 			}
+			what := fmt.Sprintf("namespace %s: %v", name, err)
+			if err == nil {
+				what = fmt.Sprintf("namespace %s %s", name, n.Status.Phase)
+				for _, cond := range n.Status.Conditions {
+					if cond.Status == corev1.ConditionTrue {
+						what += fmt.Sprintf("; %s: %s", cond.Type, cond.Message)
+					}
+				}
+				if pods, err := c.CoreV1().Pods(name).List(ctx, metav1.ListOptions{}); err == nil {
+					for _, p := range pods.Items {
+						what += fmt.Sprintf("; pod %s %s on %q, deleting since %v, finalizers %v", p.Name, p.Status.Phase, p.Spec.NodeName, p.DeletionTimestamp, p.Finalizers)
+					}
+				}
+			}
+			left = append(left, what)
 		}
 		for _, plural := range argoCRDs {
-			if _, err := client.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, plural+".argoproj.io", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
-				return false
+			crd, err := client.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, plural+".argoproj.io", metav1.GetOptions{})
+			if !apierrors.IsNotFound(err) {
+				what := fmt.Sprintf("CRD %s: %v", plural, err)
+				if err == nil {
+					what = fmt.Sprintf("CRD %s finalizers %v conditions %v", plural, crd.Finalizers, crd.Status.Conditions)
+				}
+				left = append(left, what)
 			}
 		}
-		return true
-	}, 2*time.Minute, 100*time.Millisecond, "leftovers of an earlier test are gone")
+		return len(left) == 0
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for !gone() && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	require.Empty(t, left, "leftovers of an earlier test are gone")
 }
 
 // killUp starts a first `up` and SIGKILLs the CLI once point is reached.
