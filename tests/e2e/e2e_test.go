@@ -451,21 +451,12 @@ func cleanCluster(t *testing.T, ctx context.Context, cfg *stacks.Loaded) {
 	for _, name := range namespaces {
 		require.NoError(t, ignoreNotFound(c.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{})))
 	}
-	policy := argo.AdmissionPolicyName(cfg.Argo.WorkflowNamespace)
-	require.NoError(t, ignoreNotFound(c.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(ctx, policy, metav1.DeleteOptions{})))
-	require.NoError(t, ignoreNotFound(c.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(ctx, policy, metav1.DeleteOptions{})))
 	client, err := apiext.NewForConfig(cluster.Config)
 	require.NoError(t, err)
-	for _, plural := range argoCRDs {
-		require.NoError(t, ignoreNotFound(client.ApiextensionsV1().CustomResourceDefinitions().Delete(ctx, plural+".argoproj.io", metav1.DeleteOptions{})))
-	}
-	require.NoError(t, ignoreNotFound(c.SchedulingV1().PriorityClasses().Delete(ctx, "workflow-controller", metav1.DeleteOptions{})))
-	require.NoError(t, ignoreNotFound(c.RbacV1().ClusterRoles().Delete(ctx, namespaceReader(ns), metav1.DeleteOptions{})))
-	require.NoError(t, ignoreNotFound(c.RbacV1().ClusterRoleBindings().Delete(ctx, namespaceReader(ns), metav1.DeleteOptions{})))
 	// What is still there, and why (a namespace's conditions say which
 	// content or finalizer holds it), for the failure message.
 	var left []string
-	gone := func() bool {
+	namespacesGone := func() bool {
 		left = nil
 		for _, name := range namespaces {
 			n, err := c.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
@@ -488,6 +479,23 @@ func cleanCluster(t *testing.T, ctx context.Context, cfg *stacks.Loaded) {
 			}
 			left = append(left, what)
 		}
+		return len(left) == 0
+	}
+	// The namespaces go first, their custom resources with them, while the
+	// CRDs still exist: removing CRDs under the namespace controller makes
+	// its discovery fail, and it retries with a growing backoff.
+	waitGone(t, namespacesGone, &left)
+	policy := argo.AdmissionPolicyName(cfg.Argo.WorkflowNamespace)
+	require.NoError(t, ignoreNotFound(c.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(ctx, policy, metav1.DeleteOptions{})))
+	require.NoError(t, ignoreNotFound(c.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(ctx, policy, metav1.DeleteOptions{})))
+	for _, plural := range argoCRDs {
+		require.NoError(t, ignoreNotFound(client.ApiextensionsV1().CustomResourceDefinitions().Delete(ctx, plural+".argoproj.io", metav1.DeleteOptions{})))
+	}
+	require.NoError(t, ignoreNotFound(c.SchedulingV1().PriorityClasses().Delete(ctx, "workflow-controller", metav1.DeleteOptions{})))
+	require.NoError(t, ignoreNotFound(c.RbacV1().ClusterRoles().Delete(ctx, namespaceReader(ns), metav1.DeleteOptions{})))
+	require.NoError(t, ignoreNotFound(c.RbacV1().ClusterRoleBindings().Delete(ctx, namespaceReader(ns), metav1.DeleteOptions{})))
+	crdsGone := func() bool {
+		left = nil
 		for _, plural := range argoCRDs {
 			crd, err := client.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, plural+".argoproj.io", metav1.GetOptions{})
 			if !apierrors.IsNotFound(err) {
@@ -500,11 +508,17 @@ func cleanCluster(t *testing.T, ctx context.Context, cfg *stacks.Loaded) {
 		}
 		return len(left) == 0
 	}
+	waitGone(t, crdsGone, &left)
+}
+
+// waitGone polls gone for up to two minutes and fails with what it left.
+func waitGone(t *testing.T, gone func() bool, left *[]string) {
+	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for !gone() && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
 	}
-	require.Empty(t, left, "leftovers of an earlier test are gone")
+	require.Empty(t, *left, "leftovers of an earlier test are gone")
 }
 
 // killUp starts a first `up` and SIGKILLs the CLI once point is reached.
