@@ -145,13 +145,45 @@ func Queries(s Scope) []string {
 	return out
 }
 
-var metricRe = regexp.MustCompile(`\bargo_workflows_[a-z0-9_]+\b`)
+// Selector is one series selector of a query: a metric name and its label
+// matchers.
+type Selector struct {
+	Metric   string
+	Matchers []Matcher
+}
 
-// Metrics are the metric names query reads, sorted: every name the
-// expressions here use starts with argo_workflows_ (tools/promql checks
-// this against the parser's own reading).
+// Matcher is one label matcher; Op is "=" or "=~".
+type Matcher struct {
+	Label, Op, Value string
+}
+
+var (
+	selectorRe = regexp.MustCompile(`(argo_workflows_[a-z0-9_]+)\{([^}]*)\}`)
+	matcherRe  = regexp.MustCompile(`([a-z_]+)(=~|=)"([^"]*)"`)
+)
+
+// Selectors are the selectors of query, in order. Every selector the
+// expressions here write names an argo_workflows_ metric and has matchers
+// in braces; tools/promql checks this reading against Prometheus's parser,
+// and the e2e checks each selector against the real controller's /metrics.
+func Selectors(query string) []Selector {
+	var out []Selector
+	for _, m := range selectorRe.FindAllStringSubmatch(query, -1) {
+		sel := Selector{Metric: m[1]}
+		for _, mt := range matcherRe.FindAllStringSubmatch(m[2], -1) {
+			sel.Matchers = append(sel.Matchers, Matcher{Label: mt[1], Op: mt[2], Value: mt[3]})
+		}
+		out = append(out, sel)
+	}
+	return out
+}
+
+// Metrics are the metric names query reads, sorted and each once.
 func Metrics(query string) []string {
-	names := metricRe.FindAllString(query, -1)
+	var names []string
+	for _, s := range Selectors(query) {
+		names = append(names, s.Metric)
+	}
 	slices.Sort(names)
 	return slices.Compact(names)
 }

@@ -395,14 +395,14 @@ func (l *liveArgo) check(t *testing.T, ctx context.Context) {
 	t.Run("every metric and label the alerts and the dashboard read is one the real controller exports", func(t *testing.T) {
 		m := scrapeMetrics(t)
 		for _, q := range monitoring.Queries(scope) {
-			for _, sel := range selectorRe.FindAllStringSubmatch(q, -1) {
-				name, matchers := sel[1], sel[2]
+			for _, sel := range monitoring.Selectors(q) {
+				name := sel.Metric
 				samples := m[name]
 				if !assert.NotEmpty(t, samples, "%s: the controller exports no %s (Argo renamed it?)", q, name) {
 					continue
 				}
-				for _, mt := range matcherRe.FindAllStringSubmatch(matchers, -1) {
-					label, op, value := mt[1], mt[2], mt[3]
+				for _, mt := range sel.Matchers {
+					label, op, value := mt.Label, mt.Op, mt.Value
 					if label == "cluster" || label == "namespace" {
 						continue // Managed Prometheus's target labels
 					}
@@ -470,14 +470,10 @@ func (l *liveArgo) check(t *testing.T, ctx context.Context) {
 // archive on purpose.
 const unarchivedPrefix = "e2e-unarchived-"
 
-// The selectors of a PromQL expression (name{matchers}) and the matchers'
-// parts; tools/promql checks with Prometheus's parser that the expressions
-// have no other kind of selector.
+// A sample line of the Prometheus text format, and its labels.
 var (
-	selectorRe = regexp.MustCompile(`(argo_workflows_[a-z0-9_]+)\{([^}]*)\}`)
-	matcherRe  = regexp.MustCompile(`([a-z_]+)(=~|=)"([^"]*)"`)
-	sampleRe   = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)`)
-	labelRe    = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"`)
+	sampleRe = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)`)
+	labelRe  = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"`)
 )
 
 // scrapeMetrics reads the real controller's /metrics (the port and path

@@ -46,17 +46,26 @@ func TestEveryAlertAndChartQueryIsPromQLScopedToTheStack(t *testing.T) {
 			continue
 		}
 		var names []string
+		var parsed []monitoring.Selector
 		for _, vs := range selectors(expr) {
 			names = append(names, vs.Name)
 			matches := map[string]string{}
+			sel := monitoring.Selector{Metric: vs.Name}
 			for _, m := range vs.LabelMatchers {
 				if m.Type == labels.MatchEqual {
 					matches[m.Name] = m.Value
 				}
+				if m.Name != labels.MetricName {
+					sel.Matchers = append(sel.Matchers, monitoring.Matcher{Label: m.Name, Op: m.Type.String(), Value: m.Value})
+				}
 			}
+			parsed = append(parsed, sel)
 			assert.Equal(t, scope.Cluster, matches["cluster"], "%s: %s reads only this stack's cluster", q, vs.Name)
 			assert.Equal(t, scope.Namespace, matches["namespace"], "%s: %s reads only Argo's namespace", q, vs.Name)
 		}
+		// The e2e reads selectors with monitoring.Selectors: it must read
+		// what Prometheus reads, metric names, matchers and all.
+		assert.Equal(t, parsed, monitoring.Selectors(q), "%s", q)
 		slices.Sort(names)
 		assert.Equal(t, slices.Compact(names), monitoring.Metrics(q), "%s", q)
 	}
