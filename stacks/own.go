@@ -1,0 +1,190 @@
+package stacks
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Own is what a team puts in place of the example values the stack files
+// ship with, once for all three stacks (`go run ./stacks/own`). A zero field
+// leaves its key as the file has it.
+type Own struct {
+	// ProjectPrefix names each environment's project <prefix>-<environment>,
+	// as docs/bootstrap.md creates them.
+	ProjectPrefix string
+	// Region replaces gcp:region (the files ship with asia-northeast1).
+	Region string
+	// Domain is the team's domain: Argo is served on argo.<environment>.<domain>,
+	// production on argo.<domain>.
+	Domain string
+	// Networks replace cluster.authorizedNetworks.
+	Networks []AuthorizedNetwork
+	// Members replace iap.members.
+	Members []string
+	// Emails replace alerts.emails in the stacks whose file lists alerts
+	// (staging and production as shipped; experimental e-mails no one).
+	Emails []string
+}
+
+// Host is where environment env serves Argo's UI under the team's domain.
+func (o Own) Host(env string) string {
+	if env == Production {
+		return "argo." + o.Domain
+	}
+	return "argo." + env + "." + o.Domain
+}
+
+// SetOwn rewrites the text of one stack file with o's values, keeping its
+// comments, its order and every other key as they are.
+func SetOwn(file []byte, stack string, o Own) ([]byte, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(file, &doc); err != nil {
+		return nil, fmt.Errorf("Pulumi.%s.yaml: %w", stack, err)
+	}
+	if len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("Pulumi.%s.yaml: not a stack file (want a mapping with config)", stack)
+	}
+	config := child(doc.Content[0], "config")
+	settings := child(config, KeySettings)
+	env := stack
+	if e := lookup(settings, "environment"); e != nil && e.Value != "" {
+		env = e.Value
+	}
+	if o.ProjectPrefix != "" {
+		set(config, KeyProject, scalar(o.ProjectPrefix+"-"+env))
+	}
+	if o.Region != "" {
+		set(config, KeyRegion, scalar(o.Region))
+	}
+	if o.Domain != "" {
+		set(settings, "domain", scalar(o.Host(env)))
+	}
+	if len(o.Networks) > 0 {
+		list := &yaml.Node{Kind: yaml.SequenceNode}
+		for _, n := range o.Networks {
+			item := &yaml.Node{Kind: yaml.MappingNode}
+			set(item, "name", scalar(n.Name))
+			set(item, "cidr", scalar(n.CIDR))
+			list.Content = append(list.Content, item)
+		}
+		set(child(settings, "cluster"), "authorizedNetworks", list)
+	}
+	if len(o.Members) > 0 {
+		set(child(settings, "iap"), "members", scalars(o.Members))
+	}
+	if alerts := lookup(settings, "alerts"); len(o.Emails) > 0 && alerts != nil {
+		set(alerts, "emails", scalars(o.Emails))
+	}
+	var out bytes.Buffer
+	enc := yaml.NewEncoder(&out)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+// ReadStackFile is what the Pulumi CLI hands the program for one stack
+// file: the provider keys as text, the settings block as JSON, and every
+// key's name. Secure values (the password) are not read.
+func ReadStackFile(stack string, file []byte) (Input, error) {
+	var f struct {
+		Config map[string]any `yaml:"config"`
+	}
+	if err := yaml.Unmarshal(file, &f); err != nil {
+		return Input{}, fmt.Errorf("Pulumi.%s.yaml: %w", stack, err)
+	}
+	in := Input{Stack: stack}
+	text := func(key string) string {
+		s, _ := f.Config[key].(string)
+		return s
+	}
+	in.Project, in.Region = text(KeyProject), text(KeyRegion)
+	switch v := f.Config[KeySettings].(type) {
+	case nil:
+	case string:
+		in.Settings = v
+	default:
+		b, err := json.Marshal(v)
+		if err != nil {
+			return Input{}, fmt.Errorf("Pulumi.%s.yaml: %s: %w", stack, KeySettings, err)
+		}
+		in.Settings = string(b)
+	}
+	for k := range f.Config {
+		in.ConfigKeys = append(in.ConfigKeys, k)
+	}
+	slices.Sort(in.ConfigKeys)
+	return in, nil
+}
+
+// lookup is the value of key in mapping m, or nil.
+func lookup(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// child is the mapping under key in m, added when missing.
+func child(m *yaml.Node, key string) *yaml.Node {
+	if c := lookup(m, key); c != nil && c.Kind == yaml.MappingNode {
+		return c
+	}
+	c := &yaml.Node{Kind: yaml.MappingNode}
+	set(m, key, c)
+	return c
+}
+
+// set puts v under key in m, in place of the old value (keeping the key's
+// comments) or at the end.
+func set(m *yaml.Node, key string, v *yaml.Node) {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			old := m.Content[i+1]
+			v.LineComment, v.FootComment = old.LineComment, old.FootComment
+			m.Content[i+1] = v
+			return
+		}
+	}
+	m.Content = append(m.Content, scalar(key), v)
+}
+
+func scalar(s string) *yaml.Node {
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
+}
+
+func scalars(ss []string) *yaml.Node {
+	list := &yaml.Node{Kind: yaml.SequenceNode}
+	for _, s := range ss {
+		list.Content = append(list.Content, scalar(s))
+	}
+	return list
+}
+
+// IsExampleValue reports whether err is the problem of a value the stack
+// files ship with as an example.
+func IsExampleValue(err error) bool {
+	_, ok := err.(exampleValue)
+	return ok
+}
+
+// exampleValue is the problem of one example value: its key, the value,
+// why it is one and what to put instead.
+type exampleValue struct{ key, value, why, want string }
+
+func (e exampleValue) Error() string {
+	return fmt.Sprintf("%s: %q is an example value (%s); replace it with %s", e.key, e.value, e.why, e.want)
+}
