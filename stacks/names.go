@@ -36,8 +36,12 @@ type Account struct {
 }
 
 // Email is the GSA's e-mail in project.
-func (a Account) Email(project string) string {
-	return a.ID + "@" + project + ".iam.gserviceaccount.com"
+func (a Account) Email(project string) string { return ServiceAccountEmail(a.ID, project) }
+
+// ServiceAccountEmail is the e-mail Google gives the user-managed service
+// account id in project.
+func ServiceAccountEmail(id, project string) string {
+	return id + "@" + project + ".iam.gserviceaccount.com"
 }
 
 // DatabaseUser is the IAM database user Cloud SQL derives from a service

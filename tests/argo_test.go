@@ -2,7 +2,6 @@ package tests
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
 
 	"github.com/argo-platform/argo-platform/infra"
 	"github.com/argo-platform/argo-platform/infra/argo"
@@ -41,83 +41,6 @@ func kubeIn(t *testing.T, rec *Recorder, typ, ns, name string) *Registered {
 	}
 	require.Failf(t, "missing object", "no %s %s/%s", typ, ns, name)
 	return nil
-}
-
-// configOf reads a ConfigMap's data the way Argo does (argo.JoinData's
-// joining rule, then a strict decode) and returns the keys present.
-func configOf(t *testing.T, cm *Registered) (argo.ControllerConfig, []string) {
-	t.Helper()
-	data := Prop(cm.Inputs, "data")
-	require.True(t, data.IsObject(), "ConfigMap data must be known")
-	entries := map[string]string{}
-	for k, v := range data.ObjectValue() {
-		require.True(t, v.IsString())
-		entries[string(k)] = v.StringValue()
-	}
-	cfg, err := argo.ParseData(entries)
-	require.NoError(t, err, "Argo must be able to parse the ConfigMap")
-	return cfg, slices.Sorted(maps.Keys(entries))
-}
-
-func TestControllerConfigMaps(t *testing.T) {
-	forEachStack(t, func(t *testing.T, r *run) {
-		s := r.cfg.Settings
-		for _, name := range []string{"workflow-controller-configmap", "argo-server-configmap"} {
-			cfg, keys := configOf(t, kube(t, r.rec, "kubernetes:core/v1:ConfigMap", name))
-			for _, removed := range argo.RemovedKeys {
-				assert.NotContains(t, keys, removed, "today's Argo refuses %s", removed)
-			}
-			assert.Equal(t, s.Argo.Parallelism, cfg.Parallelism)
-			assert.Equal(t, s.Argo.NamespaceParallelism, cfg.NamespaceParallelism)
-			assert.Equal(t, s.Argo.PodsPerSecond, cfg.ResourceRateLimit.Limit)
-			assert.Equal(t, s.Argo.PodBurst, cfg.ResourceRateLimit.Burst)
-			assert.True(t, cfg.NodeEvents.Enabled)
-
-			assert.True(t, cfg.ArtifactRepository.ArchiveLogs, "step logs are archived")
-			assert.Equal(t, s.Project+"-argo-logs-"+r.stack, cfg.ArtifactRepository.GCS.Bucket, "the GCP bucket reaches the ConfigMap")
-			assert.Equal(t, "argo/{{workflow.creationTimestamp.Y}}/{{workflow.creationTimestamp.m}}/{{workflow.creationTimestamp.d}}/{{workflow.name}}/{{pod.name}}", cfg.ArtifactRepository.GCS.KeyFormat)
-
-			req := cfg.Executor.Resources.Requests
-			assert.Equal(t, "50m", req["cpu"], "not Autopilot's 500m default")
-			assert.Equal(t, "128Mi", req["memory"], "not Autopilot's 2 GiB default")
-
-			assert.True(t, cfg.MetricsConfig.Enabled)
-			assert.Equal(t, 9090, cfg.MetricsConfig.Port)
-
-			p := cfg.Persistence
-			assert.True(t, p.Archive)
-			assert.Equal(t, fmt.Sprintf("%dd", s.Argo.ArchiveTTLDays), p.ArchiveTTL)
-			assert.Equal(t, "argo-"+r.stack, p.ClusterName)
-			assert.Positive(t, p.ConnectionPool.MaxOpenConns, "bounded pool")
-			assert.Equal(t, "127.0.0.1", p.PostgreSQL.Host, "through the Auth Proxy sidecar")
-			assert.Equal(t, 5432, p.PostgreSQL.Port)
-			assert.Equal(t, "argo", p.PostgreSQL.Database)
-			assert.Equal(t, "username", p.PostgreSQL.UserNameSecret.Key)
-
-			d := cfg.WorkflowDefaults.Spec
-			assert.Equal(t, "argo-workflow", d.ServiceAccountName, "seed trap 3 solved by default")
-			assert.Equal(t, s.Argo.WorkflowTTLHours*3600, d.TTLStrategy.SecondsAfterCompletion)
-			assert.NotEmpty(t, d.PodGC.Strategy)
-			require.NotNil(t, d.RetryStrategy)
-			assert.Equal(t, "Always", d.RetryStrategy.RetryPolicy, "Failed nodes are candidates too (a preempted pod is Failed)")
-			assert.Contains(t, d.RetryStrategy.Expression, `lastRetry.status == "Error"`)
-			assert.Contains(t, d.RetryStrategy.Expression, "imminent node shutdown", "only the kubelet's node-shutdown failure among Failed nodes")
-			assert.Equal(t, s.Argo.SpotSteps, d.NodeSelector["cloud.google.com/gke-spot"] == "true")
-			if r.stack == stacks.Production {
-				assert.Empty(t, d.NodeSelector, "Spot is opt-in per workflow in production")
-			}
-
-			require.Len(t, cfg.Links, 2)
-			for _, l := range cfg.Links {
-				assert.Contains(t, l.URL, "project="+s.Project)
-				assert.Contains(t, l.URL, "${metadata.name}")
-			}
-		}
-		ctrl, _ := configOf(t, kube(t, r.rec, "kubernetes:core/v1:ConfigMap", "workflow-controller-configmap"))
-		srv, _ := configOf(t, kube(t, r.rec, "kubernetes:core/v1:ConfigMap", "argo-server-configmap"))
-		assert.NotEqual(t, ctrl.Persistence.PostgreSQL.UserNameSecret.Name, srv.Persistence.PostgreSQL.UserNameSecret.Name,
-			"the controller and the server present different database users")
-	})
 }
 
 func container(t *testing.T, dep *Registered, path string) resource.PropertyMap {
@@ -241,8 +164,9 @@ func TestDeployments(t *testing.T) {
 
 // TestDatabaseUserMatchesTheProxyLogin follows, per Deployment, the chain
 // Cloud SQL checks: the pod's KSA -> its GSA annotation (whom the proxy logs
-// in as) -> the IAM database user of that GSA, which must be the user name
-// in the Secret that the Deployment's own ConfigMap points at.
+// in as) -> the Cloud SQL IAM user registered for that GSA, whose name must
+// be the user name in the Secret that the Deployment's own ConfigMap points
+// at.
 func TestDatabaseUserMatchesTheProxyLogin(t *testing.T) {
 	forEachStack(t, func(t *testing.T, r *run) {
 		for _, name := range []string{"workflow-controller", "argo-server"} {
@@ -252,11 +176,25 @@ func TestDatabaseUserMatchesTheProxyLogin(t *testing.T) {
 			require.NotEmpty(t, gsa)
 
 			args := Strs(container(t, dep, "spec.template.spec.containers[0]"), "args")
-			cm, _ := configOf(t, kube(t, r.rec, "kubernetes:core/v1:ConfigMap", flagValue(args, "--configmap")))
-			secret := kube(t, r.rec, "kubernetes:core/v1:Secret", cm.Persistence.PostgreSQL.UserNameSecret.Name)
+			cm := kube(t, r.rec, "kubernetes:core/v1:ConfigMap", flagValue(args, "--configmap"))
+			var persistence struct {
+				PostgreSQL struct {
+					UserNameSecret struct{ Name string } `yaml:"userNameSecret"`
+				} `yaml:"postgresql"`
+			}
+			require.NoError(t, yaml.Unmarshal([]byte(Str(cm.Inputs, "data.persistence")), &persistence))
+			secret := kube(t, r.rec, "kubernetes:core/v1:Secret", persistence.PostgreSQL.UserNameSecret.Name)
 			user := Str(secret.Inputs, "stringData.username")
-			assert.Equal(t, stacks.DatabaseUser(gsa), user, "%s presents the IAM user of the GSA its proxy logs in as", name)
-			assert.Equal(t, strings.TrimSuffix(gsa, ".gserviceaccount.com"), user)
+			// Cloud SQL names a service account's IAM user by its e-mail
+			// without ".gserviceaccount.com".
+			assert.Equal(t, strings.TrimSuffix(gsa, ".gserviceaccount.com"), user, "%s presents the IAM user of the GSA its proxy logs in as", name)
+			var registered []string
+			for _, u := range r.rec.OfType("gcp:sql/user:User") {
+				if Str(u.Inputs, "type") == "CLOUD_IAM_SERVICE_ACCOUNT" {
+					registered = append(registered, Str(u.Inputs, "name"))
+				}
+			}
+			assert.Contains(t, registered, user, "%s's user exists in Cloud SQL", name)
 		}
 	})
 }
@@ -494,15 +432,35 @@ func TestKubernetesObjectsUseTheClusterProviderAndWaitForGrants(t *testing.T) {
 			"the server starts once its user has its tables")
 		for _, name := range []string{"workflow-controller", "argo-server"} {
 			dep := kube(t, r.rec, "kubernetes:apps/v1:Deployment", name)
-			assert.Contains(t, dep.DependsOn, job.URN, "%s starts after the database grants", name)
+			after := waitsFor(r.rec, dep)
+			assert.True(t, after[job.URN], "%s starts after the database grants", name)
 			for _, crd := range crds {
-				assert.Contains(t, dep.DependsOn, crd.URN, "%s starts after Argo's CRDs", name)
+				assert.True(t, after[crd.URN], "%s starts after Argo's CRDs", name)
 			}
 			for _, g := range grants {
-				assert.Contains(t, dep.DependsOn, g, "%s waits for %s", name, g)
+				assert.True(t, after[g], "%s waits for %s", name, g)
 			}
 		}
 	})
+}
+
+// waitsFor is everything the engine creates before res: its dependencies,
+// through options and through data, and theirs.
+func waitsFor(rec *Recorder, res *Registered) map[string]bool {
+	seen := map[string]bool{}
+	todo := slices.Clone(res.DependsOn)
+	for len(todo) > 0 {
+		u := todo[0]
+		todo = todo[1:]
+		if seen[u] {
+			continue
+		}
+		seen[u] = true
+		if d := rec.ByURN(u); d != nil {
+			todo = append(todo, d.DependsOn...)
+		}
+	}
+	return seen
 }
 
 func TestControllerMetricsAreScraped(t *testing.T) {

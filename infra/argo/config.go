@@ -2,9 +2,7 @@ package argo
 
 import (
 	"fmt"
-	"maps"
 	"reflect"
-	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -239,45 +237,6 @@ func (c ControllerConfig) Data() (map[string]string, error) {
 		}
 	}
 	return out, nil
-}
-
-// JoinData is the YAML document Argo's controller and server build from a
-// ConfigMap's data entries (the rule described on Data), for tests and
-// tools that must read the ConfigMap as Argo does.
-func JoinData(data map[string]string) (string, error) {
-	if _, ok := data["config"]; ok && len(data) != 1 {
-		return "", fmt.Errorf("argo: a `config` entry must be the ConfigMap's only entry")
-	}
-	if doc, ok := data["config"]; ok {
-		return doc, nil
-	}
-	var b strings.Builder
-	for _, name := range slices.Sorted(maps.Keys(data)) {
-		value := data[name]
-		if strings.Contains(value, "\n") {
-			lines := strings.Split(strings.Trim(value, "\n"), "\n")
-			b.WriteString(name + ":\n  " + strings.Join(lines, "\n  ") + "\n")
-		} else {
-			b.WriteString(name + ": " + value + "\n")
-		}
-	}
-	return b.String(), nil
-}
-
-// ParseData reads a ConfigMap's data as Argo does: joined by JoinData, then
-// decoded strictly (an unknown key is an error).
-func ParseData(data map[string]string) (ControllerConfig, error) {
-	var cfg ControllerConfig
-	doc, err := JoinData(data)
-	if err != nil {
-		return cfg, err
-	}
-	dec := yaml.NewDecoder(strings.NewReader(doc))
-	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil {
-		return cfg, fmt.Errorf("argo: config: %w", err)
-	}
-	return cfg, nil
 }
 
 // RemovedKeys are controller ConfigMap keys that Argo has removed; any of

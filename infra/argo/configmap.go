@@ -10,27 +10,17 @@ import (
 // KeyFormat is the seed's dated layout of archived logs in the bucket.
 const KeyFormat = "argo/{{workflow.creationTimestamp.Y}}/{{workflow.creationTimestamp.m}}/{{workflow.creationTimestamp.d}}/{{workflow.name}}/{{pod.name}}"
 
-// ConfigParams are the plain values the ConfigMap is built from.
-type ConfigParams struct {
-	Bucket, Database, ClusterName string
-	// UserSecret is the Secret holding the database user this reader presents.
-	UserSecret       string
-	WorkflowKSA      string
-	Throughput       Throughput
-	ArchiveTTLDays   int
-	WorkflowTTLHours int
-	SpotSteps        bool
-	Links            []Link
-}
-
-// NewControllerConfig builds the controller's configuration.
-func NewControllerConfig(p ConfigParams) ControllerConfig {
+// controllerConfig is the configuration Argo reads from the ConfigMap of a
+// component that presents the database user in userSecret, once the log
+// bucket's and the database's names are known.
+func (a *WorkflowsArgs) controllerConfig(userSecret, bucket, database string) ControllerConfig {
+	t := a.Throughput
 	defaults := WorkflowSpecDefaults{
 		// Seed lesson (trap 3): a workflow that names no account ran as
 		// `default` and lacked rights. Every workflow now runs as the
 		// workflow pods' account unless it names another.
-		ServiceAccountName: p.WorkflowKSA,
-		TTLStrategy:        TTLStrategy{SecondsAfterCompletion: p.WorkflowTTLHours * 3600},
+		ServiceAccountName: a.Workflow.KSA,
+		TTLStrategy:        TTLStrategy{SecondsAfterCompletion: a.WorkflowTTLHours * 3600},
 		// Keep failed pods for debugging; logs are archived in GCS anyway.
 		PodGC: PodGC{Strategy: "OnPodSuccess"},
 		// Retry infrastructure failures (a preempted Spot node, a lost
@@ -40,21 +30,21 @@ func NewControllerConfig(p ConfigParams) ControllerConfig {
 		// duration chart (Argo has no built-in one).
 		TemplateDefaults: &TemplateDefaults{Metrics: TemplateMetrics{Prometheus: []PrometheusMetric{StepDuration}}},
 	}
-	if p.SpotSteps {
+	if a.SpotSteps {
 		// Autopilot Spot Pods cost a fraction of regular ones; the retry
 		// above survives preemption.
 		defaults.NodeSelector = map[string]string{"cloud.google.com/gke-spot": "true"}
 	}
-	secret := SecretKey{Name: p.UserSecret, Key: "username"}
+	secret := SecretKey{Name: userSecret, Key: "username"}
 	return ControllerConfig{
-		Parallelism:          p.Throughput.Parallelism,
-		NamespaceParallelism: p.Throughput.NamespaceParallelism,
-		ResourceRateLimit:    RateLimit{Limit: p.Throughput.PodsPerSecond, Burst: p.Throughput.PodBurst},
+		Parallelism:          t.Parallelism,
+		NamespaceParallelism: t.NamespaceParallelism,
+		ResourceRateLimit:    RateLimit{Limit: t.PodsPerSecond, Burst: t.PodBurst},
 		NodeEvents:           Toggle{Enabled: true},
 		Executor:             Executor{Resources: Resources{Requests: ExecutorResources, Limits: ExecutorResources}},
 		ArtifactRepository: ArtifactRepository{
 			ArchiveLogs: true,
-			GCS:         GCSArtifactRepository{Bucket: p.Bucket, KeyFormat: KeyFormat},
+			GCS:         GCSArtifactRepository{Bucket: bucket, KeyFormat: KeyFormat},
 		},
 		// Plain HTTP: scraped inside the cluster by Managed Prometheus, and
 		// the NetworkPolicy admits only its collectors.
@@ -63,20 +53,20 @@ func NewControllerConfig(p ConfigParams) ControllerConfig {
 			ConnectionPool:    ConnectionPool{MaxIdleConns: 5, MaxOpenConns: 10, ConnMaxLifetime: "30m"},
 			NodeStatusOffLoad: true,
 			Archive:           true,
-			ArchiveTTL:        fmt.Sprintf("%dd", p.ArchiveTTLDays),
-			ClusterName:       p.ClusterName,
+			ArchiveTTL:        fmt.Sprintf("%dd", a.ArchiveTTLDays),
+			ClusterName:       a.ClusterName,
 			PostgreSQL: PostgreSQL{
 				// The Auth Proxy sidecar, which encrypts and authenticates.
 				Host: "127.0.0.1", Port: postgresPort,
-				Database: p.Database, TableName: "argo_workflows",
+				Database: database, TableName: "argo_workflows",
 				UserNameSecret: secret,
 				// Empty: --auto-iam-authn puts a token in its place.
-				PasswordSecret: SecretKey{Name: p.UserSecret, Key: "password"},
+				PasswordSecret: SecretKey{Name: userSecret, Key: "password"},
 				SSL:            false, SSLMode: "disable",
 			},
 		},
 		WorkflowDefaults: WorkflowDefaults{Spec: defaults},
-		Links:            p.Links,
+		Links:            a.Links,
 	}
 }
 
@@ -95,13 +85,10 @@ func (b *builder) configMaps() error {
 		{controllerConfigMap, controllerName},
 		{serverConfigMap, serverName},
 	} {
-		params := ConfigParams{
-			ClusterName: a.ClusterName,
-			UserSecret:  databaseSecretName(c.component), WorkflowKSA: a.Workflow.KSA,
-			Throughput: a.Throughput, ArchiveTTLDays: a.ArchiveTTLDays,
-			WorkflowTTLHours: a.WorkflowTTLHours, SpotSteps: a.SpotSteps, Links: a.Links,
-		}
-		plain, err := NewControllerConfig(params).Data()
+		user := databaseSecretName(c.component)
+		// The entries carrying no cloud value, rendered with stand-ins for
+		// the two that do.
+		plain, err := a.controllerConfig(user, "", "").Data()
 		if err != nil {
 			return err
 		}
@@ -109,19 +96,14 @@ func (b *builder) configMaps() error {
 		for k, v := range plain {
 			data[k] = pulumi.String(v)
 		}
-		// entry renders one entry once the cloud value it carries is known.
-		entry := func(key string, set func(*ConfigParams, string)) func(string) (string, error) {
-			return func(v string) (string, error) {
-				p := params
-				set(&p, v)
-				d, err := NewControllerConfig(p).Data()
-				return d[key], err
-			}
-		}
-		data["artifactRepository"] = a.Bucket.ToStringOutput().ApplyT(
-			entry("artifactRepository", func(p *ConfigParams, v string) { p.Bucket = v })).(pulumi.StringOutput)
-		data["persistence"] = a.Database.Name.ToStringOutput().ApplyT(
-			entry("persistence", func(p *ConfigParams, v string) { p.Database = v })).(pulumi.StringOutput)
+		data["artifactRepository"] = a.Bucket.ToStringOutput().ApplyT(func(bucket string) (string, error) {
+			d, err := a.controllerConfig(user, bucket, "").Data()
+			return d["artifactRepository"], err
+		}).(pulumi.StringOutput)
+		data["persistence"] = a.Database.Name.ToStringOutput().ApplyT(func(database string) (string, error) {
+			d, err := a.controllerConfig(user, "", database).Data()
+			return d["persistence"], err
+		}).(pulumi.StringOutput)
 		if _, err := corev1.NewConfigMap(b.ctx, b.child("configmap-"+c.name), &corev1.ConfigMapArgs{
 			Metadata: b.meta(c.name, c.component),
 			Data:     data,

@@ -8,8 +8,6 @@ import (
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-
-	"github.com/argo-platform/argo-platform/stacks"
 )
 
 const (
@@ -23,29 +21,23 @@ const (
 	adminProxyHealthPort = 9802
 )
 
-// DatabaseUser is the IAM database user of the identity's GSA: the user its
-// Auth Proxy logs in as, so the only user name it may present.
-func (id Identity) DatabaseUser() pulumi.StringOutput {
-	return id.GSA.ToStringOutput().ApplyT(stacks.DatabaseUser).(pulumi.StringOutput)
-}
-
 // databaseSecretName is the Secret holding the database user a component
 // presents. Each component has its own, read through its own ConfigMap.
 func databaseSecretName(component string) string { return "argo-postgres-" + component }
 
 // databaseSecrets writes, per component, the user name Argo presents to
-// PostgreSQL: the IAM database user of the very GSA its proxy logs in as.
-// Both are derived from the same Identity, so they cannot disagree. The
-// password is empty: the proxy's --auto-iam-authn supplies a token.
+// PostgreSQL: the IAM database user of the very GSA its proxy logs in as
+// (Database.ControllerUser, ServerUser). The password is empty: the
+// proxy's --auto-iam-authn supplies a token.
 func (b *builder) databaseSecrets() error {
 	for _, c := range []struct {
 		component string
-		id        Identity
-	}{{controllerName, b.args.Controller}, {serverName, b.args.Server}} {
+		user      pulumi.StringInput
+	}{{controllerName, b.args.Database.ControllerUser}, {serverName, b.args.Database.ServerUser}} {
 		if _, err := corev1.NewSecret(b.ctx, b.child("secret-"+databaseSecretName(c.component)), &corev1.SecretArgs{
 			Metadata: b.meta(databaseSecretName(c.component), c.component),
 			StringData: pulumi.StringMap{
-				"username": c.id.DatabaseUser(),
+				"username": c.user,
 				"password": pulumi.String(""),
 			},
 		}, b.inNamespace()...); err != nil {
@@ -178,10 +170,10 @@ func (b *builder) databaseBootstrap() error {
 	a := b.args
 	env := corev1.EnvVarArray{
 		envVar("DATABASE", a.Database.Name),
-		envVar("ADMIN_USER", pulumi.String(a.Database.AdminUser)),
+		envVar("ADMIN_USER", a.Database.AdminUser),
 		envVar("ADMIN_PORT", pulumi.String(strconv.Itoa(adminProxyPort))),
-		envVar("CONTROLLER_USER", a.Controller.DatabaseUser()),
-		envVar("SERVER_USER", a.Server.DatabaseUser()),
+		envVar("CONTROLLER_USER", a.Database.ControllerUser),
+		envVar("SERVER_USER", a.Database.ServerUser),
 		corev1.EnvVarArgs{Name: pulumi.String("PGPASSWORD"), ValueFrom: corev1.EnvVarSourceArgs{
 			SecretKeyRef: corev1.SecretKeySelectorArgs{Name: pulumi.String(adminSecret), Key: pulumi.String("password")},
 		}},
@@ -208,8 +200,8 @@ func (b *builder) serverGrants() error {
 	env := corev1.EnvVarArray{
 		envVar("DATABASE", a.Database.Name),
 		envVar("IAM_PORT", pulumi.String(strconv.Itoa(postgresPort))),
-		envVar("CONTROLLER_USER", a.Controller.DatabaseUser()),
-		envVar("SERVER_USER", a.Server.DatabaseUser()),
+		envVar("CONTROLLER_USER", a.Database.ControllerUser),
+		envVar("SERVER_USER", a.Database.ServerUser),
 		envVar("WORKFLOW_NAMESPACE", pulumi.String(a.WorkflowNamespace)),
 		envVar("CLUSTER_NAME", pulumi.String(a.ClusterName)),
 		envVar("WAIT_SECONDS", pulumi.String(strconv.Itoa(serverGrantWaitSeconds))),

@@ -30,9 +30,14 @@ type Database struct {
 	ConnectionName pulumi.StringInput
 	// Name is Argo's database. Required.
 	Name pulumi.StringInput
+	// ControllerUser and ServerUser are the IAM database users of the
+	// controller's and the server's GSAs: the users their Auth Proxies log
+	// in as, so the only names they may present. The grant Jobs, and
+	// through them the Deployments, wait for these users. Required.
+	ControllerUser, ServerUser pulumi.StringInput
 	// AdminUser and AdminPassword are the built-in user the one-time grant
 	// Job logs in as. Required.
-	AdminUser     string
+	AdminUser     pulumi.StringInput
 	AdminPassword pulumi.StringInput
 }
 
@@ -106,9 +111,10 @@ type WorkflowsArgs struct {
 	// Links are buttons in the UI (e.g. Cloud Logging for a workflow or pod).
 	// Optional.
 	Links []Link
-	// PodPrerequisites are the IAM bindings, database users and bucket
-	// grants the pods need: the Deployments wait for them, so a first
-	// `pulumi up` does not start pods that crash. Optional.
+	// PodPrerequisites are the IAM bindings and bucket grants the pods
+	// need: the Deployments wait for them, so a first `pulumi up` does not
+	// start pods that crash. (The database users need no entry: they reach
+	// the pods as data, Database.) Optional.
 	PodPrerequisites []pulumi.Resource
 	// Cluster is the cluster everything runs in: objects that exist only in
 	// the cluster are DeletedWith it (destroying the cluster removes them

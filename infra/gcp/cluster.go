@@ -7,10 +7,7 @@ import (
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/container"
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/projects"
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/serviceaccount"
-	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-
-	"github.com/argo-platform/argo-platform/infra/kube"
 )
 
 // AutopilotChurn are the cluster fields Autopilot manages itself. Left
@@ -56,8 +53,7 @@ type ClusterArgs struct {
 // AuthorizedNetwork is one range allowed to reach the control plane.
 type AuthorizedNetwork struct{ Name, CIDR string }
 
-// Cluster is a private GKE Autopilot cluster and the Kubernetes provider that
-// deploys into it.
+// Cluster is a private GKE Autopilot cluster.
 type Cluster struct {
 	pulumi.ResourceState
 
@@ -66,11 +62,12 @@ type Cluster struct {
 	Endpoint      pulumi.StringOutput
 	CACertificate pulumi.StringOutput
 	// Kubeconfig authenticates with gke-gcloud-auth-plugin (no token in it);
-	// it is stable across runs so Kubernetes objects are not replaced.
+	// it is stable across runs so Kubernetes objects are not replaced. A
+	// secret: it names the endpoint and the CA.
 	Kubeconfig pulumi.StringOutput
-	// Provider deploys into the cluster; pass it with pulumi.Providers.
-	Provider *kubernetes.Provider
-	// Resource is the cluster itself, for DependsOn and DeletedWith.
+	// Resource is the GKE cluster itself: what the Workload Identity
+	// bindings wait for (its pool), and what in-cluster objects are
+	// DeletedWith.
 	Resource *container.Cluster
 	// NodeAccount is the nodes' service account e-mail.
 	NodeAccount pulumi.StringOutput
@@ -87,7 +84,7 @@ var NodeRoles = []string{"roles/container.defaultNodeServiceAccount"}
 // alone decide what the account may do.
 var nodeScopes = []string{"https://www.googleapis.com/auth/cloud-platform"}
 
-// NewCluster creates the Autopilot cluster and its Kubernetes provider.
+// NewCluster creates the Autopilot cluster and its nodes' account.
 func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pulumi.ResourceOption) (*Cluster, error) {
 	c := &Cluster{}
 	if err := ctx.RegisterComponentResource(typePrefix+"Cluster", name, c, opts...); err != nil {
@@ -175,15 +172,11 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 		ApplyT(func(v []any) (string, error) {
 			return Kubeconfig(v[0].(string), v[1].(string), v[2].(string))
 		}).(pulumi.StringOutput)
-	provider, err := kubernetes.NewProvider(ctx, name, kube.ProviderArgs(kubeconfig), under(c, args.APIs))
-	if err != nil {
-		return nil, fmt.Errorf("cluster: kubernetes provider: %w", err)
-	}
 
 	c.Name, c.Endpoint = cluster.Name, cluster.Endpoint
 	c.CACertificate = cluster.MasterAuth.ClusterCaCertificate().Elem()
 	c.Kubeconfig = pulumi.ToSecret(kubeconfig).(pulumi.StringOutput)
-	c.Provider, c.Resource = provider, cluster
+	c.Resource = cluster
 	c.NodeAccount = nodes.Email
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"name":     cluster.Name,

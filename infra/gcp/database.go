@@ -25,8 +25,23 @@ type DatabaseArgs struct {
 	PrivateServices pulumi.Resource
 	// InstanceName and DatabaseName name the instance and Argo's database.
 	InstanceName, DatabaseName string
-	// Settings are the stack's database settings. Required.
-	Settings stacks.Database
+	// Tier is the machine type, Version the PostgreSQL major
+	// (POSTGRES_15...). Required.
+	Tier, Version string
+	// HighAvailability makes the instance REGIONAL (a standby in another
+	// zone); otherwise ZONAL.
+	HighAvailability bool
+	// DiskSizeGB is the initial SSD size; it grows automatically. Required.
+	DiskSizeGB int
+	// Backups turns daily backups on, kept BackupRetentionCount days;
+	// PointInTimeRecovery keeps LogRetentionDays of write-ahead logs.
+	Backups, PointInTimeRecovery           bool
+	BackupRetentionCount, LogRetentionDays int
+	// DeletionProtection is Cloud SQL's own guard, and the provider's.
+	DeletionProtection bool
+	// MaintenanceDay (1 Monday - 7 Sunday) and MaintenanceHour (UTC) open
+	// the weekly maintenance window.
+	MaintenanceDay, MaintenanceHour int
 	// IAMUsers are service account e-mails that log in with IAM
 	// authentication (controller, server). Required.
 	IAMUsers map[string]pulumi.StringInput
@@ -47,11 +62,11 @@ type Database struct {
 	ConnectionName pulumi.StringOutput
 	// DatabaseName is Argo's database.
 	DatabaseName pulumi.StringOutput
-	// Users maps each IAMUsers key to its database user name; they exist
-	// once this output resolves.
-	Users map[string]pulumi.StringOutput
-	// Grants are the database users pods need before they start.
-	Grants []pulumi.Resource
+	// Users maps each IAMUsers key to its database user name, and AdminUser
+	// is the built-in user's: each user exists once its name resolves, so
+	// whatever reads a name waits for the user.
+	Users     map[string]pulumi.StringOutput
+	AdminUser pulumi.StringOutput
 }
 
 // NewDatabase creates the instance, Argo's database and its users.
@@ -60,28 +75,27 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 	if err := ctx.RegisterComponentResource(typePrefix+"Database", name, db, opts...); err != nil {
 		return nil, err
 	}
-	s := args.Settings
 	availability := "ZONAL"
-	if s.HighAvailability {
+	if args.HighAvailability {
 		availability = "REGIONAL"
 	}
 	instance, err := sql.NewDatabaseInstance(ctx, name, &sql.DatabaseInstanceArgs{
 		Project:         args.Project,
 		Region:          args.Region,
 		Name:            pulumi.String(args.InstanceName),
-		DatabaseVersion: pulumi.String(s.Version),
+		DatabaseVersion: pulumi.String(args.Version),
 		// Pulumi-side guard; the cloud's own is deletionProtectionEnabled.
-		DeletionProtection: pulumi.Bool(s.DeletionProtection),
+		DeletionProtection: pulumi.Bool(args.DeletionProtection),
 		Settings: sql.DatabaseInstanceSettingsArgs{
 			// Enterprise, not Enterprise Plus: new PostgreSQL 16+ instances
 			// default to Plus, which refuses db-custom tiers.
 			Edition:                   pulumi.String("ENTERPRISE"),
-			Tier:                      pulumi.String(s.Tier),
+			Tier:                      pulumi.String(args.Tier),
 			AvailabilityType:          pulumi.String(availability),
 			DiskType:                  pulumi.String("PD_SSD"),
-			DiskSize:                  pulumi.Int(s.DiskSizeGB),
+			DiskSize:                  pulumi.Int(args.DiskSizeGB),
 			DiskAutoresize:            pulumi.Bool(true),
-			DeletionProtectionEnabled: pulumi.Bool(s.DeletionProtection),
+			DeletionProtectionEnabled: pulumi.Bool(args.DeletionProtection),
 			IpConfiguration: sql.DatabaseInstanceSettingsIpConfigurationArgs{
 				// Private IP only: reachable from the VPC, never the internet.
 				Ipv4Enabled:    pulumi.Bool(false),
@@ -94,17 +108,17 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 				sql.DatabaseInstanceSettingsDatabaseFlagArgs{Name: pulumi.String("cloudsql.iam_authentication"), Value: pulumi.String("on")},
 			},
 			BackupConfiguration: sql.DatabaseInstanceSettingsBackupConfigurationArgs{
-				Enabled:                     pulumi.Bool(s.Backups),
-				PointInTimeRecoveryEnabled:  pulumi.Bool(s.PointInTimeRecovery),
+				Enabled:                     pulumi.Bool(args.Backups),
+				PointInTimeRecoveryEnabled:  pulumi.Bool(args.PointInTimeRecovery),
 				StartTime:                   pulumi.String("16:00"),
-				TransactionLogRetentionDays: pulumi.Int(s.LogRetentionDays),
+				TransactionLogRetentionDays: pulumi.Int(args.LogRetentionDays),
 				BackupRetentionSettings: sql.DatabaseInstanceSettingsBackupConfigurationBackupRetentionSettingsArgs{
-					RetainedBackups: pulumi.Int(s.BackupRetentionCount),
+					RetainedBackups: pulumi.Int(args.BackupRetentionCount),
 				},
 			},
 			MaintenanceWindow: sql.DatabaseInstanceSettingsMaintenanceWindowArgs{
-				Day:         pulumi.Int(s.MaintenanceDay),
-				Hour:        pulumi.Int(s.MaintenanceHour),
+				Day:         pulumi.Int(args.MaintenanceDay),
+				Hour:        pulumi.Int(args.MaintenanceHour),
 				UpdateTrack: pulumi.String("stable"),
 			},
 			InsightsConfig: sql.DatabaseInstanceSettingsInsightsConfigArgs{
@@ -140,7 +154,7 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 	if err != nil {
 		return nil, fmt.Errorf("database: admin user: %w", err)
 	}
-	db.Grants = append(db.Grants, admin)
+	db.AdminUser = admin.Name
 	for _, key := range slices.Sorted(maps.Keys(args.IAMUsers)) {
 		user, err := sql.NewUser(ctx, name+"-"+key, &sql.UserArgs{
 			Project:  args.Project,
@@ -157,7 +171,6 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 			return nil, fmt.Errorf("database: user %s: %w", key, err)
 		}
 		db.Users[key] = user.Name
-		db.Grants = append(db.Grants, user)
 	}
 	db.ConnectionName, db.DatabaseName = instance.ConnectionName, database.Name
 	return db, ctx.RegisterResourceOutputs(db, pulumi.Map{

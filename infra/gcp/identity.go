@@ -10,6 +10,8 @@ import (
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/serviceaccount"
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/storage"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/argo-platform/argo-platform/stacks"
 )
 
 // Account is one component's identity: a Google service account and the
@@ -145,7 +147,9 @@ func NewIdentity(ctx *pulumi.Context, name string, args *IdentityArgs, opts ...p
 		// deriving it from the accountId output keeps the dependency on the
 		// account and makes it known at preview, so previews show the real
 		// annotations and database users instead of unknowns.
-		email := pulumi.Sprintf("%s@%s.iam.gserviceaccount.com", sa.AccountId, args.Project)
+		email := sa.AccountId.ApplyT(func(id string) string {
+			return stacks.ServiceAccountEmail(id, args.Project)
+		}).(pulumi.StringOutput)
 		id.Emails[key] = email
 		outputs[key] = email
 	}

@@ -8,6 +8,12 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
+// NewProvider is the provider that deploys into the cluster kubeconfig
+// reaches, with ProviderArgs.
+func NewProvider(ctx *pulumi.Context, name string, kubeconfig pulumi.StringInput, opts ...pulumi.ResourceOption) (*kubernetes.Provider, error) {
+	return kubernetes.NewProvider(ctx, name, ProviderArgs(kubeconfig), opts...)
+}
+
 // ProviderArgs returns the provider settings for a cluster reached with
 // kubeconfig.
 func ProviderArgs(kubeconfig pulumi.StringInput) *kubernetes.ProviderArgs {

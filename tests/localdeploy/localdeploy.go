@@ -115,6 +115,11 @@ func Program(cfg *stacks.Loaded, kubeconfig string) pulumi.RunFunc {
 		database, err := standIn(StandInDatabase, pulumi.StringMap{
 			"connectionName": pulumi.String(fmt.Sprintf("%s:%s:%s", p, cfg.Region, n.Base)),
 			"name":           pulumi.String(n.Database),
+			// The users Cloud SQL has: the IAM users of the controller's
+			// and the server's accounts, and the built-in admin.
+			"controllerUser": pulumi.String(stacks.DatabaseUser(n.Controller.Email(p))),
+			"serverUser":     pulumi.String(stacks.DatabaseUser(n.Server.Email(p))),
+			"adminUser":      pulumi.String(n.AdminUser),
 		})
 		if err != nil {
 			return err
@@ -125,7 +130,7 @@ func Program(cfg *stacks.Loaded, kubeconfig string) pulumi.RunFunc {
 			infra.Workflow:   pulumi.String(n.Workflow.Email(p)),
 		}
 		for _, wi := range cfg.Identities {
-			emailData[infra.IdentityKey(wi.Name)] = pulumi.String(stacks.IdentityAccountID(wi, cfg.Environment) + "@" + p + ".iam.gserviceaccount.com")
+			emailData[infra.IdentityKey(wi.Name)] = pulumi.String(stacks.ServiceAccountEmail(stacks.IdentityAccountID(wi, cfg.Environment), p))
 		}
 		accounts, err := standIn(StandInAccounts, emailData)
 		if err != nil {
@@ -142,6 +147,11 @@ func Program(cfg *stacks.Loaded, kubeconfig string) pulumi.RunFunc {
 			Bucket:                 bucket.Data.MapIndex(pulumi.String("name")),
 			DatabaseConnectionName: database.Data.MapIndex(pulumi.String("connectionName")),
 			DatabaseName:           database.Data.MapIndex(pulumi.String("name")),
+			DatabaseUsers: infra.DatabaseUsers{
+				Controller: database.Data.MapIndex(pulumi.String("controllerUser")),
+				Server:     database.Data.MapIndex(pulumi.String("serverUser")),
+				Admin:      database.Data.MapIndex(pulumi.String("adminUser")),
+			},
 			Emails: func() map[string]pulumi.StringInput {
 				out := map[string]pulumi.StringInput{}
 				for key := range emailData {

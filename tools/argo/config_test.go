@@ -2,6 +2,7 @@ package tools_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"regexp"
 	"testing"
@@ -67,37 +68,92 @@ func argoReads(t *testing.T, ns, name string, data map[string]string) (*config.C
 
 // TestArgoReadsEveryStacksConfigMaps: the controller's and the server's
 // ConfigMaps of every stack are accepted by the Argo release this module
-// pins, and what Argo reads is what the stack file says.
+// pins, and what Argo reads is what the stack file and the GCP side say:
+// each expectation below is a setting, a GCP name or a lesson of the seed,
+// read back through Argo's own decoder, never through ours.
 func TestArgoReadsEveryStacksConfigMaps(t *testing.T) {
 	for _, stack := range tests.Stacks {
-		t.Run(stack, func(t *testing.T) {
-			cms, loaded := configMaps(t, stack, false)
-			s := loaded.Settings
-			for _, name := range []string{"workflow-controller-configmap", "argo-server-configmap"} {
-				data, ok := cms[name]
-				require.True(t, ok, "no ConfigMap %s", name)
-				c, err := argoReads(t, s.Argo.Namespace, name, data)
-				require.NoError(t, err, "Argo refuses %s", name)
-				assert.Equal(t, s.Argo.Parallelism, c.Parallelism)
-				assert.Equal(t, s.Argo.NamespaceParallelism, c.NamespaceParallelism)
-				require.NotNil(t, c.ResourceRateLimit)
-				assert.Equal(t, s.Argo.PodsPerSecond, c.ResourceRateLimit.Limit)
-				assert.Equal(t, s.Argo.PodBurst, c.ResourceRateLimit.Burst)
-				require.NotNil(t, c.Persistence)
-				assert.True(t, c.Persistence.Archive)
-				assert.Equal(t, time.Duration(s.Argo.ArchiveTTLDays)*24*time.Hour, time.Duration(c.Persistence.ArchiveTTL))
-				require.NotNil(t, c.Persistence.PostgreSQL, "the archive is PostgreSQL")
-				assert.Equal(t, "127.0.0.1", c.Persistence.PostgreSQL.Host)
-				require.NotNil(t, c.ArtifactRepository.GCS, "logs go to GCS")
-				assert.Equal(t, s.Project+"-argo-logs-"+stack, c.ArtifactRepository.GCS.Bucket)
-				require.NotNil(t, c.WorkflowDefaults)
-				assert.Equal(t, "argo-workflow", c.WorkflowDefaults.Spec.ServiceAccountName)
-				retry := c.WorkflowDefaults.Spec.RetryStrategy
-				require.NotNil(t, retry)
-				assert.Equal(t, "Always", string(retry.RetryPolicy))
-				assert.Contains(t, retry.Expression, "imminent node shutdown")
-			}
-		})
+		for _, dryRun := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/preview=%v", stack, dryRun), func(t *testing.T) {
+				cms, loaded := configMaps(t, stack, dryRun)
+				s := loaded.Settings
+				users := map[string]string{}
+				for _, name := range []string{"workflow-controller-configmap", "argo-server-configmap"} {
+					data, ok := cms[name]
+					require.True(t, ok, "no ConfigMap %s", name)
+					c, err := argoReads(t, s.Argo.Namespace, name, data)
+					require.NoError(t, err, "Argo refuses %s", name)
+
+					assert.Equal(t, s.Argo.Parallelism, c.Parallelism)
+					assert.Equal(t, s.Argo.NamespaceParallelism, c.NamespaceParallelism)
+					require.NotNil(t, c.ResourceRateLimit)
+					assert.Equal(t, s.Argo.PodsPerSecond, c.ResourceRateLimit.Limit)
+					assert.Equal(t, s.Argo.PodBurst, c.ResourceRateLimit.Burst)
+					assert.True(t, c.NodeEvents.IsEnabled())
+
+					// Step logs archived to the stack's bucket, in the seed's
+					// dated layout.
+					assert.True(t, c.ArtifactRepository.IsArchiveLogs(), "step logs are archived")
+					require.NotNil(t, c.ArtifactRepository.GCS, "logs go to GCS")
+					assert.Equal(t, s.Project+"-argo-logs-"+stack, c.ArtifactRepository.GCS.Bucket)
+					assert.Equal(t, "argo/{{workflow.creationTimestamp.Y}}/{{workflow.creationTimestamp.m}}/{{workflow.creationTimestamp.d}}/{{workflow.name}}/{{pod.name}}", c.ArtifactRepository.GCS.KeyFormat)
+
+					// Autopilot bills requests: the executor's are small.
+					require.NotNil(t, c.Executor)
+					assert.Equal(t, "50m", c.Executor.Resources.Requests.Cpu().String(), "not Autopilot's 500m default")
+					assert.Equal(t, "128Mi", c.Executor.Resources.Requests.Memory().String(), "not Autopilot's 2 GiB default")
+
+					// Managed Prometheus scrapes plain HTTP on 9090.
+					assert.True(t, c.MetricsConfig.Enabled == nil || *c.MetricsConfig.Enabled)
+					assert.Equal(t, 9090, c.MetricsConfig.Port)
+					assert.False(t, c.MetricsConfig.GetSecure(true), "plain HTTP inside the cluster")
+
+					// The archive: PostgreSQL through the Auth Proxy sidecar.
+					p := c.Persistence
+					require.NotNil(t, p)
+					assert.True(t, p.Archive)
+					assert.True(t, p.NodeStatusOffload)
+					assert.Equal(t, time.Duration(s.Argo.ArchiveTTLDays)*24*time.Hour, time.Duration(p.ArchiveTTL))
+					assert.Equal(t, "argo-"+stack, p.ClusterName)
+					require.NotNil(t, p.ConnectionPool)
+					assert.Positive(t, p.ConnectionPool.MaxOpenConns, "bounded pool")
+					require.NotNil(t, p.PostgreSQL, "the archive is PostgreSQL")
+					assert.Equal(t, "127.0.0.1", p.PostgreSQL.Host, "through the Auth Proxy sidecar")
+					assert.Equal(t, 5432, p.PostgreSQL.Port)
+					assert.Equal(t, "argo", p.PostgreSQL.Database)
+					assert.Equal(t, "username", p.PostgreSQL.UsernameSecret.Key)
+					users[name] = p.PostgreSQL.UsernameSecret.Name
+
+					// Workflow defaults: the seed's traps, solved.
+					require.NotNil(t, c.WorkflowDefaults)
+					d := c.WorkflowDefaults.Spec
+					assert.Equal(t, "argo-workflow", d.ServiceAccountName, "seed trap 3: no workflow runs as default")
+					require.NotNil(t, d.TTLStrategy)
+					require.NotNil(t, d.TTLStrategy.SecondsAfterCompletion)
+					assert.Equal(t, int32(s.Argo.WorkflowTTLHours*3600), *d.TTLStrategy.SecondsAfterCompletion)
+					require.NotNil(t, d.PodGC)
+					assert.Equal(t, "OnPodSuccess", string(d.PodGC.Strategy), "failed pods stay for debugging")
+					retry := d.RetryStrategy
+					require.NotNil(t, retry)
+					assert.Equal(t, "Always", string(retry.RetryPolicy), "Failed nodes are candidates too (a preempted pod is Failed)")
+					assert.Contains(t, retry.Expression, `lastRetry.status == "Error"`)
+					assert.Contains(t, retry.Expression, "imminent node shutdown", "only the kubelet's node-shutdown failure among Failed nodes")
+					assert.Equal(t, s.Argo.SpotSteps, d.NodeSelector["cloud.google.com/gke-spot"] == "true")
+					if stack == stacks.Production {
+						assert.Empty(t, d.NodeSelector, "Spot is opt-in per workflow in production")
+					}
+
+					// The UI's buttons to Cloud Logging, in the stack's project.
+					require.Len(t, c.Links, 2)
+					for _, l := range c.Links {
+						assert.Contains(t, l.URL, "project="+s.Project)
+						assert.Contains(t, l.URL, "${metadata.name}")
+					}
+				}
+				assert.NotEqual(t, users["workflow-controller-configmap"], users["argo-server-configmap"],
+					"the controller and the server present different database users")
+			})
+		}
 	}
 }
 
