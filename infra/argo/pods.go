@@ -8,6 +8,7 @@ import (
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	policyv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/policy/v1"
+	schedulingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/scheduling/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -256,6 +257,20 @@ func (b *builder) server() error {
 		}, b.inNamespace()...); err != nil {
 			return fmt.Errorf("argo: server pdb: %w", err)
 		}
+	}
+	return nil
+}
+
+// priorityClass keeps the controller scheduled ahead of workflow pods when
+// Autopilot is short of capacity.
+func (b *builder) priorityClass() error {
+	_, err := schedulingv1.NewPriorityClass(b.ctx, b.child("priorityclass"), &schedulingv1.PriorityClassArgs{
+		Metadata:    &metav1.ObjectMetaArgs{Name: pulumi.String(priorityClass), Labels: b.labels(controllerName)},
+		Value:       pulumi.Int(1000000),
+		Description: pulumi.String("Argo workflow-controller: scheduled before workflow pods."),
+	}, b.opts()...)
+	if err != nil {
+		return fmt.Errorf("argo: priority class: %w", err)
 	}
 	return nil
 }

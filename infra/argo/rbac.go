@@ -5,7 +5,6 @@ import (
 
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	rbacv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/rbac/v1"
-	schedulingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/scheduling/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -174,20 +173,7 @@ func (b *builder) rbac() error {
 			return fmt.Errorf("argo: role binding %s/%s: %w", g.ns, g.role, err)
 		}
 	}
-	if err := b.namespaceReader(); err != nil {
-		return err
-	}
-	// Keeps the controller scheduled ahead of workflow pods when Autopilot
-	// is short of capacity.
-	_, err := schedulingv1.NewPriorityClass(b.ctx, b.child("priorityclass"), &schedulingv1.PriorityClassArgs{
-		Metadata:    &metav1.ObjectMetaArgs{Name: pulumi.String(priorityClass), Labels: b.labels(controllerName)},
-		Value:       pulumi.Int(1000000),
-		Description: pulumi.String("Argo workflow-controller: scheduled before workflow pods."),
-	}, b.opts()...)
-	if err != nil {
-		return fmt.Errorf("argo: priority class: %w", err)
-	}
-	return nil
+	return b.namespaceReader()
 }
 
 // NamespaceRules are the controller's only cluster-wide rights: reading

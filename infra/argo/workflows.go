@@ -1,8 +1,11 @@
 // Package argo deploys Argo Workflows' namespace install into a cluster:
-// CRDs, service accounts, RBAC, the controller ConfigMap, the controller and
-// the server (each with a Cloud SQL Auth Proxy sidecar), the Ingress behind
-// IAP, network policies and monitoring. It takes only inputs and knows no
-// cloud client: infra.Deploy wires the GCP outputs into WorkflowsArgs.
+// CRDs, service accounts, RBAC (rbac.go), the controller ConfigMap
+// (config.go, configmap.go), the database grants (database.go), the
+// controller and the server with their Cloud SQL Auth Proxy sidecars
+// (pods.go), the workflow namespace's admission policy (admission.go), the
+// Ingress behind IAP (edge.go), network policies (network.go) and metrics
+// scraping (metrics.go). It takes only inputs and knows no cloud client:
+// infra wires the GCP outputs into WorkflowsArgs.
 package argo
 
 import (
@@ -167,10 +170,6 @@ type Workflows struct {
 
 	// Namespace is Argo's home; WorkflowNamespace where workflows run.
 	Namespace, WorkflowNamespace pulumi.StringOutput
-	// ConfigMaps are the controller's and the server's ConfigMap names.
-	ControllerConfigMap, ServerConfigMap pulumi.StringOutput
-	// IngressName is the UI's Ingress.
-	IngressName pulumi.StringOutput
 }
 
 // NewWorkflows installs Argo Workflows.
@@ -188,7 +187,7 @@ func NewWorkflows(ctx *pulumi.Context, name string, args *WorkflowsArgs, opts ..
 	b := &builder{ctx: ctx, name: name, args: args, images: args.images(), parent: w}
 
 	steps := []func() error{
-		b.namespace, b.crds, b.serviceAccounts, b.rbac, b.configMaps,
+		b.namespace, b.crds, b.serviceAccounts, b.rbac, b.priorityClass, b.configMaps,
 		b.databaseSecrets, b.databaseBootstrap, b.admission, b.controller, b.serverGrants, b.server,
 		b.edge, b.networkPolicies, b.monitoring,
 	}
@@ -199,9 +198,6 @@ func NewWorkflows(ctx *pulumi.Context, name string, args *WorkflowsArgs, opts ..
 	}
 	w.Namespace = b.ns.Metadata.Name().Elem()
 	w.WorkflowNamespace = b.wfNS.Metadata.Name().Elem()
-	w.ControllerConfigMap = pulumi.String(controllerConfigMap).ToStringOutput()
-	w.ServerConfigMap = pulumi.String(serverConfigMap).ToStringOutput()
-	w.IngressName = pulumi.String(ingressName).ToStringOutput()
 	return w, ctx.RegisterResourceOutputs(w, pulumi.Map{
 		"namespace":         w.Namespace,
 		"workflowNamespace": w.WorkflowNamespace,

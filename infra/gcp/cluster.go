@@ -57,10 +57,8 @@ type AuthorizedNetwork struct{ Name, CIDR string }
 type Cluster struct {
 	pulumi.ResourceState
 
-	// Name, Endpoint and CACertificate identify the control plane.
-	Name          pulumi.StringOutput
-	Endpoint      pulumi.StringOutput
-	CACertificate pulumi.StringOutput
+	// Name is the cluster's name.
+	Name pulumi.StringOutput
 	// Kubeconfig authenticates with gke-gcloud-auth-plugin (no token in it);
 	// it is stable across runs so Kubernetes objects are not replaced. A
 	// secret: it names the endpoint and the CA.
@@ -69,8 +67,6 @@ type Cluster struct {
 	// bindings wait for (its pool), and what in-cluster objects are
 	// DeletedWith.
 	Resource *container.Cluster
-	// NodeAccount is the nodes' service account e-mail.
-	NodeAccount pulumi.StringOutput
 }
 
 // NodeRoles are all the nodes' own account gets: what a node needs to send
@@ -173,11 +169,9 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 			return Kubeconfig(v[0].(string), v[1].(string), v[2].(string))
 		}).(pulumi.StringOutput)
 
-	c.Name, c.Endpoint = cluster.Name, cluster.Endpoint
-	c.CACertificate = cluster.MasterAuth.ClusterCaCertificate().Elem()
+	c.Name = cluster.Name
 	c.Kubeconfig = pulumi.ToSecret(kubeconfig).(pulumi.StringOutput)
 	c.Resource = cluster
-	c.NodeAccount = nodes.Email
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"name":     cluster.Name,
 		"endpoint": cluster.Endpoint,
