@@ -17,7 +17,8 @@ import (
 const GitHubIssuer = "https://token.actions.githubusercontent.com"
 
 // DeployerRoles are what `pulumi up` of the main program needs on its
-// environment's project (DNS admin added when the environment says dns).
+// environment's project (DNS admin added when the environment says dns):
+// DeployerRoleFor's roles, each once.
 var DeployerRoles = []string{
 	"roles/serviceusage.serviceUsageAdmin",
 	"roles/compute.networkAdmin",
@@ -30,6 +31,47 @@ var DeployerRoles = []string{
 	"roles/iam.serviceAccountUser",
 	"roles/resourcemanager.projectIamAdmin",
 	"roles/iap.admin",
+	"roles/monitoring.alertPolicyEditor",
+	"roles/monitoring.notificationChannelEditor",
+	"roles/monitoring.dashboardEditor",
+	// Workflow identities' grants on BigQuery datasets: setting a dataset's
+	// IAM policy is in no narrower role (the deployer may already grant
+	// itself anything on the project, projectIamAdmin).
+	"roles/bigquery.dataOwner",
+}
+
+// DeployerRoleFor is, per resource type the main program registers, the
+// role of DeployerRoles (or roles/dns.admin) that lets the deployer create,
+// change and delete it (Google's IAM roles reference). A type the program
+// registers without an entry here fails
+// TestTheDeployerMayCreateEveryResourceTheProgramRegisters: a new resource
+// brings the right to create it.
+var DeployerRoleFor = map[string]string{
+	"gcp:projects/service:Service":                           "roles/serviceusage.serviceUsageAdmin",
+	"gcp:compute/network:Network":                            "roles/compute.networkAdmin",
+	"gcp:compute/subnetwork:Subnetwork":                      "roles/compute.networkAdmin",
+	"gcp:compute/router:Router":                              "roles/compute.networkAdmin",
+	"gcp:compute/routerNat:RouterNat":                        "roles/compute.networkAdmin",
+	"gcp:compute/globalAddress:GlobalAddress":                "roles/compute.networkAdmin",
+	"gcp:servicenetworking/connection:Connection":            "roles/servicenetworking.networksAdmin",
+	"gcp:container/cluster:Cluster":                          "roles/container.admin",
+	"gcp:sql/databaseInstance:DatabaseInstance":              "roles/cloudsql.admin",
+	"gcp:sql/database:Database":                              "roles/cloudsql.admin",
+	"gcp:sql/user:User":                                      "roles/cloudsql.admin",
+	"gcp:storage/bucket:Bucket":                              "roles/storage.admin",
+	"gcp:storage/bucketIAMMember:BucketIAMMember":            "roles/storage.admin",
+	"gcp:serviceaccount/account:Account":                     "roles/iam.serviceAccountAdmin",
+	"gcp:serviceaccount/iAMMember:IAMMember":                 "roles/iam.serviceAccountAdmin",
+	"gcp:projects/iAMMember:IAMMember":                       "roles/resourcemanager.projectIamAdmin",
+	"gcp:iap/webIamMember:WebIamMember":                      "roles/iap.admin",
+	"gcp:monitoring/alertPolicy:AlertPolicy":                 "roles/monitoring.alertPolicyEditor",
+	"gcp:monitoring/notificationChannel:NotificationChannel": "roles/monitoring.notificationChannelEditor",
+	"gcp:monitoring/dashboard:Dashboard":                     "roles/monitoring.dashboardEditor",
+	"gcp:bigquery/datasetIamMember:DatasetIamMember":         "roles/bigquery.dataOwner",
+	"gcp:dns/recordSet:RecordSet":                            "roles/dns.admin",
+	// Every Kubernetes object goes through the cluster's API, which GKE
+	// authorizes with IAM.
+	"kubernetes:": "roles/container.admin",
 }
 
 // PreviewerRoles read the environment's project. container.developer is

@@ -1,6 +1,7 @@
 package trust
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/argo-platform/argo-platform/infra"
 	"github.com/argo-platform/argo-platform/stacks"
 	"github.com/argo-platform/argo-platform/tests"
 )
@@ -279,14 +281,24 @@ func TestAccountsHoldRolesOnTheirOwnProjectOnly(t *testing.T) {
 		k := tests.Str(m.Inputs, "project") + " " + tests.Str(m.Inputs, "member")
 		got[k] = append(got[k], tests.Str(m.Inputs, "role"))
 	}
+	// The deployer holds the roles that create what the program registers
+	// (DeployerRoleFor), and acts as the nodes' account; nothing else. DNS
+	// only where the settings say dns.
+	needed := map[string]bool{"roles/iam.serviceAccountUser": true}
+	for _, r := range DeployerRoleFor {
+		needed[r] = true
+	}
 	want := map[string][]string{}
 	for _, env := range stacks.Environments {
-		deployer := slices.Clone(DeployerRoles)
-		if env == "production" {
-			deployer = append(deployer, "roles/dns.admin") // the settings say dns
+		var deployer []string
+		for r := range needed {
+			if r != "roles/dns.admin" || env == "production" {
+				deployer = append(deployer, r)
+			}
 		}
 		want[envProject(env)+" serviceAccount:"+email(env, Deployer)] = deployer
-		want[envProject(env)+" serviceAccount:"+email(env, Previewer)] = PreviewerRoles
+		// Reading, plus the server-side dry runs of the Kubernetes provider.
+		want[envProject(env)+" serviceAccount:"+email(env, Previewer)] = []string{"roles/viewer", "roles/iam.securityReviewer", "roles/container.developer"}
 	}
 	require.Len(t, got, len(want))
 	for k, roles := range want {
@@ -340,5 +352,62 @@ func TestNamesFitGCPLimits(t *testing.T) {
 			assert.LessOrEqual(t, len(PoolID(env, role)), 32)
 		}
 		assert.LessOrEqual(t, len(BucketName(longest, env)), 63)
+	}
+}
+
+// The deployer of each environment holds, on that environment's project, a
+// role that lets it create every resource the main program registers for
+// the stack: the program run under mocks for every real stack file (and
+// production with a DNS zone, which the bootstrap settings grant it), each
+// registered type looked up in DeployerRoleFor, the role looked up among the
+// grants the bootstrap program really registers.
+func TestTheDeployerMayCreateEveryResourceTheProgramRegisters(t *testing.T) {
+	rec := run(t)
+	granted := map[string]map[string]bool{}
+	for _, m := range rec.OfType("gcp:projects/iAMMember:IAMMember") {
+		k := tests.Str(m.Inputs, "project") + " " + tests.Str(m.Inputs, "member")
+		if granted[k] == nil {
+			granted[k] = map[string]bool{}
+		}
+		granted[k][tests.Str(m.Inputs, "role")] = true
+	}
+	for _, env := range stacks.Environments {
+		t.Run(env, func(t *testing.T) {
+			config, err := tests.StackConfig(env)
+			require.NoError(t, err)
+			if env == stacks.Production {
+				var s map[string]any
+				require.NoError(t, json.Unmarshal([]byte(config[stacks.KeySettings]), &s))
+				s["dns"] = map[string]any{"managedZone": "acme-data"}
+				b, err := json.Marshal(s)
+				require.NoError(t, err)
+				config[stacks.KeySettings] = string(b)
+			}
+			program, err := tests.Run(infra.Deploy, env, config, false)
+			require.NoError(t, err)
+			require.Equal(t, envProject(env), config[stacks.KeyProject], "the bootstrap's project for %s", env)
+			roles := granted[envProject(env)+" serviceAccount:"+email(env, Deployer)]
+			require.NotEmpty(t, roles)
+			types := map[string]bool{}
+			for _, r := range program.Resources() {
+				if r.Custom && !strings.HasPrefix(r.Type, "pulumi:") {
+					types[r.Type] = true
+				}
+			}
+			if env == stacks.Production {
+				assert.True(t, types["gcp:dns/recordSet:RecordSet"], "the DNS variant registers a record")
+			}
+			for _, typ := range slices.Sorted(maps.Keys(types)) {
+				key := typ
+				if strings.HasPrefix(typ, "kubernetes:") {
+					key = "kubernetes:"
+				}
+				role, ok := DeployerRoleFor[key]
+				if !assert.True(t, ok, "%s: no role on record lets the deployer create it (DeployerRoleFor)", typ) {
+					continue
+				}
+				assert.True(t, roles[role], "%s: the deployer of %s lacks %s", typ, env, role)
+			}
+		})
 	}
 }
