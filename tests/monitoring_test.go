@@ -75,9 +75,16 @@ func TestAlertPoliciesWatchTheStacksControllerAndNotifyItsEmails(t *testing.T) {
 			n := Len(p.Inputs, "notificationChannels")
 			assert.Equal(t, len(channels), n, "%s notifies every address", a.Title)
 			if !r.dryRun {
+				// The ids of this stack's registered channels, each once
+				// (the mock's id of a resource is its name + "-id").
+				var ids, want []string
 				for i := range n {
-					assert.True(t, strings.HasSuffix(Str(p.Inputs, "notificationChannels["+strconv.Itoa(i)+"]"), "-id"), "a channel's id")
+					ids = append(ids, Str(p.Inputs, "notificationChannels["+strconv.Itoa(i)+"]"))
 				}
+				for _, c := range channels {
+					want = append(want, c.Name+"-id")
+				}
+				assert.ElementsMatch(t, want, ids, "%s notifies exactly the stack's channels", a.Title)
 			}
 		}
 	})

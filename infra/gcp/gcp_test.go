@@ -1,48 +1,66 @@
 package gcp
 
 import (
-	"encoding/json"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/pem"
+	"math/big"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"k8s.io/client-go/tools/clientcmd"
 )
 
-func TestKubeconfigIsStableAndHoldsNoToken(t *testing.T) {
-	a, err := Kubeconfig("argo-staging", "34.1.2.3", "Q0FDRVJU")
+// clusterCA is a CA certificate as GKE hands it over: base64 of the PEM.
+func clusterCA(t *testing.T) string {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
-	b, err := Kubeconfig("argo-staging", "34.1.2.3", "Q0FDRVJU")
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "argo-staging"},
+		NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	return base64.StdEncoding.EncodeToString(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+}
+
+// The kubeconfig, read by client-go as the Kubernetes provider reads it,
+// reaches the cluster's endpoint, trusts its CA, and logs in through
+// gke-gcloud-auth-plugin with no token stored; the same cluster gives the
+// same text, so the provider is never replaced.
+func TestKubeconfigLogsInThroughTheAuthPluginAndIsStable(t *testing.T) {
+	ca := clusterCA(t)
+	a, err := Kubeconfig("argo-staging", "34.1.2.3", ca)
+	require.NoError(t, err)
+	b, err := Kubeconfig("argo-staging", "34.1.2.3", ca)
 	require.NoError(t, err)
 	assert.Equal(t, a, b, "same cluster, same text: the provider is not replaced")
 
-	var cfg struct {
-		Clusters []struct {
-			Cluster map[string]string `json:"cluster"`
-		} `json:"clusters"`
-		Users []struct {
-			User map[string]any `json:"user"`
-		} `json:"users"`
-	}
-	require.NoError(t, json.Unmarshal([]byte(a), &cfg))
-	require.Len(t, cfg.Clusters, 1)
-	assert.Equal(t, "https://34.1.2.3", cfg.Clusters[0].Cluster["server"])
-	assert.Equal(t, "Q0FDRVJU", cfg.Clusters[0].Cluster["certificate-authority-data"])
-	require.Len(t, cfg.Users, 1)
-	exec, ok := cfg.Users[0].User["exec"].(map[string]any)
-	require.True(t, ok, "the user authenticates with an exec plugin")
-	assert.Equal(t, "gke-gcloud-auth-plugin", exec["command"])
-	assert.NotContains(t, cfg.Users[0].User, "token")
+	cfg, err := clientcmd.RESTConfigFromKubeConfig([]byte(a))
+	require.NoError(t, err)
+	assert.Equal(t, "https://34.1.2.3", cfg.Host)
+	block, _ := pem.Decode(cfg.TLSClientConfig.CAData)
+	require.NotNil(t, block, "the CA client-go trusts is a PEM certificate")
+	cert, err := x509.ParseCertificate(block.Bytes)
+	require.NoError(t, err)
+	assert.Equal(t, "argo-staging", cert.Subject.CommonName)
+	require.NotNil(t, cfg.ExecProvider, "the user authenticates with an exec plugin")
+	assert.Equal(t, "gke-gcloud-auth-plugin", cfg.ExecProvider.Command)
+	assert.Equal(t, "client.authentication.k8s.io/v1beta1", cfg.ExecProvider.APIVersion)
+	assert.Empty(t, cfg.BearerToken)
+	assert.Empty(t, cfg.TLSClientConfig.CertData)
 
-	c, err := Kubeconfig("argo-staging", "34.9.9.9", "Q0FDRVJU")
+	c, err := Kubeconfig("argo-staging", "34.9.9.9", ca)
 	require.NoError(t, err)
 	assert.NotEqual(t, a, c)
 }
 
 func TestWorkloadIdentityMember(t *testing.T) {
 	assert.Equal(t, "serviceAccount:acme.svc.id.goog[argo/argo-server]", WorkloadIdentityMember("acme", "argo", "argo-server"))
-}
-
-func TestRoleSuffix(t *testing.T) {
-	assert.Equal(t, "cloudsql-instanceuser", roleSuffix("roles/cloudsql.instanceUser"))
-	assert.Equal(t, "storage-objectviewer", roleSuffix(BucketReaderRole))
 }
