@@ -3,6 +3,7 @@ package tests
 import (
 	"fmt"
 	"slices"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -628,5 +629,50 @@ func TestWorkflowPodsAreHeldByAnAdmissionPolicy(t *testing.T) {
 		assert.Equal(t, wfNS, unwrap(labels.ObjectValue()["kubernetes.io/metadata.name"]).StringValue(), "the workflow namespace only")
 		controller := kube(t, r.rec, "kubernetes:apps/v1:Deployment", "workflow-controller")
 		assert.Contains(t, controller.DependsOn, binding.URN, "no step pod is created before the policy holds")
+	})
+}
+
+// The grant Jobs hand their scripts every value the scripts read: each
+// $VARIABLE a script uses is set in its container, the ports are the ones
+// its Auth Proxy sidecars listen on, and the users are the Cloud SQL users
+// the database has (the e2e runs the scripts themselves on PostgreSQL).
+func TestTheGrantJobsGiveTheirScriptsEveryValueTheyRead(t *testing.T) {
+	forEachStack(t, func(t *testing.T, r *run) {
+		if r.dryRun {
+			return // the same wiring; values known only after the update
+		}
+		users := map[string]string{}
+		for _, u := range r.rec.OfType("gcp:sql/user:User") {
+			users[strings.TrimPrefix(u.Name, "argo-"+r.stack+"-")] = Str(u.Inputs, "name")
+		}
+		for _, name := range []string{"argo-db-bootstrap", "argo-db-grant-server"} {
+			job := kube(t, r.rec, "kubernetes:batch/v1:Job", name)
+			c := container(t, job, "spec.template.spec.containers[0]")
+			script := Strs(c, "command")[2]
+			env := envOf(c)
+			for _, v := range regexp.MustCompile(`\$\{?([A-Z_]+)`).FindAllStringSubmatch(script, -1) {
+				_, set := env[v[1]]
+				if v[1] == "PGPASSWORD" {
+					continue // from the admin Secret, checked above
+				}
+				assert.True(t, set, "%s: the script reads $%s, which the Job does not set", name, v[1])
+			}
+			ports := map[string]bool{}
+			for i := range Len(job.Inputs, "spec.template.spec.initContainers") {
+				args := Strs(container(t, job, fmt.Sprintf("spec.template.spec.initContainers[%d]", i)), "args")
+				ports[flagValue(args, "--port")] = true
+			}
+			for _, p := range []string{"ADMIN_PORT", "IAM_PORT"} {
+				if v, ok := env[p]; ok {
+					assert.True(t, ports[v], "%s: %s=%s is where one of its proxies listens", name, p, v)
+				}
+			}
+			assert.Equal(t, users["controller"], env["CONTROLLER_USER"], name)
+			assert.Equal(t, users["server"], env["SERVER_USER"], name)
+			if _, ok := env["ADMIN_USER"]; ok {
+				assert.Equal(t, users["argo-admin"], env["ADMIN_USER"], name)
+			}
+			assert.Equal(t, "argo", env["DATABASE"], name)
+		}
 	})
 }
