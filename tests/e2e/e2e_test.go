@@ -37,6 +37,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/argo-platform/argo-platform/infra"
 	"github.com/argo-platform/argo-platform/infra/argo"
 	"github.com/argo-platform/argo-platform/stacks"
 	"github.com/argo-platform/argo-platform/tests"
@@ -1090,4 +1091,48 @@ func ignoreNotFound(err error) error {
 		return nil
 	}
 	return err
+}
+
+// The stack files as they ship, handed to the real engine: `pulumi preview`
+// and `pulumi up` fail naming each example value, and the stack holds no
+// resource afterwards. The program returns before its first resource, so
+// not even the GCP provider is loaded (none is installed here).
+func TestTheRealEngineRefusesTheShippedExampleValues(t *testing.T) {
+	ctx := context.Background()
+	for _, stack := range tests.Stacks {
+		t.Run(stack, func(t *testing.T) {
+			raw, err := tests.RawStackConfig(stack)
+			require.NoError(t, err)
+			s, err := localdeploy.Stack(ctx, stack, t.TempDir(), infra.Deploy)
+			require.NoError(t, err)
+			config := auto.ConfigMap{}
+			for k, v := range raw {
+				config[k] = auto.ConfigValue{Value: v, Secret: k == stacks.KeyDatabaseAdminPassword}
+			}
+			require.NoError(t, s.SetAllConfig(ctx, config))
+			want := []string{
+				`gcp:project: "example-argo-` + stack + `" is an example value`,
+				`argo-platform:settings.domain: "argo.`,
+				`argo-platform:settings.cluster.authorizedNetworks[0].cidr: "203.0.113.0/24" is an example value`,
+				`nothing was created`,
+			}
+			_, err = s.Preview(ctx)
+			require.Error(t, err)
+			for _, w := range want {
+				assert.Contains(t, err.Error(), w)
+			}
+			_, err = s.Up(ctx)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), want[0])
+			state, err := s.Export(ctx)
+			require.NoError(t, err)
+			var deployment struct {
+				Resources []struct{ Type string } `json:"resources"`
+			}
+			require.NoError(t, json.Unmarshal(state.Deployment, &deployment))
+			for _, r := range deployment.Resources {
+				assert.Equal(t, "pulumi:pulumi:Stack", r.Type, "nothing but the stack itself is in the state")
+			}
+		})
+	}
 }
