@@ -33,90 +33,123 @@ type GCP struct {
 	Monitoring *gcp.Monitoring
 }
 
-// NewGCP registers the Google Cloud side of a validated stack. Every
-// resource waits for the project APIs it calls.
+// NewGCP registers the Google Cloud side of a validated stack, one
+// component per concern, in the order their inputs need them.
 func NewGCP(ctx *pulumi.Context, cfg *stacks.Loaded) (*GCP, error) {
-	s := cfg.Settings
-	g := &GCP{Settings: s, Names: stacks.NamesFor(s)}
-	n := g.Names
-	project, region := pulumi.String(s.Project), pulumi.String(s.Region)
+	g := &GCP{Settings: cfg.Settings, Names: stacks.NamesFor(cfg.Settings)}
+	b := &gcpBuilder{ctx: ctx, cfg: cfg, g: g, s: cfg.Settings, n: g.Names,
+		project: pulumi.String(cfg.Project), region: pulumi.String(cfg.Region)}
+	for _, step := range []func() error{
+		b.services, b.network, b.cluster, b.identity, b.logs, b.database, b.monitoring, b.edge,
+	} {
+		if err := step(); err != nil {
+			return nil, err
+		}
+	}
+	return g, nil
+}
 
+// gcpBuilder registers NewGCP's components, each from the settings and the
+// components before it.
+type gcpBuilder struct {
+	ctx             *pulumi.Context
+	cfg             *stacks.Loaded
+	g               *GCP
+	s               stacks.Settings
+	n               stacks.Names
+	project, region pulumi.String
+	// apis are the enabled project APIs: every GCP resource waits for the
+	// ones it calls.
+	apis []pulumi.Resource
+}
+
+func (b *gcpBuilder) email(key string) pulumi.StringInput { return b.g.Identity.Emails[key] }
+
+func (b *gcpBuilder) services() error {
 	var extra []string
-	if s.DNS.ManagedZone != "" {
+	if b.s.DNS.ManagedZone != "" {
 		extra = append(extra, "dns.googleapis.com")
 	}
-	services, err := gcp.NewServices(ctx, "apis", &gcp.ServicesArgs{Project: project, Extra: extra})
+	services, err := gcp.NewServices(b.ctx, "apis", &gcp.ServicesArgs{Project: b.project, Extra: extra})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	apis := services.Enabled
+	b.apis = services.Enabled
+	return nil
+}
 
-	if g.Network, err = gcp.NewNetwork(ctx, n.Base, &gcp.NetworkArgs{
-		APIs:                apis,
-		Project:             project,
-		Region:              region,
-		SubnetCIDR:          s.Network.SubnetCIDR,
-		PodsCIDR:            s.Network.PodsCIDR,
-		ServicesCIDR:        s.Network.ServicesCIDR,
-		PrivateServicesCIDR: s.Network.PrivateServicesCIDR,
-	}); err != nil {
-		return nil, err
-	}
+func (b *gcpBuilder) network() (err error) {
+	nw := b.s.Network
+	b.g.Network, err = gcp.NewNetwork(b.ctx, b.n.Base, &gcp.NetworkArgs{
+		APIs:                b.apis,
+		Project:             b.project,
+		Region:              b.region,
+		SubnetCIDR:          nw.SubnetCIDR,
+		PodsCIDR:            nw.PodsCIDR,
+		ServicesCIDR:        nw.ServicesCIDR,
+		PrivateServicesCIDR: nw.PrivateServicesCIDR,
+	})
+	return err
+}
 
+func (b *gcpBuilder) cluster() (err error) {
+	c := b.s.Cluster
 	var authorized []gcp.AuthorizedNetwork
-	for _, an := range s.Cluster.AuthorizedNetworks {
+	for _, an := range c.AuthorizedNetworks {
 		authorized = append(authorized, gcp.AuthorizedNetwork{Name: an.Name, CIDR: an.CIDR})
 	}
-	if g.Cluster, err = gcp.NewCluster(ctx, n.Base, &gcp.ClusterArgs{
-		APIs:                apis,
-		Project:             project,
-		Region:              region,
-		Network:             g.Network.SelfLink,
-		Subnet:              g.Network.SubnetID.ToStringOutput(),
-		NodeAccountID:       n.NodeAccount,
-		ReleaseChannel:      s.Cluster.ReleaseChannel,
-		ControlPlaneCIDR:    s.Network.ControlPlaneCIDR,
+	b.g.Cluster, err = gcp.NewCluster(b.ctx, b.n.Base, &gcp.ClusterArgs{
+		APIs:                b.apis,
+		Project:             b.project,
+		Region:              b.region,
+		Network:             b.g.Network.SelfLink,
+		Subnet:              b.g.Network.SubnetID.ToStringOutput(),
+		NodeAccountID:       b.n.NodeAccount,
+		ReleaseChannel:      c.ReleaseChannel,
+		ControlPlaneCIDR:    b.s.Network.ControlPlaneCIDR,
 		AuthorizedNetworks:  authorized,
-		MaintenanceStartUTC: s.Cluster.MaintenanceStartUTC,
-		DeletionProtection:  s.Cluster.DeletionProtection,
-		Protect:             s.Protect,
-	}); err != nil {
-		return nil, err
-	}
+		MaintenanceStartUTC: c.MaintenanceStartUTC,
+		DeletionProtection:  c.DeletionProtection,
+		Protect:             b.s.Protect,
+	})
+	return err
+}
 
-	if g.Identity, err = gcp.NewIdentity(ctx, "identity", &gcp.IdentityArgs{
-		APIs:     apis,
-		Project:  s.Project,
-		Cluster:  g.Cluster.Resource,
-		Accounts: accounts(s, n),
-	}); err != nil {
-		return nil, err
-	}
-	email := func(key string) pulumi.StringInput { return g.Identity.Emails[key] }
+func (b *gcpBuilder) identity() (err error) {
+	b.g.Identity, err = gcp.NewIdentity(b.ctx, "identity", &gcp.IdentityArgs{
+		APIs:     b.apis,
+		Project:  b.s.Project,
+		Cluster:  b.g.Cluster.Resource,
+		Accounts: accounts(b.s, b.n),
+	})
+	return err
+}
 
-	if g.Logs, err = gcp.NewLogs(ctx, "logs", &gcp.LogsArgs{
-		APIs:          apis,
-		Project:       project,
-		Location:      region,
-		BucketName:    n.Bucket,
-		RetentionDays: s.Logs.RetentionDays,
-		ForceDestroy:  s.Logs.ForceDestroy,
-		Readers:       map[string]pulumi.StringInput{Server: email(Server)},
-		Writers:       map[string]pulumi.StringInput{Controller: email(Controller), Workflow: email(Workflow)},
-		Protect:       s.Protect,
-	}); err != nil {
-		return nil, err
-	}
+func (b *gcpBuilder) logs() (err error) {
+	b.g.Logs, err = gcp.NewLogs(b.ctx, "logs", &gcp.LogsArgs{
+		APIs:          b.apis,
+		Project:       b.project,
+		Location:      b.region,
+		BucketName:    b.n.Bucket,
+		RetentionDays: b.s.Logs.RetentionDays,
+		ForceDestroy:  b.s.Logs.ForceDestroy,
+		Readers:       map[string]pulumi.StringInput{Server: b.email(Server)},
+		Writers:       map[string]pulumi.StringInput{Controller: b.email(Controller), Workflow: b.email(Workflow)},
+		Protect:       b.s.Protect,
+	})
+	return err
+}
 
-	d := s.Database
-	if g.Database, err = gcp.NewDatabase(ctx, n.Base, &gcp.DatabaseArgs{
-		APIs:                 apis,
-		Project:              project,
-		Region:               region,
-		Network:              g.Network.ID.ToStringOutput(),
-		PrivateServices:      g.Network.PrivateServices,
-		InstanceName:         n.Base,
-		DatabaseName:         n.Database,
+func (b *gcpBuilder) database() (err error) {
+	d := b.s.Database
+	b.g.Database, err = gcp.NewDatabase(b.ctx, b.n.Base, &gcp.DatabaseArgs{
+		APIs:                 b.apis,
+		Project:              b.project,
+		Region:               b.region,
+		Network:              b.g.Network.ID.ToStringOutput(),
+		PrivateServices:      b.g.Network.PrivateServices,
+		InstanceName:         b.n.Base,
+		DatabaseName:         b.n.Database,
 		Tier:                 d.Tier,
 		Version:              d.Version,
 		HighAvailability:     d.HighAvailability,
@@ -128,37 +161,37 @@ func NewGCP(ctx *pulumi.Context, cfg *stacks.Loaded) (*GCP, error) {
 		DeletionProtection:   d.DeletionProtection,
 		MaintenanceDay:       d.MaintenanceDay,
 		MaintenanceHour:      d.MaintenanceHour,
-		IAMUsers:             map[string]pulumi.StringInput{Controller: email(Controller), Server: email(Server)},
-		AdminUser:            n.AdminUser,
-		AdminPassword:        cfg.AdminPassword(),
-		Protect:              s.Protect,
-	}); err != nil {
-		return nil, err
-	}
+		IAMUsers:             map[string]pulumi.StringInput{Controller: b.email(Controller), Server: b.email(Server)},
+		AdminUser:            b.n.AdminUser,
+		AdminPassword:        b.cfg.AdminPassword(),
+		Protect:              b.s.Protect,
+	})
+	return err
+}
 
-	// Alerts and the dashboard read the controller's metrics, which
-	// Managed Prometheus labels with the cluster and the namespace.
-	if g.Monitoring, err = gcp.NewMonitoring(ctx, "monitoring", &gcp.MonitoringArgs{
-		APIs:        apis,
-		Project:     s.Project,
-		Environment: s.Environment,
-		Scope:       monitoring.Scope{Cluster: n.Base, Namespace: s.Argo.Namespace},
-		Emails:      s.Alerts.Emails,
-	}); err != nil {
-		return nil, err
-	}
+// monitoring: alerts and the dashboard read the controller's metrics, which
+// Managed Prometheus labels with the cluster and the namespace.
+func (b *gcpBuilder) monitoring() (err error) {
+	b.g.Monitoring, err = gcp.NewMonitoring(b.ctx, "monitoring", &gcp.MonitoringArgs{
+		APIs:        b.apis,
+		Project:     b.s.Project,
+		Environment: b.s.Environment,
+		Scope:       monitoring.Scope{Cluster: b.n.Base, Namespace: b.s.Argo.Namespace},
+		Emails:      b.s.Alerts.Emails,
+	})
+	return err
+}
 
-	if g.Edge, err = gcp.NewEdge(ctx, "edge", &gcp.EdgeArgs{
-		APIs:        apis,
-		Project:     s.Project,
-		AddressName: n.Base,
-		Domain:      s.Domain,
-		Members:     s.IAP.Members,
-		ManagedZone: s.DNS.ManagedZone,
-	}); err != nil {
-		return nil, err
-	}
-	return g, nil
+func (b *gcpBuilder) edge() (err error) {
+	b.g.Edge, err = gcp.NewEdge(b.ctx, "edge", &gcp.EdgeArgs{
+		APIs:        b.apis,
+		Project:     b.s.Project,
+		AddressName: b.n.Base,
+		Domain:      b.s.Domain,
+		Members:     b.s.IAP.Members,
+		ManagedZone: b.s.DNS.ManagedZone,
+	})
+	return err
 }
 
 // accounts are the Google service accounts of a stack by key: one per Argo
