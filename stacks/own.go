@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 
 	"gopkg.in/yaml.v3"
@@ -91,38 +92,51 @@ func SetOwn(file []byte, stack string, o Own) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-// ReadStackFile is what the Pulumi CLI hands the program for one stack
-// file: the provider keys as text, the settings block as JSON, and every
-// key's name. Secure values (the password) are not read.
-func ReadStackFile(stack string, file []byte) (Input, error) {
+// StackFileConfig is the configuration of one stack file as the Pulumi CLI
+// hands it to a program: plain values as text, structured values as JSON.
+// Secure values (ciphertext) are left out.
+func StackFileConfig(stack string, file []byte) (map[string]string, error) {
 	var f struct {
 		Config map[string]any `yaml:"config"`
 	}
 	if err := yaml.Unmarshal(file, &f); err != nil {
-		return Input{}, fmt.Errorf("Pulumi.%s.yaml: %w", stack, err)
+		return nil, fmt.Errorf("Pulumi.%s.yaml: %w", stack, err)
 	}
-	in := Input{Stack: stack}
-	text := func(key string) string {
-		s, _ := f.Config[key].(string)
-		return s
-	}
-	in.Project, in.Region = text(KeyProject), text(KeyRegion)
-	switch v := f.Config[KeySettings].(type) {
-	case nil:
-	case string:
-		in.Settings = v
-	default:
+	out := map[string]string{}
+	for k, v := range f.Config {
+		if m, ok := v.(map[string]any); ok {
+			if _, secure := m["secure"]; secure && len(m) == 1 {
+				continue
+			}
+		}
+		if text, ok := v.(string); ok {
+			out[k] = text
+			continue
+		}
 		b, err := json.Marshal(v)
 		if err != nil {
-			return Input{}, fmt.Errorf("Pulumi.%s.yaml: %s: %w", stack, KeySettings, err)
+			return nil, fmt.Errorf("Pulumi.%s.yaml: %s: %w", stack, k, err)
 		}
-		in.Settings = string(b)
+		out[k] = string(b)
 	}
-	for k := range f.Config {
-		in.ConfigKeys = append(in.ConfigKeys, k)
+	return out, nil
+}
+
+// ReadStackFile is the Input the program reads from one stack file, as the
+// Pulumi CLI hands it over (StackFileConfig). The password, a secure value,
+// is not read.
+func ReadStackFile(stack string, file []byte) (Input, error) {
+	config, err := StackFileConfig(stack, file)
+	if err != nil {
+		return Input{}, err
 	}
-	slices.Sort(in.ConfigKeys)
-	return in, nil
+	return Input{
+		Stack:      stack,
+		Project:    config[KeyProject],
+		Region:     config[KeyRegion],
+		Settings:   config[KeySettings],
+		ConfigKeys: slices.Sorted(maps.Keys(config)),
+	}, nil
 }
 
 // lookup is the value of key in mapping m, or nil.

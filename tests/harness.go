@@ -17,7 +17,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	"gopkg.in/yaml.v3"
+
+	"github.com/argo-platform/argo-platform/stacks"
 )
 
 // Project is the Pulumi project name, as in Pulumi.yaml.
@@ -259,28 +260,12 @@ func RawStackConfig(stack string) (map[string]string, error) {
 }
 
 func parseStackFile(stack string, data []byte) (map[string]string, error) {
-	var file struct {
-		Config map[string]any `yaml:"config"`
+	out, err := stacks.StackFileConfig(stack, data)
+	if err != nil {
+		return nil, err
 	}
-	if err := yaml.Unmarshal(data, &file); err != nil {
-		return nil, fmt.Errorf("Pulumi.%s.yaml: %w", stack, err)
-	}
-	out := map[string]string{}
-	for k, v := range file.Config {
-		if m, ok := v.(map[string]any); ok {
-			if _, secure := m["secure"]; secure && len(m) == 1 {
-				continue
-			}
-		}
-		switch v := v.(type) {
-		case string:
-			out[k] = v
-		default:
-			out[k] = jsonString(v)
-		}
-	}
-	if _, ok := out["argo-platform:databaseAdminPassword"]; !ok {
-		out["argo-platform:databaseAdminPassword"] = TestAdminPassword
+	if _, ok := out[stacks.KeyDatabaseAdminPassword]; !ok {
+		out[stacks.KeyDatabaseAdminPassword] = TestAdminPassword
 	}
 	return out, nil
 }
