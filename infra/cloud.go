@@ -3,6 +3,7 @@ package infra
 import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/argo-platform/argo-platform/infra/argo"
 	"github.com/argo-platform/argo-platform/infra/gcp"
 	"github.com/argo-platform/argo-platform/infra/monitoring"
 	"github.com/argo-platform/argo-platform/stacks"
@@ -133,11 +134,23 @@ func (b *gcpBuilder) logs() (err error) {
 		BucketName:    b.n.Bucket,
 		RetentionDays: b.s.Logs.RetentionDays,
 		ForceDestroy:  b.s.Logs.ForceDestroy,
-		Readers:       map[string]pulumi.StringInput{Server: b.email(Server)},
-		Writers:       map[string]pulumi.StringInput{Controller: b.email(Controller), Workflow: b.email(Workflow)},
-		Protect:       b.s.Protect,
+		// The UI reads every step's logs; each workflow account writes into
+		// its own folder (argo.KeyFormat), and nobody else writes.
+		Readers: map[string]pulumi.StringInput{Server: b.email(Server)},
+		Writers: b.logFolders(),
+		Protect: b.s.Protect,
 	})
 	return err
+}
+
+// logFolders are the bucket folders of the accounts workflow pods run as:
+// the default workflow account and each workflow identity.
+func (b *gcpBuilder) logFolders() map[string]gcp.Folder {
+	out := map[string]gcp.Folder{Workflow: {Email: b.email(Workflow), Prefix: argo.LogPrefix(b.n.Workflow.KSA)}}
+	for _, wi := range b.s.Identities {
+		out[IdentityKey(wi.Name)] = gcp.Folder{Email: b.email(IdentityKey(wi.Name)), Prefix: argo.LogPrefix(wi.Name)}
+	}
+	return out
 }
 
 func (b *gcpBuilder) database() (err error) {

@@ -282,8 +282,8 @@ func TestEachAccountMayDoOnlyWhatItsComponentNeeds(t *testing.T) {
 			assert.Equal(t, 1, n, "one Secret rule")
 		}
 
-		wf := rulesOf(t, role(wfNS, "argo-workflow"))
-		assert.Equal(t, map[string][]string{"workflowtaskresults": {"create", "patch"}}, wf, "workflow pods: report results, nothing else")
+		exec := rulesOf(t, role(wfNS, "argo-executor"))
+		assert.Equal(t, map[string][]string{"workflowtaskresults": {"create", "patch"}}, exec, "Argo's executor: report results, nothing else")
 
 		for _, rl := range r.rec.OfType(roleType) {
 			for res, verbs := range rulesOf(t, rl) {
@@ -302,8 +302,8 @@ func TestEachAccountMayDoOnlyWhatItsComponentNeeds(t *testing.T) {
 			wfNS + ": " + home + "/argo-workflow-controller": "argo-controller",
 			home + ": " + home + "/argo-server":              "argo-server",
 			wfNS + ": " + home + "/argo-server":              "argo-server",
-			wfNS + ": " + wfNS + "/argo-workflow":            "argo-workflow",
-		}, bindings)
+			wfNS + ": " + wfNS + "/argo-executor":            "argo-executor",
+		}, bindings, "the workflow accounts, whose tokens the steps' own code holds, are bound to no Role")
 
 		// The only cluster-wide rights: the controller reads Namespaces
 		// (per-namespace parallelism), nothing else, and nobody else.

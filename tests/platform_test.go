@@ -223,17 +223,32 @@ func TestStepLogsGoToAPrivateBucketThatExpiresThem(t *testing.T) {
 				continue
 			}
 			key := strings.TrimPrefix(m.Name, "logs-")
-			key, _, _ = strings.Cut(key, "-")
-			roles[key] = append(roles[key], Str(m.Inputs, "role"))
+			key = key[:strings.Index(key, "-storage-")]
+			grant := Str(m.Inputs, "role")
+			if c := Prop(m.Inputs, "condition"); !c.IsNull() {
+				require.True(t, Known(m.Inputs, "condition.expression"), "%s: the condition is known, even under preview", m.Name)
+				grant += " if " + Str(m.Inputs, "condition.expression")
+			}
+			roles[key] = append(roles[key], grant)
 			if !r.dryRun {
 				assert.Equal(t, s.Project+"-argo-logs-"+r.stack, Str(m.Inputs, "bucket"), "grants are on the log bucket only")
 			}
 		}
-		assert.Equal(t, map[string][]string{
-			"server":     {"roles/storage.objectViewer"},
-			"controller": {"roles/storage.objectUser"},
-			"workflow":   {"roles/storage.objectUser"},
-		}, roles)
+		bucket := s.Project + "-argo-logs-" + r.stack
+		folder := func(prefix string) []string {
+			return []string{`roles/storage.objectUser if resource.name.startsWith("projects/_/buckets/` + bucket + `/objects/` + prefix + `") || ` +
+				`(resource.type == "storage.googleapis.com/Bucket" && api.getAttribute("storage.googleapis.com/objectListPrefix", "").startsWith("` + prefix + `"))`}
+		}
+		want := map[string][]string{
+			// The UI shows every step's logs.
+			"server": {"roles/storage.objectViewer"},
+			// Each account workflows run as: its own folder, nothing else.
+			"workflow": folder("argo/argo-workflow/"),
+		}
+		for _, wi := range r.cfg.Identities {
+			want["wf-"+wi.Name] = folder("argo/" + wi.Name + "/")
+		}
+		assert.Equal(t, want, roles, "no grant for the controller: it never opens the bucket")
 	})
 }
 
@@ -242,7 +257,6 @@ func TestBucketGrantsNameTheRightAccounts(t *testing.T) {
 	p := r.cfg.Project
 	want := map[string]string{
 		"logs-server-storage-objectviewer":   "serviceAccount:argo-server-staging@" + p + ".iam.gserviceaccount.com",
-		"logs-controller-storage-objectuser": "serviceAccount:argo-ctrl-staging@" + p + ".iam.gserviceaccount.com",
 		"logs-workflow-storage-objectuser":   "serviceAccount:argo-wf-staging@" + p + ".iam.gserviceaccount.com",
 	}
 	for name, member := range want {

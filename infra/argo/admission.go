@@ -44,13 +44,51 @@ func podSecretChecks() []string {
 	}
 	return []string{
 		`!has(object.spec.volumes) || object.spec.volumes.all(v, ` +
-			`(!has(v.secret) || (has(v.secret.secretName) && ` + in("v.secret.secretName") + `)) && ` +
+			`(!has(v.secret) || (has(v.secret.secretName) && (` + in("v.secret.secretName") + ` || v.secret.secretName == variables.executorSecret))) && ` +
 			`(!has(v.projected) || !has(v.projected.sources) || v.projected.sources.all(s, !has(s.secret) || ` + in("s.secret.name") + `)) && ` +
 			`(!has(v.csi) || !has(v.csi.nodePublishSecretRef) || ` + in("v.csi.nodePublishSecretRef.name") + `))`,
 		containers("containers"),
 		containers("initContainers"),
 		containers("ephemeralContainers"),
 	}
+}
+
+// executorTokenChecks are the CEL expressions that keep the executor's
+// token (ExecutorTokenSecret) where Argo puts it: a container that mounts it
+// must be Argo's own init or wait container, running the executor image's
+// argoexec with its own name as the command, and reporting for its own pod:
+// its workflow name and uid are the pod's owner's, its node id the one the
+// pod's name carries (Argo names a step's pod <prefix>-<hash> and its node
+// <workflow>-<hash>, or both after the workflow when the step is the
+// workflow). A template's podSpecPatch can rewrite any container, so
+// without these a workflow could run its own code, or argoexec reporting
+// for another workflow's node, with the token. A step's own main container
+// (and a resource or data template's, which Argo would give the token) is
+// refused it.
+func executorTokenChecks() []string {
+	pinned := func(name, value string) string {
+		return fmt.Sprintf(`(has(c.env) && c.env.exists(e, e.name == '%[1]s') && c.env.all(e, e.name != '%[1]s' || (has(e.value) && e.value == %[2]s)))`, name, value)
+	}
+	executor := `(c.name in ['init', 'wait'] && c.image == variables.executorImage && ` +
+		`has(c.command) && c.command == ['argoexec'] && has(c.args) && size(c.args) > 0 && c.args[0] == c.name && ` +
+		`size(variables.owners) == 1 && ` +
+		pinned("ARGO_WORKFLOW_NAME", "variables.owners[0].name") + ` && ` +
+		pinned("ARGO_WORKFLOW_UID", "variables.owners[0].uid") + ` && ` +
+		pinned("ARGO_NODE_ID", "variables.nodeID") + `)`
+	containers := func(field string) string {
+		return fmt.Sprintf(`!has(object.spec.%s) || object.spec.%[1]s.all(c, `+
+			`!has(c.volumeMounts) || !c.volumeMounts.exists(m, m.name in variables.tokenVolumes) || %s)`, field, executor)
+	}
+	return []string{containers("containers"), containers("initContainers"), containers("ephemeralContainers")}
+}
+
+// hostChecks refuse what reaches another container's files, and with them
+// the executor's token: a shared process namespace (/proc/<pid>/root), the
+// node's process namespace, and the node's disk.
+var hostChecks = []string{
+	`!has(object.spec.shareProcessNamespace) || !object.spec.shareProcessNamespace`,
+	`!has(object.spec.hostPID) || !object.spec.hostPID`,
+	`!has(object.spec.volumes) || object.spec.volumes.all(v, !has(v.hostPath))`,
 }
 
 // admission installs the workflow namespace's pod policy and its binding.
@@ -75,6 +113,22 @@ func (b *builder) admission() error {
 			Expression: pulumi.String(expr),
 			Message: pulumi.String(fmt.Sprintf(
 				"pods in namespace %s may use only the Secrets of argo.workflowSecrets (%s), as a volume, a projected or CSI source, env or envFrom", ns, allowedSecrets)),
+			Reason: pulumi.String("Forbidden"),
+		})
+	}
+	for _, expr := range executorTokenChecks() {
+		validations = append(validations, admissionv1.ValidationArgs{
+			Expression: pulumi.String(expr),
+			Message: pulumi.String(fmt.Sprintf(
+				"in namespace %s only Argo's init and wait containers (%s, reporting for their own pod) may mount %s", ns, b.images.Executor, ExecutorTokenSecret)),
+			Reason: pulumi.String("Forbidden"),
+		})
+	}
+	for _, expr := range hostChecks {
+		validations = append(validations, admissionv1.ValidationArgs{
+			Expression: pulumi.String(expr),
+			Message: pulumi.String(fmt.Sprintf(
+				"pods in namespace %s may not share a process namespace, use the node's, or mount a hostPath: each reaches other containers' tokens", ns)),
 			Reason: pulumi.String("Forbidden"),
 		})
 	}
@@ -105,6 +159,18 @@ func (b *builder) admission() error {
 			Variables: admissionv1.VariableArray{
 				admissionv1.VariableArgs{Name: pulumi.String("accounts"), Expression: pulumi.String(celList(accounts))},
 				admissionv1.VariableArgs{Name: pulumi.String("secrets"), Expression: pulumi.String(celList(a.WorkflowSecrets))},
+				admissionv1.VariableArgs{Name: pulumi.String("executorSecret"), Expression: pulumi.String(strconv.Quote(ExecutorTokenSecret))},
+				admissionv1.VariableArgs{Name: pulumi.String("executorImage"), Expression: pulumi.String(strconv.Quote(b.images.Executor))},
+				// The volumes holding the executor's token.
+				admissionv1.VariableArgs{Name: pulumi.String("tokenVolumes"), Expression: pulumi.String(
+					`has(object.spec.volumes) ? object.spec.volumes.filter(v, has(v.secret) && has(v.secret.secretName) && v.secret.secretName == variables.executorSecret).map(v, v.name) : []`)},
+				// The Workflow that owns the pod (the controller sets it; no
+				// template field reaches a pod's owner references).
+				admissionv1.VariableArgs{Name: pulumi.String("owners"), Expression: pulumi.String(
+					`has(object.metadata.ownerReferences) ? object.metadata.ownerReferences.filter(r, r.kind == 'Workflow' && r.apiVersion.startsWith('argoproj.io/')) : []`)},
+				// The node the pod runs, by Argo's naming (see executorTokenChecks).
+				admissionv1.VariableArgs{Name: pulumi.String("nodeID"), Expression: pulumi.String(
+					`size(variables.owners) != 1 ? '' : (object.metadata.name == variables.owners[0].name ? object.metadata.name : variables.owners[0].name + '-' + object.metadata.name.split('-')[size(object.metadata.name.split('-')) - 1])`)},
 			},
 			Validations: validations,
 		},

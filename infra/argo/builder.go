@@ -26,7 +26,20 @@ const (
 	gsaAnnotation   = "iam.gke.io/gcp-service-account"
 	// workflowComponent labels the workflow account.
 	workflowComponent = "workflow"
+	// executorComponent labels the executor's account and its token.
+	executorComponent = "executor"
 )
+
+// ExecutorKSA is the Kubernetes ServiceAccount of Argo's init and wait
+// containers in the workflow namespace (spec.executor.serviceAccountName):
+// it alone may report a step's results. It has no Google identity.
+const ExecutorKSA = "argo-executor"
+
+// ExecutorTokenSecret is the Secret holding ExecutorKSA's token, by the name
+// Argo's controller looks for (<account>.service-account-token) and mounts
+// into the init and wait containers. The admission policy lets only those
+// containers mount it.
+const ExecutorTokenSecret = ExecutorKSA + ".service-account-token"
 
 // Ports.
 const (
@@ -190,6 +203,31 @@ func (b *builder) serviceAccounts() error {
 		}
 		b.accounts = append(b.accounts, sa)
 	}
+	return b.executorAccount()
+}
+
+// executorAccount creates ExecutorKSA and its token Secret, which
+// Kubernetes fills in (a legacy token: Argo mounts a Secret, not a
+// projected token, into the executor's containers).
+func (b *builder) executorAccount() error {
+	ns := b.args.WorkflowNamespace
+	sa, err := corev1.NewServiceAccount(b.ctx, b.child("sa-"+ExecutorKSA), &corev1.ServiceAccountArgs{
+		Metadata: b.metaIn(ns, ExecutorKSA, executorComponent),
+	}, b.inNamespace()...)
+	if err != nil {
+		return fmt.Errorf("argo: executor account: %w", err)
+	}
+	meta := b.metaIn(ns, ExecutorTokenSecret, executorComponent)
+	meta.Annotations = pulumi.StringMap{"kubernetes.io/service-account.name": pulumi.String(ExecutorKSA)}
+	token, err := corev1.NewSecret(b.ctx, b.child("secret-"+ExecutorTokenSecret), &corev1.SecretArgs{
+		Metadata: meta,
+		Type:     pulumi.String("kubernetes.io/service-account-token"),
+		// Kubernetes deletes a token Secret whose account does not exist.
+	}, b.inNamespace(pulumi.DependsOn([]pulumi.Resource{sa}))...)
+	if err != nil {
+		return fmt.Errorf("argo: executor token: %w", err)
+	}
+	b.accounts = append(b.accounts, sa, token)
 	return nil
 }
 

@@ -114,11 +114,18 @@ type WorkflowDefaults struct {
 // its own.
 type WorkflowSpecDefaults struct {
 	ServiceAccountName string            `yaml:"serviceAccountName"`
+	Executor           *ExecutorDefaults `yaml:"executor,omitempty"`
 	TTLStrategy        TTLStrategy       `yaml:"ttlStrategy"`
 	PodGC              PodGC             `yaml:"podGC"`
 	RetryStrategy      *RetryStrategy    `yaml:"retryStrategy,omitempty"`
 	NodeSelector       map[string]string `yaml:"nodeSelector,omitempty"`
 	TemplateDefaults   *TemplateDefaults `yaml:"templateDefaults,omitempty"`
+}
+
+// ExecutorDefaults is the account of Argo's init and wait containers
+// (spec.executor): its token is mounted into them alone.
+type ExecutorDefaults struct {
+	ServiceAccountName string `yaml:"serviceAccountName"`
 }
 
 // TemplateDefaults are merged into every template of a Workflow.

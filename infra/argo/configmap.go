@@ -7,8 +7,26 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// KeyFormat is the seed's dated layout of archived logs in the bucket.
-const KeyFormat = "argo/{{workflow.creationTimestamp.Y}}/{{workflow.creationTimestamp.m}}/{{workflow.creationTimestamp.d}}/{{workflow.name}}/{{pod.name}}"
+// KeyFormat is where a step's logs and artifacts go in the bucket: the
+// seed's dated layout, below a folder per account (LogPrefix). The bucket
+// grants each workflow account its own folder only, so a pipeline cannot
+// read, overwrite or delete another's objects. Argo expands
+// workflow.serviceAccountName to the account the workflow runs as (its own
+// or, when it names none, workflowDefaults'); a template that names another
+// account than its workflow's writes into a folder that is not its own, and
+// GCS refuses it. The e2e's executor stand-in uploads to the key the real
+// controller expanded, through the bucket grants the stack registers.
+const KeyFormat = logRoot + "{{workflow.serviceAccountName}}/{{workflow.creationTimestamp.Y}}/{{workflow.creationTimestamp.m}}/{{workflow.creationTimestamp.d}}/{{workflow.name}}/{{pod.name}}"
+
+// logRoot is the folder every archived object lives under. Objects archived
+// before the per-account folders sit directly below it (argo/YYYY/...): an
+// account name starts with a letter, so no account's folder holds them.
+const logRoot = "argo/"
+
+// LogPrefix is the folder of the bucket that workflows running as Kubernetes
+// ServiceAccount ksa write to (KeyFormat); the slash ends it, so one
+// account's folder is never the start of another's.
+func LogPrefix(ksa string) string { return logRoot + ksa + "/" }
 
 // controllerConfig is the configuration Argo reads from the ConfigMap of a
 // component that presents the database user in userSecret, once the log
@@ -20,7 +38,11 @@ func (a *WorkflowsArgs) controllerConfig(userSecret, bucket, database string) Co
 		// `default` and lacked rights. Every workflow now runs as the
 		// workflow pods' account unless it names another.
 		ServiceAccountName: a.Workflow.KSA,
-		TTLStrategy:        TTLStrategy{SecondsAfterCompletion: a.WorkflowTTLHours * 3600},
+		// Only Argo's init and wait containers hold a Kubernetes token
+		// that may report results (ExecutorKSA): the step's own code runs
+		// with its account's token, which has no Kubernetes rights.
+		Executor:    &ExecutorDefaults{ServiceAccountName: ExecutorKSA},
+		TTLStrategy: TTLStrategy{SecondsAfterCompletion: a.WorkflowTTLHours * 3600},
 		// Keep failed pods for debugging; logs are archived in GCS anyway.
 		PodGC: PodGC{Strategy: "OnPodSuccess"},
 		// Retry infrastructure failures (a preempted Spot node, a lost

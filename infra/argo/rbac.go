@@ -83,9 +83,13 @@ var ServerWorkloadRules = []Rule{
 	{Groups: argo, Resources: []string{"workflows", "workfloweventbindings", "workflowtemplates", "cronworkflows", "cronworkflows/finalizers"}, Verbs: []string{"create", "get", "list", "watch", "update", "patch", "delete"}},
 }
 
-// WorkflowRules are all a workflow pod's executor needs since Argo 3.4: report
-// its results. No pods patch, no Secrets.
-var WorkflowRules = []Rule{
+// ExecutorRules are all Argo's executor needs since 3.4: report a step's
+// results. They belong to ExecutorKSA, whose token Argo mounts into the
+// init and wait containers only (workflowDefaults' executor account); the
+// step's own code runs with its workflow account's token, which is bound to
+// no Role. So a step cannot create or patch a WorkflowTaskResult, which the
+// controller copies into the node it names without asking who wrote it.
+var ExecutorRules = []Rule{
 	{Groups: argo, Resources: []string{"workflowtaskresults"}, Verbs: []string{"create", "patch"}},
 }
 
@@ -145,8 +149,9 @@ func (b *builder) grants() []grant {
 		{"argo-controller", wf, home, []string{b.args.Controller.KSA}, ControllerWorkloadRules},
 		{"argo-server", home, home, []string{b.args.Server.KSA}, ServerHomeRules(databaseSecretName(serverName))},
 		{"argo-server", wf, home, []string{b.args.Server.KSA}, ServerWorkloadRules},
-		// Every workflow account reports its results, and nothing more.
-		{"argo-workflow", wf, wf, b.workflowAccounts(), WorkflowRules},
+		// Only the executor reports results; the workflow accounts (the
+		// step's own token) hold no Kubernetes right at all.
+		{ExecutorKSA, wf, wf, []string{ExecutorKSA}, ExecutorRules},
 	}
 }
 

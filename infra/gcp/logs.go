@@ -9,13 +9,39 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// Bucket roles, least privilege: the server only reads logs and artifacts;
-// the controller (artifact GC) and workflow pods read, write and delete
-// objects, never bucket settings or IAM.
+// Bucket roles, least privilege: the server reads every log and artifact
+// (the UI shows them all); each workflow account reads, writes and deletes
+// objects in its own folder only, never bucket settings or IAM. Nothing
+// else touches the bucket: the controller never opens it.
 const (
 	BucketReaderRole = "roles/storage.objectViewer"
 	BucketWriterRole = "roles/storage.objectUser"
 )
+
+// Folder is one writer's part of the bucket: a service account and the
+// object name prefix it may use.
+type Folder struct {
+	// Email is the service account's e-mail. Required.
+	Email pulumi.StringInput
+	// Prefix starts the name of every object it may read, write or delete;
+	// it ends with a slash, so no other writer's prefix starts with it.
+	// Required.
+	Prefix string
+}
+
+// FolderCondition is the IAM condition that limits a grant on bucket to the
+// objects whose names start with prefix. IAM evaluates an object request
+// against the object (resource.name projects/_/buckets/<bucket>/objects/<name>)
+// and a list request against the bucket, with the list's prefix in the
+// storage.googleapis.com/objectListPrefix attribute: so a list is allowed
+// only inside the folder too (Argo lists a key's objects before it
+// downloads an input artifact). Conditions need uniform bucket-level access,
+// which the bucket has.
+func FolderCondition(bucket, prefix string) string {
+	return fmt.Sprintf(`resource.name.startsWith("projects/_/buckets/%[1]s/objects/%[2]s") || `+
+		`(resource.type == "storage.googleapis.com/Bucket" && api.getAttribute("storage.googleapis.com/objectListPrefix", "").startsWith("%[2]s"))`,
+		bucket, prefix)
+}
 
 // LogsArgs configures Logs.
 type LogsArgs struct {
@@ -31,9 +57,12 @@ type LogsArgs struct {
 	RetentionDays int
 	// ForceDestroy lets destroy delete a bucket that still holds objects.
 	ForceDestroy bool
-	// Readers and Writers are service account e-mails granted object roles on
-	// this bucket only.
-	Readers, Writers map[string]pulumi.StringInput
+	// Readers are service account e-mails that may read every object.
+	// Optional.
+	Readers map[string]pulumi.StringInput
+	// Writers may read, write and delete the objects of their own folder
+	// only (FolderCondition). Optional.
+	Writers map[string]Folder
 	// Protect adds Pulumi's protect.
 	Protect bool
 }
@@ -71,11 +100,12 @@ func NewLogs(ctx *pulumi.Context, name string, args *LogsArgs, opts ...pulumi.Re
 	if err != nil {
 		return nil, fmt.Errorf("logs: bucket: %w", err)
 	}
-	grant := func(key, role string, email pulumi.StringInput) error {
+	grant := func(key, role string, email pulumi.StringInput, condition *storage.BucketIAMMemberConditionArgs) error {
 		m, err := storage.NewBucketIAMMember(ctx, name+"-"+key+"-"+roleSuffix(role), &storage.BucketIAMMemberArgs{
-			Bucket: bucket.Name,
-			Role:   pulumi.String(role),
-			Member: pulumi.Sprintf("serviceAccount:%s", email),
+			Bucket:    bucket.Name,
+			Role:      pulumi.String(role),
+			Member:    pulumi.Sprintf("serviceAccount:%s", email),
+			Condition: condition,
 		}, under(l, args.APIs))
 		if err != nil {
 			return fmt.Errorf("logs: %s: %w", key, err)
@@ -84,12 +114,17 @@ func NewLogs(ctx *pulumi.Context, name string, args *LogsArgs, opts ...pulumi.Re
 		return nil
 	}
 	for _, key := range slices.Sorted(maps.Keys(args.Readers)) {
-		if err := grant(key, BucketReaderRole, args.Readers[key]); err != nil {
+		if err := grant(key, BucketReaderRole, args.Readers[key], nil); err != nil {
 			return nil, err
 		}
 	}
 	for _, key := range slices.Sorted(maps.Keys(args.Writers)) {
-		if err := grant(key, BucketWriterRole, args.Writers[key]); err != nil {
+		f := args.Writers[key]
+		if err := grant(key, BucketWriterRole, f.Email, &storage.BucketIAMMemberConditionArgs{
+			Title:       pulumi.String("own folder " + f.Prefix),
+			Description: pulumi.String("objects under " + f.Prefix + " only: the workflows running as this account write their logs and artifacts there"),
+			Expression:  pulumi.String(FolderCondition(args.BucketName, f.Prefix)),
+		}); err != nil {
 			return nil, err
 		}
 	}

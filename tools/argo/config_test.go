@@ -92,11 +92,13 @@ func TestArgoReadsEveryStacksConfigMaps(t *testing.T) {
 					assert.True(t, c.NodeEvents.IsEnabled())
 
 					// Step logs archived to the stack's bucket, in the seed's
-					// dated layout.
+					// dated layout below a folder per account (the bucket's
+					// grants give each account its folder; the e2e checks
+					// the real controller expands the account).
 					assert.True(t, c.ArtifactRepository.IsArchiveLogs(), "step logs are archived")
 					require.NotNil(t, c.ArtifactRepository.GCS, "logs go to GCS")
 					assert.Equal(t, s.Project+"-argo-logs-"+stack, c.ArtifactRepository.GCS.Bucket)
-					assert.Equal(t, "argo/{{workflow.creationTimestamp.Y}}/{{workflow.creationTimestamp.m}}/{{workflow.creationTimestamp.d}}/{{workflow.name}}/{{pod.name}}", c.ArtifactRepository.GCS.KeyFormat)
+					assert.Equal(t, "argo/{{workflow.serviceAccountName}}/{{workflow.creationTimestamp.Y}}/{{workflow.creationTimestamp.m}}/{{workflow.creationTimestamp.d}}/{{workflow.name}}/{{pod.name}}", c.ArtifactRepository.GCS.KeyFormat)
 
 					// Autopilot bills requests: the executor's are small.
 					require.NotNil(t, c.Executor)
@@ -128,6 +130,8 @@ func TestArgoReadsEveryStacksConfigMaps(t *testing.T) {
 					require.NotNil(t, c.WorkflowDefaults)
 					d := c.WorkflowDefaults.Spec
 					assert.Equal(t, "argo-workflow", d.ServiceAccountName, "seed trap 3: no workflow runs as default")
+					require.NotNil(t, d.Executor, "the executor runs as an account of its own")
+					assert.Equal(t, "argo-executor", d.Executor.ServiceAccountName, "only the executor's token may report results")
 					require.NotNil(t, d.TTLStrategy)
 					require.NotNil(t, d.TTLStrategy.SecondsAfterCompletion)
 					assert.Equal(t, int32(s.Argo.WorkflowTTLHours*3600), *d.TTLStrategy.SecondsAfterCompletion)
