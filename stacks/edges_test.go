@@ -140,6 +140,11 @@ func TestDocumentedEdgesAreAcceptedAndOneBeyondRefused(t *testing.T) {
 			[]any{identity("ld", func(m map[string]any) { m["projectRoles"] = []any{"roles/iam.workloadIdentityUser"} })},
 			[]any{identity("ld", func(m map[string]any) { m["projectRoles"] = []any{"roles/resourcemanager.projectIamAdmin"} })},
 			[]any{identity("ld", func(m map[string]any) { m["projectRoles"] = []any{"roles/storage.admin"} })},
+			// Any storage role on the project reaches the log bucket, and
+			// every pipeline's logs with it; so does a grant on the whole
+			// log bucket (staging's here).
+			[]any{identity("ld", func(m map[string]any) { m["projectRoles"] = []any{"roles/storage.objectViewer"} })},
+			withBucket("acme-data-sta-argo-logs-staging"),
 			[]any{identity("ld", func(m map[string]any) { m["projectRoles"] = []any{"roles/bigquery.admin"} })},
 			[]any{identity("ld", func(m map[string]any) { m["projectRoles"] = []any{"roles/container.serviceAgent"} })},
 			[]any{identity("ld", func(m map[string]any) { m["projectRoles"] = []any{"projects/acme/roles/custom"} })},

@@ -595,6 +595,10 @@ func checkIdentities(s Settings, v *problems) {
 			key := fmt.Sprintf("%s.projectRoles[%d]", path, j)
 			if msg := CheckIdentityRole(r, ""); msg != "" {
 				v.add(k(key), r, msg)
+			} else if strings.HasPrefix(r, "roles/storage.") {
+				// On the project, a storage role reaches every bucket there,
+				// the log bucket and every pipeline's logs with it.
+				v.add(k(key), r, "a role of another service than storage: grant a bucket's role under buckets[] instead (a project-wide storage role reaches the log bucket)")
 			}
 			dup(key, "project "+r)
 		}
@@ -615,6 +619,11 @@ func checkIdentities(s Settings, v *problems) {
 			}
 			if msg := CheckIdentityRole(b.Role, "storage"); msg != "" {
 				v.add(k(key+".role"), b.Role, msg)
+			}
+			if logs := NamesFor(s).Bucket; b.Bucket == logs {
+				// Its folder of the log bucket is every identity's already;
+				// a grant on the whole bucket reaches every pipeline's logs.
+				v.add(k(key+".bucket"), b.Bucket, "a bucket other than the platform's log bucket "+logs+" (each identity already has its own folder there)")
 			}
 			dup(key, "bucket "+b.Bucket+" "+b.Role)
 		}
