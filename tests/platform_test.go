@@ -256,8 +256,8 @@ func TestBucketGrantsNameTheRightAccounts(t *testing.T) {
 	r := runStack(t, stacks.Staging, false)
 	p := r.cfg.Project
 	want := map[string]string{
-		"logs-server-storage-objectviewer":   "serviceAccount:argo-server-staging@" + p + ".iam.gserviceaccount.com",
-		"logs-workflow-storage-objectuser":   "serviceAccount:argo-wf-staging@" + p + ".iam.gserviceaccount.com",
+		"logs-server-storage-objectviewer": "serviceAccount:argo-server-staging@" + p + ".iam.gserviceaccount.com",
+		"logs-workflow-storage-objectuser": "serviceAccount:argo-wf-staging@" + p + ".iam.gserviceaccount.com",
 	}
 	for name, member := range want {
 		m := one(t, r.rec, "gcp:storage/bucketIAMMember:BucketIAMMember", name)
