@@ -56,7 +56,8 @@ func podSecretChecks() []string {
 // executorTokenChecks are the CEL expressions that keep the executor's
 // token (ExecutorTokenSecret) where Argo puts it: a container that mounts it
 // must be Argo's own init or wait container, running the executor image's
-// argoexec with its own name as the command, and reporting for its own pod:
+// argoexec as Argo's controller writes its command, and reporting for its
+// own pod:
 // its workflow name and uid are the pod's owner's, its node id the one the
 // pod's name carries (Argo names a step's pod <prefix>-<hash> and its node
 // <workflow>-<hash>, or both after the workflow when the step is the
@@ -69,9 +70,15 @@ func executorTokenChecks() []string {
 	pinned := func(name, value string) string {
 		return fmt.Sprintf(`(has(c.env) && c.env.exists(e, e.name == '%[1]s') && c.env.all(e, e.name != '%[1]s' || (has(e.value) && e.value == %[2]s)))`, name, value)
 	}
+	// The command Argo gives them: argoexec <init|wait> and its log flags,
+	// nothing else (a flag such as --server or --kubeconfig would send the
+	// token elsewhere), and no args.
 	executor := `(c.name in ['init', 'wait'] && c.image == variables.executorImage && ` +
-		`has(c.command) && c.command == ['argoexec'] && has(c.args) && size(c.args) > 0 && c.args[0] == c.name && ` +
-		`size(variables.owners) == 1 && ` +
+		`has(c.command) && size(c.command) == 8 && c.command[0] == 'argoexec' && c.command[1] == c.name && ` +
+		`c.command[2] == '--loglevel' && c.command[3] in ['debug', 'info', 'warn', 'warning', 'error'] && ` +
+		`c.command[4] == '--log-format' && c.command[5] in ['text', 'json'] && ` +
+		`c.command[6] == '--gloglevel' && c.command[7].matches('^[0-9]+$') && ` +
+		`(!has(c.args) || size(c.args) == 0) && size(variables.owners) == 1 && ` +
 		pinned("ARGO_WORKFLOW_NAME", "variables.owners[0].name") + ` && ` +
 		pinned("ARGO_WORKFLOW_UID", "variables.owners[0].uid") + ` && ` +
 		pinned("ARGO_NODE_ID", "variables.nodeID") + `)`

@@ -4,6 +4,33 @@
 // engine and Kubernetes provider onto a real API server (tests/localcluster)
 // and checks the result from Go. Run with `make e2e`; the tools come from
 // `make tools`.
+//
+// Real: the Pulumi engine and Kubernetes provider, kube-apiserver (RBAC,
+// admission policies, token issuance), controller-manager (the token
+// controller fills the executor's token Secret), scheduler, Argo's
+// workflow-controller and argo server, PostgreSQL. Stand-ins, with what the
+// real part refuses that each also refuses, and what it does not check:
+//
+//   - GCP outputs (tests/localdeploy): ConfigMaps carrying the names and
+//     e-mails the GCP side would return. Refuses nothing; the GCP side itself
+//     is checked under mocks (package tests, tests/iam).
+//   - GKE's ingress and NEG controllers (localcluster.PlayGKE): hold the
+//     finalizers GKE holds until its load balancer and NEGs are gone.
+//     Do not check the BackendConfig, the certificate or IAP themselves.
+//   - The kubelet (kwok, and realargo's Executor ending pods): refuses
+//     nothing a kubelet refuses (images, resources, volumes are not set up).
+//   - Argo's executor (realargo's Executor): uploads each step's log and
+//     output artifacts to the key the real controller expanded, as the pod's
+//     Google identity, and reports with the token Argo mounts into the wait
+//     container; a refused upload fails the wait container as Argo's does.
+//     Does not run the step, load input artifacts or save parameters.
+//   - GKE's metadata server and GCS (iam.Cloud): refuse a pod whose
+//     ServiceAccount may not act as its annotated Google account, and any
+//     object create, overwrite, read or list the stack's registered IAM
+//     does not allow (conditions evaluated by CEL). Do not check deny or
+//     organization policies, retention, holds or lifecycle deletions.
+//   - The Cloud SQL Auth Proxy (realargo): a loopback forwarder; IAM login
+//     is trusted by user name, not by token.
 package e2e
 
 import (
@@ -904,13 +931,14 @@ func checkRBAC(t *testing.T, ctx context.Context, cfg *stacks.Loaded) {
 				},
 			},
 		},
+		// The token the step's own code holds: no right at all, so no step
+		// can write another's results.
 		workflow: {
 			wfNS: {
-				allow: []access{
-					{verb: "create", group: wf, resource: "workflowtaskresults"}, {verb: "patch", group: wf, resource: "workflowtaskresults"},
-				},
 				deny: []access{
+					{verb: "create", group: wf, resource: "workflowtaskresults"}, {verb: "patch", group: wf, resource: "workflowtaskresults"},
 					{verb: "get", resource: "secrets", name: allowedSecret}, {verb: "list", resource: "secrets"},
+					{verb: "get", resource: "secrets", name: argo.ExecutorTokenSecret},
 					{verb: "patch", resource: "pods"}, {verb: "create", resource: "pods"},
 					{verb: "create", group: wf, resource: "workflows"}, {verb: "get", resource: "configmaps"},
 					{verb: "delete", resource: "namespaces", name: wfNS},
@@ -923,6 +951,22 @@ func checkRBAC(t *testing.T, ctx context.Context, cfg *stacks.Loaded) {
 				},
 			},
 		},
+		// Argo's init and wait containers: report results, nothing else.
+		wfNS + "/" + argo.ExecutorKSA: {
+			wfNS: {
+				allow: []access{
+					{verb: "create", group: wf, resource: "workflowtaskresults"}, {verb: "patch", group: wf, resource: "workflowtaskresults"},
+				},
+				deny: []access{
+					{verb: "get", resource: "secrets", name: argo.ExecutorTokenSecret}, {verb: "list", resource: "secrets"},
+					{verb: "create", resource: "pods"}, {verb: "patch", resource: "pods"}, {verb: "create", group: wf, resource: "workflows"},
+					{verb: "delete", group: wf, resource: "workflowtaskresults"}, {verb: "get", resource: "configmaps"},
+				},
+			},
+		},
+	}
+	for _, wi := range cfg.Identities {
+		cases[wfNS+"/"+wi.Name] = map[string]rights{wfNS: cases[workflow][wfNS]}
 	}
 	for account, byNS := range cases {
 		for ns, c := range byNS {
@@ -1011,6 +1055,90 @@ func checkAdmission(t *testing.T, ctx context.Context, cfg *stacks.Loaded) {
 			refuse bool
 		}{"the workflow identity " + wi.Name, pod(wi.Name, nil), false})
 	}
+	// The executor's token: only in Argo's own init and wait containers, as
+	// Argo's controller writes them, reporting for their own pod.
+	image := "quay.io/argoproj/argoexec:" + cfg.Argo.Version
+	argoPod := func(edit func(*corev1.Pod)) *corev1.Pod {
+		exec := func(name string) corev1.Container {
+			return corev1.Container{
+				Name: name, Image: image,
+				Command: []string{"argoexec", name, "--loglevel", "info", "--log-format", "json", "--gloglevel", "0"},
+				Env: []corev1.EnvVar{
+					{Name: "ARGO_NODE_ID", Value: "nightly-x7k2p-1234"},
+					{Name: "ARGO_WORKFLOW_NAME", Value: "nightly-x7k2p"},
+					{Name: "ARGO_WORKFLOW_UID", Value: "0d7c3c9e-0000-4000-8000-000000000001"},
+				},
+				VolumeMounts: []corev1.VolumeMount{{Name: "exec-sa-token", MountPath: "/var/run/secrets/kubernetes.io/serviceaccount"}},
+			}
+		}
+		p := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{
+				Name: "nightly-x7k2p-load-1234",
+				OwnerReferences: []metav1.OwnerReference{{
+					APIVersion: "argoproj.io/v1alpha1", Kind: "Workflow", Name: "nightly-x7k2p", UID: "0d7c3c9e-0000-4000-8000-000000000001",
+				}},
+			},
+			Spec: corev1.PodSpec{
+				ServiceAccountName: n.Workflow.KSA,
+				InitContainers:     []corev1.Container{exec("init")},
+				Containers:         []corev1.Container{{Name: "main", Image: "busybox:1.36"}, exec("wait")},
+				Volumes: []corev1.Volume{{Name: "exec-sa-token", VolumeSource: corev1.VolumeSource{
+					Secret: &corev1.SecretVolumeSource{SecretName: argo.ExecutorTokenSecret},
+				}}},
+			},
+		}
+		if edit != nil {
+			edit(p)
+		}
+		return p
+	}
+	wait := func(p *corev1.Pod) *corev1.Container { return &p.Spec.Containers[1] }
+	cases = append(cases, []struct {
+		what   string
+		pod    *corev1.Pod
+		refuse bool
+	}{
+		{"the executor's token in Argo's init and wait containers", argoPod(nil), false},
+		{"the executor's token in a step's own container", argoPod(func(p *corev1.Pod) {
+			p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "exec-sa-token", MountPath: "/t"}}
+		}), true},
+		{"the executor's token under another volume name in a step's container", argoPod(func(p *corev1.Pod) {
+			p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: "t", VolumeSource: corev1.VolumeSource{
+				Secret: &corev1.SecretVolumeSource{SecretName: argo.ExecutorTokenSecret},
+			}})
+			p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "t", MountPath: "/t"}}
+		}), true},
+		{"the executor's token in the environment", pod(n.Workflow.KSA, func(s *corev1.PodSpec) {
+			s.Containers[0].Env = []corev1.EnvVar{{Name: "T", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+				LocalObjectReference: corev1.LocalObjectReference{Name: argo.ExecutorTokenSecret}, Key: "token",
+			}}}}
+		}), true},
+		{"the wait container patched to report for another workflow's node", argoPod(func(p *corev1.Pod) {
+			wait(p).Env[0].Value = "payroll-9f8e7-1234"
+		}), true},
+		{"the wait container patched to another workflow's name", argoPod(func(p *corev1.Pod) {
+			wait(p).Env[1].Value = "payroll-9f8e7"
+		}), true},
+		{"the wait container patched to report for a node its pod does not run", argoPod(func(p *corev1.Pod) {
+			wait(p).Env[0].Value = "nightly-x7k2p-9999"
+		}), true},
+		{"the wait container with a second node id", argoPod(func(p *corev1.Pod) {
+			wait(p).Env = append(wait(p).Env, corev1.EnvVar{Name: "ARGO_NODE_ID", Value: "payroll-9f8e7-1234"})
+		}), true},
+		{"the wait container running another image", argoPod(func(p *corev1.Pod) { wait(p).Image = "busybox:1.36" }), true},
+		{"the wait container sending its token to another server", argoPod(func(p *corev1.Pod) {
+			wait(p).Command = append(wait(p).Command, "--server=https://198.51.100.7")
+		}), true},
+		{"the wait container given args", argoPod(func(p *corev1.Pod) { wait(p).Args = []string{"--kubeconfig=/tmp/k"} }), true},
+		{"the executor's token in a pod no Workflow owns", argoPod(func(p *corev1.Pod) { p.OwnerReferences = nil }), true},
+		{"a process namespace shared with the wait container", argoPod(func(p *corev1.Pod) {
+			p.Spec.ShareProcessNamespace = func(b bool) *bool { return &b }(true)
+		}), true},
+		{"the node's disk", pod(n.Workflow.KSA, func(s *corev1.PodSpec) {
+			s.Volumes = []corev1.Volume{{Name: "h", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/var/lib/kubelet/pods"}}}}
+		}), true},
+		{"the node's process namespace", pod(n.Workflow.KSA, func(s *corev1.PodSpec) { s.HostPID = true }), true},
+	}...)
 	_, err := cluster.Client.CoreV1().ServiceAccounts(wfNS).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: intruderKSA}}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	defer cluster.Client.CoreV1().ServiceAccounts(wfNS).Delete(ctx, intruderKSA, metav1.DeleteOptions{})

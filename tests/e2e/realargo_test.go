@@ -249,6 +249,29 @@ func (l *liveArgo) check(t *testing.T, ctx context.Context) {
 	for _, wi := range l.cfg.Identities {
 		asIdentity[wi.Name] = l.submit(t, asAccount("as-"+wi.Name+"-", wi.Name))
 	}
+	// A step whose template names another account than its workflow: it
+	// runs as that account, whose folder its archive key is not in.
+	var mixed string
+	if len(l.cfg.Identities) > 0 {
+		wf := oneStep(refusedPrefix+"mixed-", "echo mixed", nil)
+		wf["spec"].(map[string]any)["templates"].([]any)[0].(map[string]any)["serviceAccountName"] = l.cfg.Identities[0].Name
+		mixed = l.submit(t, wf)
+	}
+	// A step whose podSpecPatch makes its wait container report for
+	// another workflow's node (hello's: a one-step workflow's node id is
+	// its name), and a resource template, whose main container Argo gives
+	// the executor's token.
+	forge := oneStep(refusedPrefix+"forge-", "echo forged", nil)
+	forge["spec"].(map[string]any)["templates"].([]any)[0].(map[string]any)["podSpecPatch"] =
+		`{"containers":[{"name":"wait","env":[{"name":"ARGO_NODE_ID","value":"` + hello + `"},{"name":"ARGO_WORKFLOW_NAME","value":"` + hello + `"}]}]}`
+	forged := l.submit(t, forge)
+	resource := l.submit(t, map[string]any{
+		"metadata": map[string]any{"generateName": refusedPrefix + "resource-"},
+		"spec": map[string]any{"entrypoint": "main", "templates": []any{map[string]any{
+			"name":     "main",
+			"resource": map[string]any{"action": "create", "manifest": "apiVersion: argoproj.io/v1alpha1\nkind: WorkflowTaskResult\nmetadata:\n  name: " + hello + "\n"},
+		}}},
+	})
 
 	t.Run("a workflow naming no account runs as the workflow account and succeeds", func(t *testing.T) {
 		wf := l.finished(t, hello)
@@ -256,6 +279,7 @@ func (l *liveArgo) check(t *testing.T, ctx context.Context) {
 		played := l.Executor.Played(hello)
 		require.Len(t, played, 1)
 		assert.Equal(t, workflowKSA, played[0].ServiceAccount)
+		l.checkArchived(t, played[0], workflowKSA, hello)
 	})
 
 	for _, c := range []struct{ what, name, because string }{
@@ -283,8 +307,98 @@ func (l *liveArgo) check(t *testing.T, ctx context.Context) {
 			played := l.Executor.Played(wf.Metadata.Name)
 			require.Len(t, played, 1)
 			assert.Equal(t, wi.Name, played[0].ServiceAccount, "its pod ran, and reported, as %s", wi.Name)
+			l.checkArchived(t, played[0], wi.Name, wf.Metadata.Name)
 		})
 	}
+
+	t.Run("a workflow cannot read, overwrite or list another pipeline's logs; the server reads them all", func(t *testing.T) {
+		var keys []string
+		owner := map[string]string{}
+		for name, ksa := range map[string]string{hello: workflowKSA} {
+			for _, p := range l.Executor.Played(name) {
+				for _, k := range p.Archived {
+					keys, owner[k] = append(keys, k), ksa
+				}
+			}
+		}
+		for _, wi := range l.cfg.Identities {
+			for _, p := range l.Executor.Played(asIdentity[wi.Name]) {
+				for _, k := range p.Archived {
+					keys, owner[k] = append(keys, k), wi.Name
+				}
+			}
+		}
+		require.NotEmpty(t, keys)
+		accounts := []string{workflowKSA}
+		for _, wi := range l.cfg.Identities {
+			accounts = append(accounts, wi.Name)
+		}
+		bucket := stacks.NamesFor(l.cfg.Settings).Bucket
+		server := "serviceAccount:" + names.Server.Email(l.cfg.Project)
+		for _, k := range keys {
+			_, err := l.Cloud.Get(server, bucket, k)
+			assert.NoError(t, err, "the server reads %s for the UI", k)
+		}
+		for _, ksa := range accounts {
+			sa, err := cluster.Client.CoreV1().ServiceAccounts(l.ns).Get(ctx, ksa, metav1.GetOptions{})
+			require.NoError(t, err)
+			me, err := l.Cloud.Identity(l.ns, ksa, sa.Annotations["iam.gke.io/gcp-service-account"])
+			require.NoError(t, err, "GKE gives %s its own Google account", ksa)
+			_, err = l.Cloud.List(me, bucket, "argo/")
+			assert.ErrorContains(t, err, "403", "%s lists every pipeline's folder", ksa)
+			for _, k := range keys {
+				_, getErr := l.Cloud.Get(me, bucket, k)
+				putErr := l.Cloud.Put(me, bucket, k, []byte("overwritten"))
+				if owner[k] == ksa {
+					assert.NoError(t, getErr, "%s reads its own %s", ksa, k)
+					continue
+				}
+				assert.ErrorContains(t, getErr, "403", "%s reads %s's %s", ksa, owner[k], k)
+				assert.ErrorContains(t, putErr, "403", "%s overwrites %s's %s", ksa, owner[k], k)
+			}
+		}
+	})
+
+	if mixed != "" {
+		t.Run("a step whose template names another account cannot archive its log, and errors as Argo's executor does", func(t *testing.T) {
+			wf := l.finished(t, mixed)
+			assert.NotEqual(t, "Succeeded", wf.Status.Phase)
+			played := l.Executor.Played(mixed)
+			require.NotEmpty(t, played)
+			for _, p := range played {
+				assert.Equal(t, l.cfg.Identities[0].Name, p.ServiceAccount)
+				assert.Contains(t, p.ArchiveError, "403", "its upload into %s's folder was refused", workflowKSA)
+			}
+			var errored int
+			for _, n := range wf.Status.Nodes {
+				if n.Type == "Pod" && n.Phase == "Error" && strings.Contains(n.Message, "wait:") && strings.Contains(n.Message, "403") {
+					errored++
+				}
+			}
+			assert.Equal(t, len(played), errored, "each attempt is an Error node naming the refused upload; nodes: %+v", wf.Status.Nodes)
+			assert.Greater(t, len(played), 1, "an Error is retried (the workflow defaults' retry)")
+		})
+	}
+
+	for _, c := range []struct{ what, name string }{
+		{"a podSpecPatch that makes its wait container report for another workflow", forged},
+		{"a resource template (its main container would hold the executor's token)", resource},
+	} {
+		t.Run(c.what+" cannot start a pod", func(t *testing.T) {
+			wf := l.finished(t, c.name)
+			assert.NotEqual(t, "Succeeded", wf.Status.Phase)
+			assert.Empty(t, l.Executor.Played(c.name), "no pod of it ever existed")
+			var why []string
+			for _, n := range wf.Status.Nodes {
+				why = append(why, n.Message)
+			}
+			assert.Contains(t, strings.Join(why, "\n")+wf.Status.Message, argo.ExecutorTokenSecret, "refused by the policy, and the message says why")
+		})
+	}
+	t.Run("hello's results are its own", func(t *testing.T) {
+		wf := l.finished(t, hello)
+		assert.Equal(t, "Succeeded", wf.Status.Phase, "the forging attempts changed nothing")
+	})
 
 	t.Run("a step whose command fails fails and is not retried", func(t *testing.T) {
 		wf := l.finished(t, fails)
@@ -381,7 +495,7 @@ func (l *liveArgo) check(t *testing.T, ctx context.Context) {
 		l.archived = archived
 	})
 
-	t.Run("the executor's reports were accepted with the pod's own token", func(t *testing.T) {
+	t.Run("the executor's reports were accepted with the executor account's token", func(t *testing.T) {
 		assert.Empty(t, l.Executor.Errors())
 	})
 
@@ -464,6 +578,22 @@ func (l *liveArgo) check(t *testing.T, ctx context.Context) {
 		restore()
 		assert.Greater(t, errors(), before, "argo_workflows_log_messages{level=\"error\"} counts it (the controller-errors alert)")
 	})
+}
+
+// checkArchived checks where a step's log went: below its account's folder,
+// at the date and names the real controller expanded in the key format.
+func (l *liveArgo) checkArchived(t *testing.T, p realargo.Played, ksa, workflow string) {
+	t.Helper()
+	assert.Empty(t, p.ArchiveError)
+	pattern := regexp.MustCompile(`^argo/` + regexp.QuoteMeta(ksa) + `/(\d{4}/\d{2}/\d{2})/` + regexp.QuoteMeta(workflow) + `/` + regexp.QuoteMeta(p.Pod) + `/main\.log$`)
+	require.Len(t, p.Archived, 1, "its log")
+	m := pattern.FindStringSubmatch(p.Archived[0])
+	require.NotNil(t, m, "%s matches %s", p.Archived[0], pattern)
+	// The workflow's creation day, in the controller's time zone.
+	day, err := time.Parse("2006/01/02", m[1])
+	require.NoError(t, err)
+	assert.WithinDuration(t, time.Now(), day, 48*time.Hour, "the key's date is the workflow's creation day")
+	assert.Equal(t, []string{p.Archived[0]}, l.Cloud.Objects(stacks.NamesFor(l.cfg.Settings).Bucket, p.Archived[0]), "stored in the log bucket")
 }
 
 // unarchivedPrefix names the workflow the archive test keeps out of the

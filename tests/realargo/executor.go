@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path"
 	"regexp"
 	"strconv"
 	"strings"
@@ -19,6 +20,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
+
+	"github.com/argo-platform/argo-platform/tests/iam"
 )
 
 // Argo's names for what a workflow pod carries (workflow/common).
@@ -46,13 +49,28 @@ type Outcome struct {
 
 // Executor plays, for each workflow pod in a namespace that kwok has made
 // Running, what Argo's wait container and the kubelet do when the main
-// container ends: with the pod's own ServiceAccount token (bound to the
-// pod), it creates the node's WorkflowTaskResult and then merge-patches its
-// report-outputs-completed label to "true", as Argo's executor does; then it
-// ends the pod with the outcome decide gives, as the kubelet would.
+// container ends:
+//
+//   - it archives the step's log (and its output artifacts) where the real
+//     controller put the template's archive location, as the pod's Google
+//     identity: GKE's metadata server and GCS are played by cloud, which
+//     refuses what the stack's registered IAM refuses; a refused upload
+//     fails the wait container, as Argo's executor fails (SaveLogs ->
+//     AddError -> exit 1), and the controller makes the node an Error;
+//   - with the token Argo mounts into the wait container (the executor
+//     account's token Secret when the pod has one, else the pod's own
+//     ServiceAccount's token bound to the pod), it creates the node's
+//     WorkflowTaskResult and then merge-patches its report-outputs-completed
+//     label to "true", as Argo's executor does;
+//   - then it ends the pod with the outcome decide gives, as the kubelet
+//     would.
+//
+// What it does not do: run any container, read a real log (the log is a
+// line naming the pod), load input artifacts, or save output parameters.
 type Executor struct {
 	o      Options
 	ns     string
+	cloud  *iam.Cloud
 	decide func(*corev1.Pod) Outcome
 	mu     sync.Mutex
 	seen   map[types.UID]bool
@@ -64,11 +82,16 @@ type Executor struct {
 type Played struct {
 	Pod, ServiceAccount, NodeName string
 	Outcome                       Outcome
+	// Archived are the bucket keys the step's log and artifacts went to;
+	// ArchiveError is why an upload was refused ("" when none was).
+	Archived     []string
+	ArchiveError string
 }
 
-// PlayExecutor starts playing the executor in ns until ctx ends.
-func PlayExecutor(ctx context.Context, o Options, ns string, decide func(*corev1.Pod) Outcome) *Executor {
-	e := &Executor{o: o, ns: ns, decide: decide, seen: map[types.UID]bool{}, played: map[string][]Played{}}
+// PlayExecutor starts playing the executor in ns until ctx ends; cloud
+// plays GKE's metadata server and GCS.
+func PlayExecutor(ctx context.Context, o Options, ns string, cloud *iam.Cloud, decide func(*corev1.Pod) Outcome) *Executor {
+	e := &Executor{o: o, ns: ns, cloud: cloud, decide: decide, seen: map[types.UID]bool{}, played: map[string][]Played{}}
 	go e.loop(ctx)
 	return e
 }
@@ -124,24 +147,152 @@ func (e *Executor) loop(ctx context.Context) {
 
 func (e *Executor) play(ctx context.Context, pod *corev1.Pod) {
 	out := e.decide(pod)
-	if err := e.report(ctx, pod, out); err != nil {
+	var saved []map[string]any
+	var archiveErr error
+	if !out.Preempted {
+		saved, archiveErr = e.archive(ctx, pod)
+	}
+	if err := e.report(ctx, pod, out, saved); err != nil {
 		e.fail(fmt.Errorf("pod %s: wait container: %w", pod.Name, err))
 	}
-	if err := e.end(ctx, pod, out); err != nil && ctx.Err() == nil {
+	if err := e.end(ctx, pod, out, archiveErr); err != nil && ctx.Err() == nil {
 		e.fail(fmt.Errorf("pod %s: kubelet: %w", pod.Name, err))
 		return
 	}
+	p := Played{Pod: pod.Name, ServiceAccount: pod.Spec.ServiceAccountName, NodeName: pod.Annotations[annotationNodeName], Outcome: out}
+	for _, a := range saved {
+		p.Archived = append(p.Archived, a["gcs"].(map[string]any)["key"].(string))
+	}
+	if archiveErr != nil {
+		p.ArchiveError = archiveErr.Error()
+	}
 	e.mu.Lock()
 	wf := pod.Labels[labelWorkflow]
-	e.played[wf] = append(e.played[wf], Played{
-		Pod: pod.Name, ServiceAccount: pod.Spec.ServiceAccountName, NodeName: pod.Annotations[annotationNodeName], Outcome: out,
-	})
+	e.played[wf] = append(e.played[wf], p)
 	e.mu.Unlock()
 }
 
+// template is the part of the template Argo hands its executor (the init
+// container's ARGO_TEMPLATE) that says where to archive.
+type template struct {
+	ArchiveLocation *struct {
+		ArchiveLogs *bool        `json:"archiveLogs"`
+		GCS         *gcsArtifact `json:"gcs"`
+	} `json:"archiveLocation"`
+	Outputs struct {
+		Artifacts []struct {
+			Name string       `json:"name"`
+			GCS  *gcsArtifact `json:"gcs"`
+		} `json:"artifacts"`
+	} `json:"outputs"`
+}
+
+type gcsArtifact struct {
+	Bucket string `json:"bucket"`
+	Key    string `json:"key"`
+}
+
+// podTemplate reads the template the controller gave the pod: the init
+// container's ARGO_TEMPLATE, or the ConfigMap it was offloaded to.
+func (e *Executor) podTemplate(ctx context.Context, pod *corev1.Pod) (*template, error) {
+	for _, c := range pod.Spec.InitContainers {
+		for _, env := range c.Env {
+			if env.Name != "ARGO_TEMPLATE" {
+				continue
+			}
+			text := env.Value
+			if text == "offloaded" {
+				cm, err := e.o.Client.CoreV1().ConfigMaps(e.ns).Get(ctx, pod.Name, metav1.GetOptions{})
+				if err != nil {
+					return nil, fmt.Errorf("offloaded template: %w", err)
+				}
+				text = cm.Data["ARGO_TEMPLATE"]
+			}
+			t := &template{}
+			if err := json.Unmarshal([]byte(text), t); err != nil {
+				return nil, fmt.Errorf("ARGO_TEMPLATE: %w", err)
+			}
+			return t, nil
+		}
+	}
+	return nil, fmt.Errorf("no init container carries ARGO_TEMPLATE")
+}
+
+// archive is the wait container's SaveLogs and SaveArtifacts: each upload
+// as the pod's Google identity, at the archive location's key (the log at
+// <key>/main.log, an artifact without a location of its own at
+// <key>/<name>.tgz). It returns the artifacts saved and the first refusal.
+func (e *Executor) archive(ctx context.Context, pod *corev1.Pod) ([]map[string]any, error) {
+	t, err := e.podTemplate(ctx, pod)
+	if err != nil {
+		return nil, err
+	}
+	loc := t.ArchiveLocation
+	if loc == nil || loc.GCS == nil {
+		return nil, fmt.Errorf("the template has no GCS archive location")
+	}
+	if strings.Contains(loc.GCS.Key, "{{") {
+		return nil, fmt.Errorf("archive key %q still holds a variable the controller did not expand", loc.GCS.Key)
+	}
+	ksa := pod.Spec.ServiceAccountName
+	sa, err := e.o.Client.CoreV1().ServiceAccounts(e.ns).Get(ctx, ksa, metav1.GetOptions{})
+	if err != nil {
+		return nil, err
+	}
+	principal, err := e.cloud.Identity(e.ns, ksa, sa.Annotations["iam.gke.io/gcp-service-account"])
+	if err != nil {
+		return nil, err
+	}
+	type upload struct{ name, bucket, key string }
+	var uploads []upload
+	if loc.ArchiveLogs != nil && *loc.ArchiveLogs {
+		uploads = append(uploads, upload{"main-logs", loc.GCS.Bucket, path.Join(loc.GCS.Key, "main.log")})
+	}
+	for _, a := range t.Outputs.Artifacts {
+		u := upload{a.Name, loc.GCS.Bucket, path.Join(loc.GCS.Key, a.Name+".tgz")}
+		if a.GCS != nil && a.GCS.Key != "" {
+			u.key = a.GCS.Key
+			if a.GCS.Bucket != "" {
+				u.bucket = a.GCS.Bucket
+			}
+		}
+		uploads = append(uploads, u)
+	}
+	var saved []map[string]any
+	for _, u := range uploads {
+		data := []byte(fmt.Sprintf("step %s of pod %s\n", u.name, pod.Name))
+		if err := e.cloud.Put(principal, u.bucket, u.key, data); err != nil {
+			return saved, fmt.Errorf("failed to put file: %w", err)
+		}
+		saved = append(saved, map[string]any{"name": u.name, "gcs": map[string]any{"bucket": u.bucket, "key": u.key}})
+	}
+	return saved, nil
+}
+
+// waitToken is the token Argo's wait container holds: the Secret Argo
+// mounts at exec-sa-token (spec.executor's account), read as the kubelet
+// mounts it, else the pod's own ServiceAccount's, bound to the pod.
+func (e *Executor) waitToken(ctx context.Context, pod *corev1.Pod) (string, error) {
+	for _, v := range pod.Spec.Volumes {
+		if v.Name == "exec-sa-token" && v.Secret != nil {
+			secret, err := e.o.Client.CoreV1().Secrets(e.ns).Get(ctx, v.Secret.SecretName, metav1.GetOptions{})
+			if err != nil {
+				return "", fmt.Errorf("the executor's token: %w", err)
+			}
+			if len(secret.Data["token"]) == 0 {
+				return "", fmt.Errorf("the executor's token Secret %s holds no token", v.Secret.SecretName)
+			}
+			return string(secret.Data["token"]), nil
+		}
+	}
+	return Token(ctx, e.o.Client, e.ns, pod.Spec.ServiceAccountName, &authv1.BoundObjectReference{
+		Kind: "Pod", APIVersion: "v1", Name: pod.Name, UID: pod.UID,
+	})
+}
+
 // report is the wait container's WorkflowTaskResult create and label patch,
-// as the pod's ServiceAccount.
-func (e *Executor) report(ctx context.Context, pod *corev1.Pod, out Outcome) error {
+// with the wait container's token.
+func (e *Executor) report(ctx context.Context, pod *corev1.Pod, out Outcome, saved []map[string]any) error {
 	wf := pod.Labels[labelWorkflow]
 	nodeID := pod.Annotations[annotationNodeID]
 	var wfUID types.UID
@@ -153,9 +304,7 @@ func (e *Executor) report(ctx context.Context, pod *corev1.Pod, out Outcome) err
 	if wf == "" || nodeID == "" || wfUID == "" {
 		return fmt.Errorf("not a workflow pod (workflow %q, node %q, owner %q)", wf, nodeID, wfUID)
 	}
-	token, err := Token(ctx, e.o.Client, e.ns, pod.Spec.ServiceAccountName, &authv1.BoundObjectReference{
-		Kind: "Pod", APIVersion: "v1", Name: pod.Name, UID: pod.UID,
-	})
+	token, err := e.waitToken(ctx, pod)
 	if err != nil {
 		return err
 	}
@@ -177,6 +326,13 @@ func (e *Executor) report(ctx context.Context, pod *corev1.Pod, out Outcome) err
 		},
 		"outputs": map[string]any{"exitCode": strconv.Itoa(exitCode(out))},
 	}}
+	if len(saved) > 0 {
+		artifacts := []any{}
+		for _, a := range saved {
+			artifacts = append(artifacts, a)
+		}
+		obj.Object["outputs"].(map[string]any)["artifacts"] = artifacts
+	}
 	if _, err := results.Create(ctx, obj, metav1.CreateOptions{}); err != nil {
 		if !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("create task result: %w", err)
@@ -200,8 +356,9 @@ func exitCode(out Outcome) int {
 	return out.ExitCode
 }
 
-// end sets the pod's final status as the kubelet would.
-func (e *Executor) end(ctx context.Context, pod *corev1.Pod, out Outcome) error {
+// end sets the pod's final status as the kubelet would: the wait container
+// exits 1 with the executor's error as its message when archiving failed.
+func (e *Executor) end(ctx context.Context, pod *corev1.Pod, out Outcome, archiveErr error) error {
 	pods := e.o.Client.CoreV1().Pods(e.ns)
 	for attempt := 0; ; attempt++ {
 		p, err := pods.Get(ctx, pod.Name, metav1.GetOptions{})
@@ -209,7 +366,7 @@ func (e *Executor) end(ctx context.Context, pod *corev1.Pod, out Outcome) error 
 			return err
 		}
 		now := metav1.NewTime(time.Now())
-		terminated := func(c corev1.Container, code int) corev1.ContainerStatus {
+		terminated := func(c corev1.Container, code int, message string) corev1.ContainerStatus {
 			reason := "Completed"
 			if code != 0 {
 				reason = "Error"
@@ -217,24 +374,27 @@ func (e *Executor) end(ctx context.Context, pod *corev1.Pod, out Outcome) error 
 			return corev1.ContainerStatus{
 				Name: c.Name, Image: c.Image, Ready: false,
 				State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
-					ExitCode: int32(code), Reason: reason, StartedAt: p.CreationTimestamp, FinishedAt: now,
+					ExitCode: int32(code), Reason: reason, Message: message, StartedAt: p.CreationTimestamp, FinishedAt: now,
 				}},
 			}
 		}
 		var statuses []corev1.ContainerStatus
+		failed := out.Preempted || out.ExitCode != 0
 		for _, c := range p.Spec.Containers {
-			code := 0
+			code, message := 0, ""
 			switch {
 			case out.Preempted:
 				code = 143
 			case c.Name == "main":
 				code = out.ExitCode
+			case c.Name == "wait" && archiveErr != nil:
+				code, message, failed = 1, archiveErr.Error(), true
 			}
-			statuses = append(statuses, terminated(c, code))
+			statuses = append(statuses, terminated(c, code, message))
 		}
 		var inits []corev1.ContainerStatus
 		for _, c := range p.Spec.InitContainers {
-			inits = append(inits, terminated(c, 0))
+			inits = append(inits, terminated(c, 0, ""))
 		}
 		p.Status.ContainerStatuses, p.Status.InitContainerStatuses = statuses, inits
 		switch {
@@ -244,7 +404,7 @@ func (e *Executor) end(ctx context.Context, pod *corev1.Pod, out Outcome) error 
 				Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue, Reason: "TerminationByKubelet",
 				Message: NodeShutdownMessage, LastTransitionTime: now,
 			})
-		case out.ExitCode == 0:
+		case !failed:
 			p.Status.Phase = corev1.PodSucceeded
 		default:
 			p.Status.Phase = corev1.PodFailed

@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/argo-platform/argo-platform/stacks"
+	"github.com/argo-platform/argo-platform/tests/iam"
 	"github.com/argo-platform/argo-platform/tests/localpg"
 )
 
@@ -29,6 +30,9 @@ type Live struct {
 	Controller, Server *Component
 	// Executor plays the wait container and the kubelet for workflow pods.
 	Executor *Executor
+	// Cloud plays GKE's metadata server and GCS for the executor, by the
+	// IAM the program registers for the stack (kept across restarts).
+	Cloud *iam.Cloud
 	// GrantOutput is what the grant Jobs' scripts printed.
 	GrantOutput string
 
@@ -115,9 +119,17 @@ func (l *Live) start(ctx context.Context, o Options, cfg *stacks.Loaded, decide 
 	if err := waitAPI(ctx, wfNS, time.Minute); err != nil {
 		return fmt.Errorf("realargo: the server's API: %w; log:\n%s", err, l.Server.Tail(30))
 	}
+	policy, err := iam.Registered(cfg)
+	if err != nil {
+		return fmt.Errorf("realargo: the stack's IAM: %w", err)
+	}
+	if l.Cloud == nil {
+		l.Cloud = iam.NewCloud(policy, cfg.Project)
+	}
+	l.Cloud.Policy = policy
 	var playCtx context.Context
 	playCtx, l.stopPlayer = context.WithCancel(ctx)
-	l.Executor = PlayExecutor(playCtx, o, wfNS, decide)
+	l.Executor = PlayExecutor(playCtx, o, wfNS, l.Cloud, decide)
 	return nil
 }
 

@@ -25,8 +25,11 @@
 //   - The grant Job's postgres image: Debian's psql on PATH, and its
 //     secretKeyRef env read from the Secret as the kubelet would.
 //   - Workflow pods: kwok plays the kubelet (pods become Running); the
-//     Executor plays the wait container with the pod's own ServiceAccount
-//     token and then ends the pod as the kubelet would. No container runs.
+//     Executor plays the wait container (archiving the step's log as the
+//     pod's Google identity through iam.Cloud, which plays GKE's metadata
+//     server and GCS by the stack's registered IAM; reporting with the
+//     token Argo mounts into the wait container) and then ends the pod as
+//     the kubelet would. No container runs.
 //
 // The ports the binaries open (9090 and 6060 for the controller, 2746 for
 // the server) are fixed on every interface, as in the pod: callers run in a
