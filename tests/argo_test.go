@@ -676,3 +676,29 @@ func TestTheGrantJobsGiveTheirScriptsEveryValueTheyRead(t *testing.T) {
 		}
 	})
 }
+
+// What the controller's ConfigMap makes it put in every step's pod (the
+// executor's account and its token Secret) exists, and the admission policy
+// that admits such pods is in force, before either ConfigMap changes: an
+// `up` that changes both never leaves the controller creating pods the API
+// server refuses or that name a missing account.
+func TestTheConfigMapsWaitForWhatTheyMakeStepPodsUse(t *testing.T) {
+	forEachStack(t, func(t *testing.T, r *run) {
+		wfNS := r.cfg.Argo.WorkflowNamespace
+		needs := []*Registered{
+			kubeIn(t, r.rec, "kubernetes:core/v1:ServiceAccount", wfNS, "argo-executor"),
+			kubeIn(t, r.rec, "kubernetes:core/v1:Secret", wfNS, "argo-executor.service-account-token"),
+			one(t, r.rec, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy", "argo-admission-policy"),
+			one(t, r.rec, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding", "argo-admission-policy-binding"),
+		}
+		for _, name := range []string{"workflow-controller-configmap", "argo-server-configmap"} {
+			cm := kubeIn(t, r.rec, "kubernetes:core/v1:ConfigMap", r.cfg.Argo.Namespace, name)
+			for _, n := range needs {
+				assert.Contains(t, cm.DependsOn, n.URN, "%s waits for %s", name, n.Name)
+			}
+		}
+		token := kubeIn(t, r.rec, "kubernetes:core/v1:Secret", wfNS, "argo-executor.service-account-token")
+		assert.Equal(t, "kubernetes.io/service-account-token", Str(token.Inputs, "type"))
+		assert.Equal(t, "argo-executor", annotation(t, token, "kubernetes.io/service-account.name"))
+	})
+}

@@ -206,5 +206,6 @@ func (b *builder) admission() error {
 		return fmt.Errorf("argo: admission policy binding: %w", err)
 	}
 	b.guard = binding
+	b.guardPolicy = policy
 	return nil
 }

@@ -67,8 +67,9 @@ type builder struct {
 	// controller's migration and the grants on its tables.
 	controllerDeployment, serverGrant pulumi.Resource
 	// guard is the workflow namespace's admission policy binding: the
-	// controller starts only once it is in force.
-	guard pulumi.Resource
+	// controller starts only once it is in force. guardPolicy is the policy
+	// itself: a change to the pods Argo creates waits for its update.
+	guard, guardPolicy pulumi.Resource
 }
 
 // opts are every child's options: parented to the component, deleted with the

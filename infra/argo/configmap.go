@@ -126,10 +126,15 @@ func (b *builder) configMaps() error {
 			d, err := a.controllerConfig(user, "", database).Data()
 			return d["persistence"], err
 		}).(pulumi.StringOutput)
+		// What the ConfigMap makes the controller put in a step's pod (the
+		// executor's account and token, the archive key) exists, and the
+		// admission policy admits it, before the controller reads it: an
+		// `up` that changes both never has steps refused in between.
+		deps := append(append([]pulumi.Resource{}, b.accounts...), b.guardPolicy, b.guard)
 		if _, err := corev1.NewConfigMap(b.ctx, b.child("configmap-"+c.name), &corev1.ConfigMapArgs{
 			Metadata: b.meta(c.name, c.component),
 			Data:     data,
-		}, b.inNamespace()...); err != nil {
+		}, b.inNamespace(pulumi.DependsOn(deps))...); err != nil {
 			return fmt.Errorf("argo: configmap %s: %w", c.name, err)
 		}
 	}

@@ -187,8 +187,8 @@ func NewWorkflows(ctx *pulumi.Context, name string, args *WorkflowsArgs, opts ..
 	b := &builder{ctx: ctx, name: name, args: args, images: args.images(), parent: w}
 
 	steps := []func() error{
-		b.namespace, b.crds, b.serviceAccounts, b.rbac, b.priorityClass, b.configMaps,
-		b.databaseSecrets, b.databaseBootstrap, b.admission, b.controller, b.serverGrants, b.server,
+		b.namespace, b.crds, b.serviceAccounts, b.rbac, b.priorityClass, b.admission, b.configMaps,
+		b.databaseSecrets, b.databaseBootstrap, b.controller, b.serverGrants, b.server,
 		b.edge, b.networkPolicies, b.monitoring,
 	}
 	for _, step := range steps {
