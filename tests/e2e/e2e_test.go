@@ -269,11 +269,11 @@ func TestStacks(t *testing.T) {
 					}
 					update := []apitype.OpType{apitype.OpUpdate}
 					want := map[string][]apitype.OpType{
-						// The allowlist and the workflow accounts' binding shrink
-						// in place; the stand-in plays the accounts' deletion.
-						"kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy::argo-admission-policy":   update,
-						"kubernetes:rbac.authorization.k8s.io/v1:RoleBinding::argo-rolebinding-argo-workflow-workloads": update,
-						"kubernetes:core/v1:ConfigMap::stand-in-service-accounts":                                       update,
+						// The allowlist shrinks in place (the workflow accounts are
+						// bound to no Role); the stand-in plays the accounts'
+						// deletion.
+						"kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy::argo-admission-policy": update,
+						"kubernetes:core/v1:ConfigMap::stand-in-service-accounts":                                     update,
 					}
 					for _, wi := range cfg.Identities {
 						want["kubernetes:core/v1:ServiceAccount::argo-sa-"+wi.Name] = []apitype.OpType{apitype.OpDelete}
