@@ -167,7 +167,7 @@ func TestDocumentedEdgesAreAcceptedAndOneBeyondRefused(t *testing.T) {
 			[]any{identity("dup", nil), identity("dup", nil)},
 		}},
 		{Staging, "argo.workflowNamespace", []any{"workflows", strings.Repeat("w", 63)}, []any{"argo", "kube-system", strings.Repeat("w", 64), "Workflows"}},
-		{Staging, "argo.workflowSecrets", []any{[]any{}, []any{"bq-key", "api.token"}, []any{strings.Repeat("s", 253)}}, []any{[]any{"Key"}, []any{"a", "a"}, []any{strings.Repeat("s", 254)}, []any{""}}},
+		{Staging, "argo.workflowSecrets", []any{[]any{}, []any{"bq-key", "api.token"}, []any{strings.Repeat("s", 253)}}, []any{[]any{"Key"}, []any{"a", "a"}, []any{strings.Repeat("s", 254)}, []any{""}, []any{"argo-executor.service-account-token"}}},
 		{Staging, "domain", []any{strings.Repeat("a", 48) + ".acme-data.dev"}, []any{strings.Repeat("a", 50) + ".acme-data.dev"}},
 	} {
 		checkEdges(t, tc.env, tc.key, tc.ok, tc.bad, nil)

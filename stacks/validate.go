@@ -233,6 +233,10 @@ func (l *Loaded) Validate(stack string) error {
 		path := fmt.Sprintf("argo.workflowSecrets[%d]", i)
 		if !dnsSubdomainRe.MatchString(name) || len(name) > 253 {
 			v.add(k(path), name, "a Secret name: lowercase letters, digits, '-' and '.', up to 253 characters")
+		} else if strings.HasSuffix(name, ".service-account-token") {
+			// Argo's name for a ServiceAccount's token Secret: the
+			// executor's may reach only Argo's own containers.
+			v.add(k(path), name, "a Secret that is not a ServiceAccount's token (*.service-account-token): the executor's token reports every step's results")
 		} else if j := slices.Index(a.WorkflowSecrets, name); j < i {
 			v.addf("%s: %q is already argo.workflowSecrets[%d]; list each Secret once", k(path), name, j)
 		}

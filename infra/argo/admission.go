@@ -79,6 +79,16 @@ func executorTokenChecks() []string {
 		`c.command[4] == '--log-format' && c.command[5] in ['text', 'json'] && ` +
 		`c.command[6] == '--gloglevel' && c.command[7].matches('^[0-9]+$') && ` +
 		`(!has(c.args) || size(c.args) == 0) && size(variables.owners) == 1 && ` +
+		// Nothing else of the author's runs in it (hooks, probes), no
+		// environment beyond Argo's own ARGO_* variables (PATH, LD_PRELOAD
+		// or the API server's address would change what argoexec does),
+		// the token only where Argo mounts it, read-only, and nothing
+		// mounted outside Argo's own folders (over argoexec's binary).
+		`!has(c.lifecycle) && !has(c.livenessProbe) && !has(c.readinessProbe) && !has(c.startupProbe) && ` +
+		`!has(c.envFrom) && c.env.all(e, e.name.startsWith('ARGO_')) && ` +
+		`c.volumeMounts.all(m, m.name in variables.tokenVolumes ? ` +
+		`(m.mountPath == '/var/run/secrets/kubernetes.io/serviceaccount' && has(m.readOnly) && m.readOnly && (!has(m.subPath) || m.subPath == '')) : ` +
+		`(m.mountPath in ['/var/run/argo', '/tmp', '/tmp/argo/outputs', '/kube/config'] || m.mountPath.startsWith('/argo/') || m.mountPath.startsWith('/mainctrfs/'))) && ` +
 		pinned("ARGO_WORKFLOW_NAME", "variables.owners[0].name") + ` && ` +
 		pinned("ARGO_WORKFLOW_UID", "variables.owners[0].uid") + ` && ` +
 		pinned("ARGO_NODE_ID", "variables.nodeID") + `)`
@@ -94,6 +104,9 @@ func executorTokenChecks() []string {
 // node's process namespace, and the node's disk.
 var hostChecks = []string{
 	`!has(object.spec.shareProcessNamespace) || !object.spec.shareProcessNamespace`,
+	// An ephemeral container aimed at the executor's containers shares
+	// their processes, and with them the token.
+	`!has(object.spec.ephemeralContainers) || object.spec.ephemeralContainers.all(c, !has(c.targetContainerName) || !(c.targetContainerName in ['init', 'wait']))`,
 	`!has(object.spec.hostPID) || !object.spec.hostPID`,
 	`!has(object.spec.volumes) || object.spec.volumes.all(v, !has(v.hostPath))`,
 }
@@ -135,7 +148,7 @@ func (b *builder) admission() error {
 		validations = append(validations, admissionv1.ValidationArgs{
 			Expression: pulumi.String(expr),
 			Message: pulumi.String(fmt.Sprintf(
-				"pods in namespace %s may not share a process namespace, use the node's, or mount a hostPath: each reaches other containers' tokens", ns)),
+				"pods in namespace %s may not share a process namespace, use the node's, mount a hostPath, or aim an ephemeral container at Argo's init or wait container: each reaches other containers' tokens", ns)),
 			Reason: pulumi.String("Forbidden"),
 		})
 	}
@@ -145,6 +158,13 @@ func (b *builder) admission() error {
 		Spec: admissionv1.ValidatingAdmissionPolicySpecArgs{
 			// An expression that cannot be evaluated refuses the pod.
 			FailurePolicy: pulumi.String("Fail"),
+			// A pod whose spec does not change (the controller labelling
+			// it, the garbage collector orphaning it) is not checked
+			// again: what it runs was checked when it was created.
+			MatchConditions: admissionv1.MatchConditionArray{admissionv1.MatchConditionArgs{
+				Name:       pulumi.String("spec-created-or-changed"),
+				Expression: pulumi.String(`request.operation != 'UPDATE' || object.spec != oldObject.spec`),
+			}},
 			// matchConstraints is replaced as a whole under server-side
 			// apply: the API server's defaults (matchPolicy, both
 			// selectors, the rule's scope) are written out, so an `up` that

@@ -1093,53 +1093,102 @@ func checkAdmission(t *testing.T, ctx context.Context, cfg *stacks.Loaded) {
 		return p
 	}
 	wait := func(p *corev1.Pod) *corev1.Container { return &p.Spec.Containers[1] }
-	cases = append(cases, []struct {
-		what   string
-		pod    *corev1.Pod
-		refuse bool
+	// Each refused for its own rule: why is what its message says ("" for
+	// an admitted pod).
+	const (
+		tokenRule  = argo.ExecutorTokenSecret
+		secretRule = "may use only the Secrets of argo.workflowSecrets"
+		hostRule   = "may not share a process namespace"
+	)
+	tokenCases := []struct {
+		what string
+		pod  *corev1.Pod
+		why  string
 	}{
-		{"the executor's token in Argo's init and wait containers", argoPod(nil), false},
+		{"the executor's token in Argo's init and wait containers", argoPod(nil), ""},
 		{"the executor's token in a step's own container", argoPod(func(p *corev1.Pod) {
 			p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "exec-sa-token", MountPath: "/t"}}
-		}), true},
+		}), tokenRule},
 		{"the executor's token under another volume name in a step's container", argoPod(func(p *corev1.Pod) {
 			p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: "t", VolumeSource: corev1.VolumeSource{
 				Secret: &corev1.SecretVolumeSource{SecretName: argo.ExecutorTokenSecret},
 			}})
 			p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "t", MountPath: "/t"}}
-		}), true},
+		}), tokenRule},
 		{"the executor's token in the environment", pod(n.Workflow.KSA, func(s *corev1.PodSpec) {
 			s.Containers[0].Env = []corev1.EnvVar{{Name: "T", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
 				LocalObjectReference: corev1.LocalObjectReference{Name: argo.ExecutorTokenSecret}, Key: "token",
 			}}}}
-		}), true},
+		}), secretRule},
 		{"the wait container patched to report for another workflow's node", argoPod(func(p *corev1.Pod) {
 			wait(p).Env[0].Value = "payroll-9f8e7-1234"
-		}), true},
+		}), tokenRule},
 		{"the wait container patched to another workflow's name", argoPod(func(p *corev1.Pod) {
 			wait(p).Env[1].Value = "payroll-9f8e7"
-		}), true},
+		}), tokenRule},
 		{"the wait container patched to report for a node its pod does not run", argoPod(func(p *corev1.Pod) {
 			wait(p).Env[0].Value = "nightly-x7k2p-9999"
-		}), true},
+		}), tokenRule},
 		{"the wait container with a second node id", argoPod(func(p *corev1.Pod) {
 			wait(p).Env = append(wait(p).Env, corev1.EnvVar{Name: "ARGO_NODE_ID", Value: "payroll-9f8e7-1234"})
-		}), true},
-		{"the wait container running another image", argoPod(func(p *corev1.Pod) { wait(p).Image = "busybox:1.36" }), true},
+		}), tokenRule},
+		{"the wait container running another image", argoPod(func(p *corev1.Pod) { wait(p).Image = "busybox:1.36" }), tokenRule},
 		{"the wait container sending its token to another server", argoPod(func(p *corev1.Pod) {
 			wait(p).Command = append(wait(p).Command, "--server=https://198.51.100.7")
-		}), true},
-		{"the wait container given args", argoPod(func(p *corev1.Pod) { wait(p).Args = []string{"--kubeconfig=/tmp/k"} }), true},
-		{"the executor's token in a pod no Workflow owns", argoPod(func(p *corev1.Pod) { p.OwnerReferences = nil }), true},
+		}), tokenRule},
+		{"the wait container given args", argoPod(func(p *corev1.Pod) { wait(p).Args = []string{"--kubeconfig=/tmp/k"} }), tokenRule},
+		{"the wait container running a hook of the author's", argoPod(func(p *corev1.Pod) {
+			wait(p).Lifecycle = &corev1.Lifecycle{PostStart: &corev1.LifecycleHandler{Exec: &corev1.ExecAction{Command: []string{"/var/run/argo/x"}}}}
+		}), tokenRule},
+		{"the wait container running a probe of the author's", argoPod(func(p *corev1.Pod) {
+			wait(p).StartupProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"/var/run/argo/x"}}}}
+		}), tokenRule},
+		{"the wait container given another PATH", argoPod(func(p *corev1.Pod) {
+			wait(p).Env = append(wait(p).Env, corev1.EnvVar{Name: "PATH", Value: "/var/run/argo:/bin"})
+		}), tokenRule},
+		{"the wait container given a volume over argoexec's folder", argoPod(func(p *corev1.Pod) {
+			p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: "bin", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
+			wait(p).VolumeMounts = append(wait(p).VolumeMounts, corev1.VolumeMount{Name: "bin", MountPath: "/usr/local/bin"})
+		}), tokenRule},
+		{"the wait container given the token where a step's outputs are read", argoPod(func(p *corev1.Pod) {
+			wait(p).VolumeMounts = append(wait(p).VolumeMounts, corev1.VolumeMount{Name: "exec-sa-token", MountPath: "/mainctrfs/out"})
+		}), tokenRule},
+		{"the executor's token in a pod no Workflow owns", argoPod(func(p *corev1.Pod) { p.OwnerReferences = nil }), tokenRule},
 		{"a process namespace shared with the wait container", argoPod(func(p *corev1.Pod) {
 			p.Spec.ShareProcessNamespace = func(b bool) *bool { return &b }(true)
-		}), true},
+		}), hostRule},
 		{"the node's disk", pod(n.Workflow.KSA, func(s *corev1.PodSpec) {
 			s.Volumes = []corev1.Volume{{Name: "h", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/var/lib/kubelet/pods"}}}}
-		}), true},
-		{"the node's process namespace", pod(n.Workflow.KSA, func(s *corev1.PodSpec) { s.HostPID = true }), true},
-	}...)
-	_, err := cluster.Client.CoreV1().ServiceAccounts(wfNS).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: intruderKSA}}, metav1.CreateOptions{})
+		}), hostRule},
+		{"the node's process namespace", pod(n.Workflow.KSA, func(s *corev1.PodSpec) { s.HostPID = true }), hostRule},
+	}
+	for _, c := range tokenCases {
+		_, err := cluster.Client.CoreV1().Pods(wfNS).Create(ctx, c.pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if c.why == "" {
+			assert.NoError(t, err, "a pod with %s is admitted", c.what)
+		} else if assert.Error(t, err, "a pod with %s is refused", c.what) {
+			assert.Contains(t, err.Error(), c.why, "%s: refused by its own rule", c.what)
+		}
+	}
+	// An ephemeral container aimed at the wait container would share its
+	// processes: refused on a pod that exists (they cannot be created
+	// with one).
+	target := pod(n.Workflow.KSA, func(s *corev1.PodSpec) {
+		s.Containers = append(s.Containers, corev1.Container{Name: "wait", Image: "busybox:1.36"})
+	})
+	target.GenerateName = "admission-ephemeral-"
+	created, err := cluster.Client.CoreV1().Pods(wfNS).Create(ctx, target, metav1.CreateOptions{})
+	require.NoError(t, err)
+	defer cluster.Client.CoreV1().Pods(wfNS).Delete(ctx, created.Name, metav1.DeleteOptions{GracePeriodSeconds: new(int64)})
+	created.Spec.EphemeralContainers = []corev1.EphemeralContainer{{
+		EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "debug", Image: "busybox:1.36"},
+		TargetContainerName:      "wait",
+	}}
+	_, err = cluster.Client.CoreV1().Pods(wfNS).UpdateEphemeralContainers(ctx, created.Name, created, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}})
+	if assert.Error(t, err, "an ephemeral container aimed at the wait container is refused") {
+		assert.Contains(t, err.Error(), hostRule)
+	}
+	_, err = cluster.Client.CoreV1().ServiceAccounts(wfNS).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: intruderKSA}}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	defer cluster.Client.CoreV1().ServiceAccounts(wfNS).Delete(ctx, intruderKSA, metav1.DeleteOptions{})
 	for _, c := range cases {

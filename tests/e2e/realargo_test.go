@@ -314,6 +314,9 @@ func (l *liveArgo) check(t *testing.T, ctx context.Context) {
 	}
 
 	t.Run("a workflow cannot read, overwrite or list another pipeline's logs; the server reads them all", func(t *testing.T) {
+		if len(l.cfg.Identities) == 0 {
+			t.Skipf("%s runs workflows as one account only: no other pipeline's logs to reach (the permission matrix covers every stack)", l.cfg.Environment)
+		}
 		var keys []string
 		owner := map[string]string{}
 		for name, ksa := range map[string]string{hello: workflowKSA} {
@@ -348,6 +351,8 @@ func (l *liveArgo) check(t *testing.T, ctx context.Context) {
 			require.NoError(t, err, "GKE gives %s its own Google account", ksa)
 			_, err = l.Cloud.List(me, bucket, "argo/")
 			assert.ErrorContains(t, err, "403", "%s lists every pipeline's folder", ksa)
+			_, err = l.Cloud.List(me, bucket, "argo/"+ksa+"/")
+			assert.NoError(t, err, "%s lists its own folder (Argo lists an input artifact's key)", ksa)
 			for _, k := range keys {
 				_, getErr := l.Cloud.Get(me, bucket, k)
 				putErr := l.Cloud.Put(me, bucket, k, []byte("overwritten"))
@@ -381,11 +386,6 @@ func (l *liveArgo) check(t *testing.T, ctx context.Context) {
 			assert.Greater(t, len(played), 1, "an Error is retried (the workflow defaults' retry)")
 		})
 	}
-
-	t.Run("hello's results are its own", func(t *testing.T) {
-		wf := l.finished(t, hello)
-		assert.Equal(t, "Succeeded", wf.Status.Phase, "the forging attempts changed nothing")
-	})
 
 	t.Run("a step whose command fails fails and is not retried", func(t *testing.T) {
 		wf := l.finished(t, fails)

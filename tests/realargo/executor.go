@@ -28,7 +28,6 @@ import (
 const (
 	labelWorkflow        = "workflows.argoproj.io/workflow"
 	labelReportCompleted = "workflows.argoproj.io/report-outputs-completed"
-	annotationNodeID     = "workflows.argoproj.io/node-id"
 	annotationNodeName   = "workflows.argoproj.io/node-name"
 )
 
@@ -269,12 +268,21 @@ func (e *Executor) archive(ctx context.Context, pod *corev1.Pod) ([]map[string]a
 	return saved, nil
 }
 
-// waitToken is the token Argo's wait container holds: the Secret Argo
-// mounts at exec-sa-token (spec.executor's account), read as the kubelet
-// mounts it, else the pod's own ServiceAccount's, bound to the pod.
+// waitToken is the token Argo's wait container holds: the Secret volume
+// mounted at the ServiceAccount token path of the wait container
+// (spec.executor's account), read as the kubelet mounts it, else the pod's
+// own ServiceAccount's, bound to the pod (what Kubernetes mounts there).
 func (e *Executor) waitToken(ctx context.Context, pod *corev1.Pod) (string, error) {
+	mounted := ""
+	for _, c := range pod.Spec.Containers {
+		for _, m := range c.VolumeMounts {
+			if c.Name == "wait" && m.MountPath == "/var/run/secrets/kubernetes.io/serviceaccount" {
+				mounted = m.Name
+			}
+		}
+	}
 	for _, v := range pod.Spec.Volumes {
-		if v.Name == "exec-sa-token" && v.Secret != nil {
+		if v.Name == mounted && v.Secret != nil {
 			secret, err := e.o.Client.CoreV1().Secrets(e.ns).Get(ctx, v.Secret.SecretName, metav1.GetOptions{})
 			if err != nil {
 				return "", fmt.Errorf("the executor's token: %w", err)
@@ -293,16 +301,19 @@ func (e *Executor) waitToken(ctx context.Context, pod *corev1.Pod) (string, erro
 // report is the wait container's WorkflowTaskResult create and label patch,
 // with the wait container's token.
 func (e *Executor) report(ctx context.Context, pod *corev1.Pod, out Outcome, saved []map[string]any) error {
-	wf := pod.Labels[labelWorkflow]
-	nodeID := pod.Annotations[annotationNodeID]
-	var wfUID types.UID
-	for _, ref := range pod.OwnerReferences {
-		if ref.Kind == "Workflow" {
-			wfUID = ref.UID
+	// argoexec takes the node and the workflow from its own environment,
+	// not from the pod's labels.
+	env := map[string]string{}
+	for _, c := range pod.Spec.Containers {
+		if c.Name == "wait" {
+			for _, v := range c.Env {
+				env[v.Name] = v.Value
+			}
 		}
 	}
+	wf, nodeID, wfUID := env["ARGO_WORKFLOW_NAME"], env["ARGO_NODE_ID"], types.UID(env["ARGO_WORKFLOW_UID"])
 	if wf == "" || nodeID == "" || wfUID == "" {
-		return fmt.Errorf("not a workflow pod (workflow %q, node %q, owner %q)", wf, nodeID, wfUID)
+		return fmt.Errorf("the wait container lacks ARGO_WORKFLOW_NAME, ARGO_NODE_ID or ARGO_WORKFLOW_UID (%q, %q, %q)", wf, nodeID, wfUID)
 	}
 	token, err := e.waitToken(ctx, pod)
 	if err != nil {
