@@ -58,6 +58,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
+	authnv1 "k8s.io/api/authentication/v1"
 	authv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiext "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
@@ -175,6 +176,31 @@ func TestStacks(t *testing.T) {
 				for op, n := range res.ChangeSummary {
 					assert.Equal(t, apitype.OpSame, op, "%d resource(s) would %s", n, op)
 				}
+			})
+
+			t.Run("the executor's token is replaced by deleting its Secret and `pulumi up --refresh`", func(t *testing.T) {
+				// docs/operations.md, "The executor's token".
+				secrets := cluster.Client.CoreV1().Secrets(cfg.Argo.WorkflowNamespace)
+				token := func() string {
+					sec, err := secrets.Get(ctx, argo.ExecutorTokenSecret, metav1.GetOptions{})
+					if err != nil {
+						return ""
+					}
+					return string(sec.Data["token"])
+				}
+				old := token()
+				require.NotEmpty(t, old, "Kubernetes filled the executor's token Secret")
+				require.NoError(t, secrets.Delete(ctx, argo.ExecutorTokenSecret, metav1.DeleteOptions{}))
+				_, err := s.Up(ctx, optup.Refresh())
+				require.NoError(t, err)
+				require.Eventually(t, func() bool { tok := token(); return tok != "" && tok != old }, time.Minute, 250*time.Millisecond, "a new token")
+				review, err := cluster.Client.AuthenticationV1().TokenReviews().Create(ctx, &authnv1.TokenReview{Spec: authnv1.TokenReviewSpec{Token: old}}, metav1.CreateOptions{})
+				require.NoError(t, err)
+				assert.False(t, review.Status.Authenticated, "the old token no longer authenticates")
+				name := live.submit(t, oneStep("after-rotation-", "echo again", nil))
+				wf := live.finished(t, name)
+				assert.Equal(t, "Succeeded", wf.Status.Phase, "steps report with the new token: %s", wf.Status.Message)
+				assert.Empty(t, live.Executor.Errors())
 			})
 
 			parallelism, namespaceParallelism := cfg.Argo.Parallelism+5, cfg.Argo.NamespaceParallelism+5
