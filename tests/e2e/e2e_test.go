@@ -178,7 +178,7 @@ func TestStacks(t *testing.T) {
 				}
 			})
 
-			t.Run("the executor's token is replaced by deleting its Secret and `pulumi up --refresh`", func(t *testing.T) {
+			t.Run("the executor's token is replaced by deleting its account and Secret and `pulumi up --refresh`", func(t *testing.T) {
 				// docs/operations.md, "The executor's token".
 				secrets := cluster.Client.CoreV1().Secrets(cfg.Argo.WorkflowNamespace)
 				token := func() string {
@@ -190,7 +190,11 @@ func TestStacks(t *testing.T) {
 				}
 				old := token()
 				require.NotEmpty(t, old, "Kubernetes filled the executor's token Secret")
-				require.NoError(t, secrets.Delete(ctx, argo.ExecutorTokenSecret, metav1.DeleteOptions{}))
+				// A legacy token names its account's uid and nothing that
+				// changes: a new Secret for the same account would carry the
+				// same token. A new account has a new uid.
+				require.NoError(t, cluster.Client.CoreV1().ServiceAccounts(cfg.Argo.WorkflowNamespace).Delete(ctx, argo.ExecutorKSA, metav1.DeleteOptions{}))
+				require.NoError(t, ignoreNotFound(secrets.Delete(ctx, argo.ExecutorTokenSecret, metav1.DeleteOptions{})))
 				_, err := s.Up(ctx, optup.Refresh())
 				require.NoError(t, err)
 				require.Eventually(t, func() bool { tok := token(); return tok != "" && tok != old }, time.Minute, 250*time.Millisecond, "a new token")
@@ -1094,7 +1098,7 @@ func checkAdmission(t *testing.T, ctx context.Context, cfg *stacks.Loaded) {
 					{Name: "ARGO_WORKFLOW_NAME", Value: "nightly-x7k2p"},
 					{Name: "ARGO_WORKFLOW_UID", Value: "0d7c3c9e-0000-4000-8000-000000000001"},
 				},
-				VolumeMounts: []corev1.VolumeMount{{Name: "exec-sa-token", MountPath: "/var/run/secrets/kubernetes.io/serviceaccount"}},
+				VolumeMounts: []corev1.VolumeMount{{Name: "exec-sa-token", MountPath: "/var/run/secrets/kubernetes.io/serviceaccount", ReadOnly: true}},
 			}
 		}
 		p := &corev1.Pod{
@@ -1176,6 +1180,7 @@ func checkAdmission(t *testing.T, ctx context.Context, cfg *stacks.Loaded) {
 			p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: "bin", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
 			wait(p).VolumeMounts = append(wait(p).VolumeMounts, corev1.VolumeMount{Name: "bin", MountPath: "/usr/local/bin"})
 		}), tokenRule},
+		{"the executor's token mounted writable", argoPod(func(p *corev1.Pod) { wait(p).VolumeMounts[0].ReadOnly = false }), tokenRule},
 		{"the wait container given the token where a step's outputs are read", argoPod(func(p *corev1.Pod) {
 			wait(p).VolumeMounts = append(wait(p).VolumeMounts, corev1.VolumeMount{Name: "exec-sa-token", MountPath: "/mainctrfs/out"})
 		}), tokenRule},
@@ -1206,11 +1211,19 @@ func checkAdmission(t *testing.T, ctx context.Context, cfg *stacks.Loaded) {
 	created, err := cluster.Client.CoreV1().Pods(wfNS).Create(ctx, target, metav1.CreateOptions{})
 	require.NoError(t, err)
 	defer cluster.Client.CoreV1().Pods(wfNS).Delete(ctx, created.Name, metav1.DeleteOptions{GracePeriodSeconds: new(int64)})
-	created.Spec.EphemeralContainers = []corev1.EphemeralContainer{{
-		EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "debug", Image: "busybox:1.36"},
-		TargetContainerName:      "wait",
-	}}
-	_, err = cluster.Client.CoreV1().Pods(wfNS).UpdateEphemeralContainers(ctx, created.Name, created, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}})
+	// The scheduler and kwok update the pod meanwhile: retry on a conflict.
+	for attempt := 0; ; attempt++ {
+		latest, err := cluster.Client.CoreV1().Pods(wfNS).Get(ctx, created.Name, metav1.GetOptions{})
+		require.NoError(t, err)
+		latest.Spec.EphemeralContainers = []corev1.EphemeralContainer{{
+			EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "debug", Image: "busybox:1.36"},
+			TargetContainerName:      "wait",
+		}}
+		_, err = cluster.Client.CoreV1().Pods(wfNS).UpdateEphemeralContainers(ctx, created.Name, latest, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}})
+		if !apierrors.IsConflict(err) || attempt > 10 {
+			break
+		}
+	}
 	if assert.Error(t, err, "an ephemeral container aimed at the wait container is refused") {
 		assert.Contains(t, err.Error(), hostRule)
 	}
