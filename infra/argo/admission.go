@@ -104,9 +104,6 @@ func executorTokenChecks() []string {
 // node's process namespace, and the node's disk.
 var hostChecks = []string{
 	`!has(object.spec.shareProcessNamespace) || !object.spec.shareProcessNamespace`,
-	// An ephemeral container aimed at the executor's containers shares
-	// their processes, and with them the token.
-	`!has(object.spec.ephemeralContainers) || object.spec.ephemeralContainers.all(c, !has(c.targetContainerName) || !(c.targetContainerName in ['init', 'wait']))`,
 	`!has(object.spec.hostPID) || !object.spec.hostPID`,
 	`!has(object.spec.volumes) || object.spec.volumes.all(v, !has(v.hostPath))`,
 }
@@ -148,7 +145,7 @@ func (b *builder) admission() error {
 		validations = append(validations, admissionv1.ValidationArgs{
 			Expression: pulumi.String(expr),
 			Message: pulumi.String(fmt.Sprintf(
-				"pods in namespace %s may not share a process namespace, use the node's, mount a hostPath, or aim an ephemeral container at Argo's init or wait container: each reaches other containers' tokens", ns)),
+				"pods in namespace %s may not share a process namespace, use the node's, or mount a hostPath: each reaches other containers' tokens", ns)),
 			Reason: pulumi.String("Forbidden"),
 		})
 	}
@@ -158,12 +155,14 @@ func (b *builder) admission() error {
 		Spec: admissionv1.ValidatingAdmissionPolicySpecArgs{
 			// An expression that cannot be evaluated refuses the pod.
 			FailurePolicy: pulumi.String("Fail"),
-			// A pod whose spec does not change (the controller labelling
-			// it, the garbage collector orphaning it) is not checked
-			// again: what it runs was checked when it was created.
+			// A pod is checked when it is created and when ephemeral
+			// containers are added to it. Other updates (the controller
+			// labelling it, the garbage collector orphaning it) are not
+			// checked again: only the controller may update pods here
+			// (its image is the one mutable field that changes what runs).
 			MatchConditions: admissionv1.MatchConditionArray{admissionv1.MatchConditionArgs{
-				Name:       pulumi.String("spec-created-or-changed"),
-				Expression: pulumi.String(`request.operation != 'UPDATE' || object.spec != oldObject.spec`),
+				Name:       pulumi.String("created-or-given-ephemeral-containers"),
+				Expression: pulumi.String(`request.operation == 'CREATE' || request.subResource == 'ephemeralcontainers'`),
 			}},
 			// matchConstraints is replaced as a whole under server-side
 			// apply: the API server's defaults (matchPolicy, both

@@ -1201,33 +1201,7 @@ func checkAdmission(t *testing.T, ctx context.Context, cfg *stacks.Loaded) {
 			assert.Contains(t, err.Error(), c.why, "%s: refused by its own rule", c.what)
 		}
 	}
-	// An ephemeral container aimed at the wait container would share its
-	// processes: refused on a pod that exists (they cannot be created
-	// with one).
-	target := pod(n.Workflow.KSA, func(s *corev1.PodSpec) {
-		s.Containers = append(s.Containers, corev1.Container{Name: "wait", Image: "busybox:1.36"})
-	})
-	target.GenerateName = "admission-ephemeral-"
-	created, err := cluster.Client.CoreV1().Pods(wfNS).Create(ctx, target, metav1.CreateOptions{})
-	require.NoError(t, err)
-	defer cluster.Client.CoreV1().Pods(wfNS).Delete(ctx, created.Name, metav1.DeleteOptions{GracePeriodSeconds: new(int64)})
-	// The scheduler and kwok update the pod meanwhile: retry on a conflict.
-	for attempt := 0; ; attempt++ {
-		latest, err := cluster.Client.CoreV1().Pods(wfNS).Get(ctx, created.Name, metav1.GetOptions{})
-		require.NoError(t, err)
-		latest.Spec.EphemeralContainers = []corev1.EphemeralContainer{{
-			EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "debug", Image: "busybox:1.36"},
-			TargetContainerName:      "wait",
-		}}
-		_, err = cluster.Client.CoreV1().Pods(wfNS).UpdateEphemeralContainers(ctx, created.Name, latest, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}})
-		if !apierrors.IsConflict(err) || attempt > 10 {
-			break
-		}
-	}
-	if assert.Error(t, err, "an ephemeral container aimed at the wait container is refused") {
-		assert.Contains(t, err.Error(), hostRule)
-	}
-	_, err = cluster.Client.CoreV1().ServiceAccounts(wfNS).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: intruderKSA}}, metav1.CreateOptions{})
+	_, err := cluster.Client.CoreV1().ServiceAccounts(wfNS).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: intruderKSA}}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	defer cluster.Client.CoreV1().ServiceAccounts(wfNS).Delete(ctx, intruderKSA, metav1.DeleteOptions{})
 	for _, c := range cases {

@@ -23,7 +23,9 @@
 //     as Cloud SQL sets one up (localpg.CloudSQL), where an IAM user's login
 //     is trusted by name instead of by token.
 //   - The grant Job's postgres image: Debian's psql on PATH, and its
-//     secretKeyRef env read from the Secret as the kubelet would.
+//     secretKeyRef env read from the Secret as the kubelet would; a failed
+//     run is run again up to the Job's backoffLimit, as its pod restarts
+//     (a second apart, not Kubernetes' growing backoff).
 //   - Workflow pods: kwok plays the kubelet (pods become Running); the
 //     Executor plays the wait container (archiving the step's log as the
 //     pod's Google identity through iam.Cloud, which plays GKE's metadata
@@ -340,11 +342,27 @@ func RunJob(ctx context.Context, o Options, f *Forwarders, pgBin, ns, name strin
 	if len(argv) == 0 {
 		return "", fmt.Errorf("realargo: job %s sets no command", name)
 	}
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Env = append(env, "PATH="+pgBin+":"+os.Getenv("PATH"), "HOME="+o.Dir)
-	cmd.Dir = o.Dir
-	out, err := cmd.CombinedOutput()
-	return string(out), err
+	// A failed run is run again, as the Job's pod restarts (restartPolicy
+	// OnFailure) up to its backoffLimit: the server's grants may start
+	// while the controller is still migrating its tables. Kubernetes waits
+	// 10 s, 20 s, ... between tries; here a second each.
+	tries := 1
+	if job.Spec.BackoffLimit != nil {
+		tries += int(*job.Spec.BackoffLimit)
+	}
+	var all []byte
+	for try := 1; ; try++ {
+		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+		cmd.Env = append(env, "PATH="+pgBin+":"+os.Getenv("PATH"), "HOME="+o.Dir)
+		cmd.Dir = o.Dir
+		out, err := cmd.CombinedOutput()
+		all = append(all, out...)
+		if err == nil || try >= tries || ctx.Err() != nil {
+			return string(all), err
+		}
+		all = append(all, fmt.Sprintf("(realargo: try %d of %d failed: %v; running it again)\n", try, tries, err)...)
+		time.Sleep(time.Second)
+	}
 }
 
 // DeploymentProxyPorts are the proxy ports of Deployment ns/name's pods.
