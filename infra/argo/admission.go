@@ -155,14 +155,12 @@ func (b *builder) admission() error {
 		Spec: admissionv1.ValidatingAdmissionPolicySpecArgs{
 			// An expression that cannot be evaluated refuses the pod.
 			FailurePolicy: pulumi.String("Fail"),
-			// A pod is checked when it is created and when ephemeral
-			// containers are added to it. Other updates (the controller
-			// labelling it, the garbage collector orphaning it) are not
-			// checked again: only the controller may update pods here
-			// (its image is the one mutable field that changes what runs).
+			// A pod whose spec does not change (the controller labelling
+			// it, the garbage collector orphaning it) is not checked
+			// again: what it runs was checked when it was created.
 			MatchConditions: admissionv1.MatchConditionArray{admissionv1.MatchConditionArgs{
-				Name:       pulumi.String("created-or-given-ephemeral-containers"),
-				Expression: pulumi.String(`request.operation == 'CREATE' || request.subResource == 'ephemeralcontainers'`),
+				Name:       pulumi.String("spec-created-or-changed"),
+				Expression: pulumi.String(`request.operation != 'UPDATE' || object.spec != oldObject.spec`),
 			}},
 			// matchConstraints is replaced as a whole under server-side
 			// apply: the API server's defaults (matchPolicy, both
