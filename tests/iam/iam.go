@@ -115,7 +115,7 @@ type Policy struct {
 // the members and resources are unknown: it refuses them).
 func From(rec *tests.Recorder) (Policy, error) {
 	var p Policy
-	// Service accounts by the name their IAM bindings use.
+	// Each IAM binding, by the resource it is granted on.
 	for _, res := range rec.Resources() {
 		in := res.Inputs
 		str := func(k string) string { return tests.Str(in, k) }
