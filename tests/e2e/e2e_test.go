@@ -198,9 +198,24 @@ func TestStacks(t *testing.T) {
 				_, err := s.Up(ctx, optup.Refresh())
 				require.NoError(t, err)
 				require.Eventually(t, func() bool { tok := token(); return tok != "" && tok != old }, time.Minute, 250*time.Millisecond, "a new token")
-				review, err := cluster.Client.AuthenticationV1().TokenReviews().Create(ctx, &authnv1.TokenReview{Spec: authnv1.TokenReviewSpec{Token: old}}, metav1.CreateOptions{})
+				// The API server remembers a token it accepted for 10 s
+				// (kube-apiserver's token success cache), so the old token
+				// may work that long after its account is gone.
+				rotated := time.Now()
+				oldWorks := func() (bool, error) {
+					review, err := cluster.Client.AuthenticationV1().TokenReviews().Create(ctx, &authnv1.TokenReview{Spec: authnv1.TokenReviewSpec{Token: old}}, metav1.CreateOptions{})
+					if err != nil {
+						return false, err
+					}
+					return review.Status.Authenticated, nil
+				}
+				require.Eventually(t, func() bool { works, err := oldWorks(); return err == nil && !works }, time.Minute, 500*time.Millisecond, "the old token stops authenticating")
+				t.Logf("FIGURE old executor token refused %s after the new one was there", time.Since(rotated).Round(100*time.Millisecond))
+				// The cache is for successes only: it stays refused.
+				time.Sleep(time.Second)
+				works, err := oldWorks()
 				require.NoError(t, err)
-				assert.False(t, review.Status.Authenticated, "the old token no longer authenticates")
+				assert.False(t, works, "the old token stays refused")
 				name := live.submit(t, oneStep("after-rotation-", "echo again", nil))
 				wf := live.finished(t, name)
 				assert.Equal(t, "Succeeded", wf.Status.Phase, "steps report with the new token: %s", wf.Status.Message)
