@@ -26,9 +26,11 @@ sandbox: tools
 	go run ./tests/sandbox -stack $(STACK) -argo-port $(ARGO_PORT)
 
 # End-to-end tests: every stack against a real API server and engine, with
-# the real Argo controller and server (in a private network namespace).
+# the real Argo controller and server, in shards (each stack, each other
+# test) that run a few at once, each with its own control plane in a
+# private network namespace (tools/e2e.sh; E2E_JOBS sets how many at once).
 e2e: tools
-	go test -tags e2e -count=1 -timeout 40m -v ./tests/e2e/
+	bash tools/e2e.sh
 
 # The performance and cost model of every stack (critical path of `pulumi up`,
 # per-step overhead, throughput, Spot saving) and the unit suite's time.

@@ -37,13 +37,50 @@ key() {
 	(cd "$root/tools/$1" && cat go.mod go.sum $(find . -name '*.go' | sort)) | sha256sum | cut -c1-16
 }
 
-# fresh reports whether group $1 is built from its current inputs.
+# Built groups are also kept in the user's cache, keyed like the stamps, so
+# another clone of the same tool modules (CI's clean clone, a second work
+# tree) links them instead of building again. Like Go's own caches it lives
+# outside the work tree; ARGO_PLATFORM_TOOLS_CACHE moves it (an empty folder
+# gives a cold build).
+cache=${ARGO_PLATFORM_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/argo-platform-tools}
+
+# fresh reports whether group $1 is built from its current inputs: the
+# files it makes (the other arguments, relative to .tools) are there and its
+# stamp names its key. Files kept in the cache under the key are linked in.
 fresh() {
-	local k
-	k=$(key "$1")
-	[ -f "$stamps/$1-$k" ] || return 1
+	local g=$1 k f ok=1
+	k=$(key "$g")
 	shift
-	for b in "$@"; do [ -x "$bin/$b" ] || return 1; done
+	for f in "$@"; do [ -e "$out/$f" ] || ok=0; done
+	if [ "$ok" = 1 ] && [ -f "$stamps/$g-$k" ]; then
+		[ -f "$cache/$g-$k/.complete" ] || keep "$g" "$@"
+		return 0
+	fi
+	[ -f "$cache/$g-$k/.complete" ] || return 1
+	for f in "$@"; do
+		mkdir -p "$(dirname "$out/$f")"
+		ln -f "$cache/$g-$k/$f" "$out/$f" 2>/dev/null || cp -f "$cache/$g-$k/$f" "$out/$f"
+	done
+	stamp "$g"
+	echo "tools: $g linked from $cache/$g-$k" >&2
+}
+
+# keep puts group $1's files (the other arguments, relative to .tools) in
+# the cache under its key, and drops the group's older keys there.
+keep() {
+	local g=$1 k f old
+	k=$(key "$g")
+	shift
+	rm -rf "$cache/$g-$k.tmp"
+	for f in "$@"; do
+		mkdir -p "$(dirname "$cache/$g-$k.tmp/$f")"
+		ln -f "$out/$f" "$cache/$g-$k.tmp/$f" 2>/dev/null || cp -f "$out/$f" "$cache/$g-$k.tmp/$f"
+	done
+	touch "$cache/$g-$k.tmp/.complete"
+	for old in "$cache/$g"-*; do
+		[ "$old" = "$cache/$g-$k.tmp" ] || rm -rf "$old"
+	done
+	mv "$cache/$g-$k.tmp" "$cache/$g-$k"
 }
 
 stamp() {
@@ -61,16 +98,17 @@ timed() {
 }
 
 build_pulumi() {
-	fresh pulumi pulumi && return 0
+	fresh pulumi bin/pulumi && return 0
 	cd "$root/tools/pulumi"
 	timed pulumi go build -o "$bin/pulumi" \
 		-ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$pulumi_version" \
 		github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
 	stamp pulumi
+	keep pulumi bin/pulumi
 }
 
 build_kubeprovider() {
-	fresh kubeprovider pulumi-resource-kubernetes && return 0
+	fresh kubeprovider bin/pulumi-resource-kubernetes && return 0
 	cd "$root/tools/kubeprovider"
 	local dir
 	dir=$(moddir github.com/pulumi/pulumi-kubernetes/provider/v4)
@@ -81,27 +119,31 @@ build_kubeprovider() {
 	timed pulumi-resource-kubernetes go build -o "$bin/pulumi-resource-kubernetes" \
 		-ldflags "-X main.version=4.25.0" .
 	stamp kubeprovider
+	keep kubeprovider bin/pulumi-resource-kubernetes
 }
 
 build_kube() {
-	fresh kube etcd kube-apiserver kube-controller-manager kube-scheduler && return 0
+	fresh kube bin/etcd bin/kube-apiserver bin/kube-controller-manager bin/kube-scheduler && return 0
 	cd "$root/tools/kube"
 	timed etcd go build -o "$bin/etcd" ./etcd
 	for c in kube-apiserver kube-controller-manager kube-scheduler; do
 		timed "$c" go build -o "$bin/$c" "k8s.io/kubernetes/cmd/$c"
 	done
 	stamp kube
+	keep kube bin/etcd bin/kube-apiserver bin/kube-controller-manager bin/kube-scheduler
 }
 
 build_lint() {
-	fresh lint actionlint && return 0
+	fresh lint bin/actionlint && return 0
 	cd "$root/tools/lint"
 	timed actionlint go build -o "$bin/actionlint" github.com/rhysd/actionlint/cmd/actionlint
 	stamp lint
+	keep lint bin/actionlint
 }
 
 build_kwok() {
-	fresh kwok kwok && [ -d "$out/kwok-stages" ] && return 0
+	local stages=(node-initialize.yaml node-heartbeat.yaml pod-ready.yaml pod-complete.yaml pod-delete.yaml)
+	fresh kwok bin/kwok "${stages[@]/#/kwok-stages/}" && return 0
 	cd "$root/tools/kwok"
 	timed kwok go build -o "$bin/kwok" sigs.k8s.io/kwok/cmd/kwok
 	local dir
@@ -114,6 +156,7 @@ build_kwok() {
 		install -m 0644 "$dir/kustomize/stage/$f" "$out/kwok-stages/$(basename "$f")"
 	done
 	stamp kwok
+	keep kwok bin/kwok "${stages[@]/#/kwok-stages/}"
 }
 
 # Argo's workflow-controller and `argo` (CLI and server) at the version
@@ -123,7 +166,7 @@ build_kwok() {
 # module zip lacks and which cannot be built offline (the UI's package.json
 # names a git URL): a placeholder page stands in for it.
 build_argo() {
-	fresh argo workflow-controller argo && return 0
+	fresh argo bin/workflow-controller bin/argo && return 0
 	cd "$root/tools/argo"
 	local dir version src
 	version=$(go list -m -f '{{.Version}}' github.com/argoproj/argo-workflows/v4)
@@ -140,6 +183,7 @@ build_argo() {
 	timed workflow-controller go build -mod=mod -ldflags "$ldflags" -o "$bin/workflow-controller" ./cmd/workflow-controller
 	timed argo go build -mod=mod -ldflags "$ldflags" -o "$bin/argo" ./cmd/argo
 	stamp argo
+	keep argo bin/workflow-controller bin/argo
 }
 
 groups=("$@")

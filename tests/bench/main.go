@@ -127,9 +127,12 @@ func inside(ps []profile, steps, workflows int, timeout time.Duration) error {
 	if err := localcluster.BringUpLoopback(); err != nil {
 		return err
 	}
+	// Each profile's folder is its own: CI runs one process per profile.
 	dir := filepath.Join(tests.RepoRoot(), ".bench")
-	if err := os.RemoveAll(dir); err != nil {
-		return err
+	for _, p := range ps {
+		if err := os.RemoveAll(filepath.Join(dir, p.name)); err != nil {
+			return err
+		}
 	}
 	fmt.Printf("bench: %d-step fan-out and %d workflows at once, per profile (logs in %s)\n", steps, workflows, dir)
 	var all []run
