@@ -94,15 +94,22 @@ echo "argo database schema grants in place"
 // settings change.
 const ServerGrantScript = `set -eu
 dsn="host=127.0.0.1 port=$IAM_PORT dbname=$DATABASE user=$CONTROLLER_USER sslmode=disable"
-# The controller creates Argo's tables when it starts; wait for them.
+# The controller creates Argo's tables when it starts; wait for them, up to
+# the last column this script reads (the archive's clustername).
 tries=0
-until [ "$(psql "$dsn" -tAc "SELECT to_regclass('public.argo_archived_workflows') IS NOT NULL AND to_regclass('public.argo_workflows') IS NOT NULL")" = t ]; do
+until [ "$(psql "$dsn" -tAc "SELECT to_regclass('public.argo_workflows') IS NOT NULL AND EXISTS (SELECT 1 FROM information_schema.columns WHERE table_name = 'argo_archived_workflows' AND column_name = 'clustername')")" = t ]; do
   tries=$((tries + 1))
   if [ "$tries" -ge "$WAIT_SECONDS" ]; then echo "Argo's tables did not appear in $WAIT_SECONDS s" >&2; exit 1; fi
   sleep 1
 done
-psql "$dsn" -v ON_ERROR_STOP=1 -v srv="$SERVER_USER" -v ns="$WORKFLOW_NAMESPACE" -v cluster="$CLUSTER_NAME" <<'SQL'
+# The controller may still be migrating: each of its steps is a transaction
+# that first updates schema_history, so locking that table first waits for
+# the step under way and holds the next one back until COMMIT. Without it
+# the two can deadlock, and PostgreSQL may pick the controller's migration
+# (the controller exits). A failed attempt is retried.
+until psql "$dsn" -v ON_ERROR_STOP=1 -v srv="$SERVER_USER" -v ns="$WORKFLOW_NAMESPACE" -v cluster="$CLUSTER_NAME" <<'SQL'
 BEGIN;
+LOCK TABLE schema_history IN EXCLUSIVE MODE;
 REVOKE ALL ON ALL TABLES IN SCHEMA public FROM :"srv";
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM :"srv";
 ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE ALL ON TABLES FROM :"srv";
@@ -117,6 +124,11 @@ UPDATE argo_archived_workflows
  WHERE clustername = :'cluster' AND namespace <> :'ns';
 COMMIT;
 SQL
+do
+  tries=$((tries + 1))
+  if [ "$tries" -ge "$WAIT_SECONDS" ]; then echo "the grants failed for $WAIT_SECONDS s" >&2; exit 1; fi
+  sleep 1
+done
 echo "argo-server database grants in place"
 `
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,9 +60,12 @@ func runScript(t *testing.T, p *localpg.Server, script string, env ...string) (s
 }
 
 // argoTables are Argo's two tables the grants name, with the columns the
-// scripts touch (the real controller's migration creates them in
-// TestStacks; here the controller's user creates them the same way).
+// scripts touch, and its migration's version table (the real controller's
+// migration creates them in TestStacks; here the controller's user creates
+// them the same way).
 const argoTables = `
+CREATE TABLE schema_history (schema_version int NOT NULL, PRIMARY KEY (schema_version));
+INSERT INTO schema_history VALUES (68);
 CREATE TABLE argo_archived_workflows (clustername varchar(64) NOT NULL, uid varchar(128) NOT NULL, namespace varchar(256) NOT NULL, workflow jsonb NOT NULL, PRIMARY KEY (clustername, uid));
 CREATE TABLE argo_workflows (clustername varchar(64) NOT NULL, uid varchar(128) NOT NULL, version varchar(64) NOT NULL, namespace varchar(256) NOT NULL, nodes text NOT NULL, PRIMARY KEY (clustername, uid, version));
 INSERT INTO argo_archived_workflows VALUES
@@ -117,6 +121,34 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO %[1]q;`, 
 		require.NoError(t, err, out)
 		assert.Contains(t, out, "argo-server database grants in place")
 	}
+
+	// The controller may still be migrating when the Job starts: Argo's
+	// migration runs each step as a transaction that updates schema_history
+	// first and then alters tables, here one that holds argo_workflows while
+	// the grants start and alters argo_archived_workflows after them.
+	migrated := make(chan string, 1)
+	go func() {
+		out, err := p.SQL(grantCtrl, "", "argo", `BEGIN;
+UPDATE schema_history SET schema_version = schema_version + 1;
+ALTER TABLE argo_workflows ADD COLUMN step_a int;
+SELECT pg_sleep(2);
+ALTER TABLE argo_archived_workflows ADD COLUMN step_b int;
+COMMIT;`)
+		if err != nil {
+			out = "migration step failed: " + err.Error() + ": " + out
+		} else {
+			out = ""
+		}
+		migrated <- out
+	}()
+	require.Eventually(t, func() bool {
+		out, err := p.SQL("postgres", "", "argo", `SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'argo_workflows' AND l.mode = 'AccessExclusiveLock' AND l.granted;`)
+		return err == nil && strings.TrimSpace(out) == "1"
+	}, 30*time.Second, 20*time.Millisecond, "the migration step holds argo_workflows")
+	out, err = runScript(t, p, argo.ServerGrantScript, "WAIT_SECONDS=30")
+	require.NoError(t, err, out)
+	assert.NotContains(t, out, "deadlock", "the grants waited for the step instead of deadlocking with it")
+	assert.Empty(t, <-migrated, "the migration step was not the one PostgreSQL aborted")
 
 	server := func(sql string) (string, error) { return p.SQL(grantSrv, "", "argo", sql) }
 	out, err = server(`SELECT count(*) FROM argo_archived_workflows; SELECT count(*) FROM argo_workflows;`)
