@@ -68,6 +68,17 @@ func forEachStack(t *testing.T, fn func(t *testing.T, r *run)) {
 	}
 }
 
+// forEachUpdate is forEachStack for checks of values known only once an
+// update has created what they name: they do not run in preview, rather
+// than pass there having checked nothing.
+func forEachUpdate(t *testing.T, fn func(t *testing.T, r *run)) {
+	for _, stack := range Stacks {
+		t.Run(stack+"/update", func(t *testing.T) {
+			fn(t, runStack(t, stack, false))
+		})
+	}
+}
+
 func one(t *testing.T, rec *Recorder, typ, name string) *Registered {
 	t.Helper()
 	res := rec.Named(typ, name)
@@ -110,12 +121,12 @@ func TestTheClusterGetsItsOwnVPCWithPrivateServicesAccessAndNAT(t *testing.T) {
 	forEachStack(t, func(t *testing.T, r *run) {
 		s, base := r.cfg.Settings, "argo-"+r.stack
 		vpc := one(t, r.rec, "gcp:compute/network:Network", base)
-		auto, _ := Bool(vpc.Inputs, "autoCreateSubnetworks")
+		auto := MustBool(t, vpc.Inputs, "autoCreateSubnetworks")
 		assert.False(t, auto, "custom-mode VPC")
 
 		subnet := one(t, r.rec, "gcp:compute/subnetwork:Subnetwork", base)
 		assert.Equal(t, s.Network.SubnetCIDR, Str(subnet.Inputs, "ipCidrRange"))
-		pga, _ := Bool(subnet.Inputs, "privateIpGoogleAccess")
+		pga := MustBool(t, subnet.Inputs, "privateIpGoogleAccess")
 		assert.True(t, pga, "private nodes reach Google APIs privately")
 		ranges := map[string]string{}
 		for i := range Len(subnet.Inputs, "secondaryIpRanges") {
@@ -129,7 +140,7 @@ func TestTheClusterGetsItsOwnVPCWithPrivateServicesAccessAndNAT(t *testing.T) {
 		assert.Equal(t, "INTERNAL", Str(psa.Inputs, "addressType"))
 		want := netip.MustParsePrefix(s.Network.PrivateServicesCIDR)
 		assert.Equal(t, want.Addr().String(), Str(psa.Inputs, "address"))
-		bits, _ := Num(psa.Inputs, "prefixLength")
+		bits := MustNum(t, psa.Inputs, "prefixLength")
 		assert.Equal(t, float64(want.Bits()), bits)
 		conn := one(t, r.rec, "gcp:servicenetworking/connection:Connection", base+"-private-services")
 		assert.Equal(t, "servicenetworking.googleapis.com", Str(conn.Inputs, "service"))
@@ -144,9 +155,9 @@ func TestClusterIsPrivateAutopilotAndStable(t *testing.T) {
 	forEachStack(t, func(t *testing.T, r *run) {
 		s := r.cfg.Settings
 		c := one(t, r.rec, "gcp:container/cluster:Cluster", "argo-"+r.stack)
-		ap, _ := Bool(c.Inputs, "enableAutopilot")
+		ap := MustBool(t, c.Inputs, "enableAutopilot")
 		assert.True(t, ap, "Autopilot")
-		privNodes, _ := Bool(c.Inputs, "privateClusterConfig.enablePrivateNodes")
+		privNodes := MustBool(t, c.Inputs, "privateClusterConfig.enablePrivateNodes")
 		assert.True(t, privNodes, "nodes have no public IPs")
 		assert.Equal(t, s.Network.ControlPlaneCIDR, Str(c.Inputs, "privateClusterConfig.masterIpv4CidrBlock"))
 		gcpAll, ok := Bool(c.Inputs, "masterAuthorizedNetworksConfig.gcpPublicCidrsAccessEnabled")
@@ -202,17 +213,17 @@ func TestStepLogsGoToAPrivateBucketThatExpiresThem(t *testing.T) {
 		b := one(t, r.rec, "gcp:storage/bucket:Bucket", "logs")
 		assert.Equal(t, s.Project+"-argo-logs-"+r.stack, Str(b.Inputs, "name"))
 		assert.Equal(t, s.Region, Str(b.Inputs, "location"))
-		ubla, _ := Bool(b.Inputs, "uniformBucketLevelAccess")
+		ubla := MustBool(t, b.Inputs, "uniformBucketLevelAccess")
 		assert.True(t, ubla, "uniform bucket-level access")
 		assert.Equal(t, "enforced", Str(b.Inputs, "publicAccessPrevention"))
 		require.Equal(t, 1, Len(b.Inputs, "lifecycleRules"))
 		assert.Equal(t, "Delete", Str(b.Inputs, "lifecycleRules[0].action.type"))
-		age, _ := Num(b.Inputs, "lifecycleRules[0].condition.age")
+		age := MustNum(t, b.Inputs, "lifecycleRules[0].condition.age")
 		assert.Equal(t, float64(s.Logs.RetentionDays), age)
 		assert.Equal(t, r.stack == stacks.Production, b.Protect)
 		// GCS refuses to delete a bucket that still holds objects: only
 		// experimental's `destroy` empties it first.
-		force, _ := Bool(b.Inputs, "forceDestroy")
+		force := MustBool(t, b.Inputs, "forceDestroy")
 		assert.Equal(t, r.stack == stacks.Experimental, force, "forceDestroy")
 
 		roles := map[string][]string{}
@@ -284,14 +295,14 @@ func TestArgosDatabaseIsPrivateIAMAuthenticatedAndProtectedPerEnvironment(t *tes
 		assert.Equal(t, "on", Str(in, "settings.databaseFlags[0].value"))
 		assert.Equal(t, "ENTERPRISE", Str(in, "settings.edition"))
 		assert.Equal(t, s.Tier, Str(in, "settings.tier"))
-		backups, _ := Bool(in, "settings.backupConfiguration.enabled")
-		pitr, _ := Bool(in, "settings.backupConfiguration.pointInTimeRecoveryEnabled")
+		backups := MustBool(t, in, "settings.backupConfiguration.enabled")
+		pitr := MustBool(t, in, "settings.backupConfiguration.pointInTimeRecoveryEnabled")
 		assert.Equal(t, s.Backups, backups)
 		assert.Equal(t, s.PointInTimeRecovery, pitr)
-		day, _ := Num(in, "settings.maintenanceWindow.day")
+		day := MustNum(t, in, "settings.maintenanceWindow.day")
 		assert.Equal(t, float64(s.MaintenanceDay), day)
-		dp, _ := Bool(in, "deletionProtection")
-		cloudDP, _ := Bool(in, "settings.deletionProtectionEnabled")
+		dp := MustBool(t, in, "deletionProtection")
+		cloudDP := MustBool(t, in, "settings.deletionProtectionEnabled")
 		assert.Equal(t, s.DeletionProtection, dp)
 		assert.Equal(t, s.DeletionProtection, cloudDP)
 

@@ -3,6 +3,7 @@ package tests
 import (
 	"strconv"
 	"strings"
+	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 )
@@ -54,6 +55,28 @@ func Bool(pm resource.PropertyMap, path string) (bool, bool) {
 		return v.BoolValue(), true
 	}
 	return false, false
+}
+
+// MustBool returns the boolean at path, and fails t when there is none (absent,
+// unknown, or of another type): a provider's default is no stand-in for
+// what the program sets.
+func MustBool(t testing.TB, pm resource.PropertyMap, path string) bool {
+	t.Helper()
+	v, ok := Bool(pm, path)
+	if !ok {
+		t.Errorf("%s: no boolean (got %v)", path, Prop(pm, path))
+	}
+	return v
+}
+
+// MustNum returns the number at path, and fails t when there is none.
+func MustNum(t testing.TB, pm resource.PropertyMap, path string) float64 {
+	t.Helper()
+	v, ok := Num(pm, path)
+	if !ok {
+		t.Errorf("%s: no number (got %v)", path, Prop(pm, path))
+	}
+	return v
 }
 
 // Num returns the number at path and whether one is there.

@@ -245,10 +245,3 @@ func (c ControllerConfig) Data() (map[string]string, error) {
 	}
 	return out, nil
 }
-
-// RemovedKeys are controller ConfigMap keys that Argo has removed; any of
-// them makes today's controller refuse to start.
-var RemovedKeys = []string{
-	"containerRuntimeExecutor", "containerRuntimeExecutors", "dockerSockPath",
-	"kubeletPort", "kubeletInsecure", "executorImage", "executorResources",
-}
