@@ -62,19 +62,20 @@ func Bool(pm resource.PropertyMap, path string) (bool, bool) {
 // what the program sets.
 func MustBool(t testing.TB, pm resource.PropertyMap, path string) bool {
 	t.Helper()
-	v, ok := Bool(pm, path)
-	if !ok {
-		t.Errorf("%s: no boolean (got %v)", path, Prop(pm, path))
-	}
-	return v
+	return must(t, pm, path, "boolean", Bool)
 }
 
 // MustNum returns the number at path, and fails t when there is none.
 func MustNum(t testing.TB, pm resource.PropertyMap, path string) float64 {
 	t.Helper()
-	v, ok := Num(pm, path)
+	return must(t, pm, path, "number", Num)
+}
+
+func must[T any](t testing.TB, pm resource.PropertyMap, path, kind string, read func(resource.PropertyMap, string) (T, bool)) T {
+	t.Helper()
+	v, ok := read(pm, path)
 	if !ok {
-		t.Errorf("%s: no number (got %v)", path, Prop(pm, path))
+		t.Errorf("%s: no %s (got %v)", path, kind, Prop(pm, path))
 	}
 	return v
 }
