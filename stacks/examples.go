@@ -54,7 +54,8 @@ func memberDomain(m string) string {
 func exampleValues(s Settings, v *problems) {
 	k := func(path string) string { return KeySettings + "." + path }
 	replace := func(key, value, why, want string) {
-		v.errs = append(v.errs, exampleValue{key, value, why, want})
+		v.list = append(v.list, Problem{Key: key, Value: value, Example: true,
+			Why: fmt.Sprintf("%q is an example value (%s); replace it with %s", value, why, want)})
 	}
 	if strings.HasPrefix(s.Project, exampleProjectPrefix) {
 		replace(KeyProject, s.Project, "the stack files ship with it", "your GCP project's id")

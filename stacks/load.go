@@ -3,7 +3,6 @@ package stacks
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -90,14 +89,14 @@ var projectKeys = []string{KeySettings, KeyDatabaseAdminPassword}
 
 // unknownProjectKeys refuses every key of this project's namespace that the
 // program does not read: a misspelt block would otherwise be ignored.
-func unknownProjectKeys(keys []string) []error {
+func unknownProjectKeys(keys []string) Problems {
 	ns, _, _ := strings.Cut(KeySettings, ":")
-	var errs []error
+	var errs Problems
 	for _, key := range keys {
 		if !strings.HasPrefix(key, ns+":") || slices.Contains(projectKeys, key) {
 			continue
 		}
-		errs = append(errs, fmt.Errorf("%s: unknown key; this project reads only %s (everything else goes inside %s)", key, strings.Join(projectKeys, " and "), KeySettings))
+		errs = append(errs, Problem{Key: key, Why: fmt.Sprintf("unknown key; this project reads only %s (everything else goes inside %s)", strings.Join(projectKeys, " and "), KeySettings)})
 	}
 	return errs
 }
@@ -107,25 +106,23 @@ func unknownProjectKeys(keys []string) []error {
 // value, values of the wrong type and every validation rule.
 func Parse(in Input) (*Loaded, error) {
 	unknown := unknownProjectKeys(in.ConfigKeys)
-	fail := func(err error) (*Loaded, error) {
+	fail := func(p Problem) (*Loaded, error) {
 		// The keys outside the block (the project, the password) are
 		// still checked: every problem at once.
-		errs := append(unknown, err)
+		errs := append(unknown, p)
 		s := Defaults(in.Stack)
 		s.Project, s.Region = in.Project, in.Region
 		l := &Loaded{Settings: s, DatabaseAdminPassword: in.DatabaseAdminPassword}
-		if verr := l.Validate(in.Stack); verr != nil {
-			for _, e := range unwrapJoined(verr) {
-				if !strings.HasPrefix(keyOf(e), KeySettings) {
-					errs = append(errs, e)
-				}
+		for _, e := range l.problems(in.Stack) {
+			if !strings.HasPrefix(e.Key, KeySettings) {
+				errs = append(errs, e)
 			}
 		}
-		return nil, Problems(errs)
+		return nil, errs
 	}
 	text := strings.TrimSpace(in.Settings)
 	if text == "" || text == "null" {
-		return fail(fmt.Errorf("%s: missing: every stack file needs this block (at least environment and domain)", KeySettings))
+		return fail(Problem{Key: KeySettings, Why: "missing: every stack file needs this block (at least environment and domain)"})
 	}
 	var top any
 	if json.Unmarshal([]byte(text), &top) != nil {
@@ -135,7 +132,7 @@ func Parse(in Input) (*Loaded, error) {
 	}
 	raw, ok := top.(map[string]any)
 	if !ok {
-		return fail(fmt.Errorf("%s: got %s; want a mapping of settings (environment, domain, ...)", KeySettings, article(jsonKind(top))))
+		return fail(Problem{Key: KeySettings, Why: fmt.Sprintf("got %s; want a mapping of settings (environment, domain, ...)", article(jsonKind(top)))})
 	}
 
 	// Shape first: each bad key is reported and dropped, so the rest still
@@ -165,24 +162,42 @@ func Parse(in Input) (*Loaded, error) {
 
 	l := &Loaded{Settings: s, DatabaseAdminPassword: in.DatabaseAdminPassword}
 	errs := shape
-	if err := l.Validate(in.Stack); err != nil {
-		for _, e := range unwrapJoined(err) {
-			// A key already reported as malformed is not also reported by
-			// the rule that then saw its default.
-			if !bad[keyOf(e)] {
-				errs = append(errs, renumber(e, kept))
-			}
+	for _, e := range l.problems(in.Stack) {
+		// A key already reported as malformed is not also reported by
+		// the rule that then saw its default.
+		if !bad[e.Key] {
+			errs = append(errs, renumber(e, kept))
 		}
 	}
 	if len(errs) > 0 {
-		return nil, Problems(errs)
+		return nil, errs
 	}
 	return l, nil
 }
 
+// A Problem is one thing wrong in a stack's configuration, as a value: the
+// full key (as the Pulumi CLI names it), the value written and what the key
+// accepts, or, when it is not one value out of range, what is wrong.
+type Problem struct {
+	Key      string
+	Value    string
+	Accepted string
+	// Why says what is wrong when Accepted does not.
+	Why string
+	// Example marks a value the stack files ship with (stacks/examples.go).
+	Example bool
+}
+
+func (p Problem) Error() string {
+	if p.Why != "" {
+		return p.Key + ": " + p.Why
+	}
+	return fmt.Sprintf("%s: invalid value %q; accepted: %s", p.Key, p.Value, p.Accepted)
+}
+
 // Problems are every problem found in a stack's configuration. Its message
 // counts them and lists each on a line of its own.
-type Problems []error
+type Problems []Problem
 
 func (p Problems) Error() string {
 	noun := "problems"
@@ -198,13 +213,19 @@ func (p Problems) Error() string {
 }
 
 // Unwrap gives errors.Is and errors.As each problem.
-func (p Problems) Unwrap() []error { return p }
+func (p Problems) Unwrap() []error {
+	out := make([]error, len(p))
+	for i, e := range p {
+		out[i] = e
+	}
+	return out
+}
 
 // checkShape walks a decoded mapping beside the struct it must fill. It
 // reports, each with its full key, every key the struct does not have (with
 // the keys it accepts), every key written with no value, and every value of
 // the wrong type; it deletes each such key from m and records it in bad.
-func checkShape(path string, m map[string]any, t reflect.Type, bad map[string]bool, kept map[string][]int) []error {
+func checkShape(path string, m map[string]any, t reflect.Type, bad map[string]bool, kept map[string][]int) Problems {
 	fields := map[string]reflect.Type{}
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -214,8 +235,8 @@ func checkShape(path string, m map[string]any, t reflect.Type, bad map[string]bo
 		}
 		fields[name] = f.Type
 	}
-	var errs []error
-	drop := func(k string, err error) {
+	var errs Problems
+	drop := func(k string, err Problem) {
 		errs = append(errs, err)
 		bad[path+"."+k] = true
 		delete(m, k)
@@ -225,16 +246,16 @@ func checkShape(path string, m map[string]any, t reflect.Type, bad map[string]bo
 		ft, ok := fields[k]
 		switch {
 		case !ok:
-			drop(k, fmt.Errorf("%s: unknown key; accepted keys: %s", key, strings.Join(slices.Sorted(maps.Keys(fields)), ", ")))
+			drop(k, Problem{Key: key, Why: "unknown key; accepted keys: " + strings.Join(slices.Sorted(maps.Keys(fields)), ", ")})
 			continue
 		case m[k] == nil:
-			drop(k, fmt.Errorf("%s: written with no value; give it %s, or remove the key to keep its default", key, article(kindName(ft))))
+			drop(k, Problem{Key: key, Why: fmt.Sprintf("written with no value; give it %s, or remove the key to keep its default", article(kindName(ft)))})
 			continue
 		case tooLarge(m[k], ft):
-			drop(k, fmt.Errorf("%s: %s is beyond any value the key accepts; want %s in its range (README: Stack settings)", key, strconv.FormatFloat(m[k].(float64), 'f', -1, 64), article(kindName(ft))))
+			drop(k, Problem{Key: key, Why: fmt.Sprintf("%s is beyond any value the key accepts; want %s in its range (README: Stack settings)", strconv.FormatFloat(m[k].(float64), 'f', -1, 64), article(kindName(ft)))})
 			continue
 		case !fits(m[k], ft):
-			drop(k, fmt.Errorf("%s: got %s, want %s", key, article(jsonKind(m[k])), article(kindName(ft))))
+			drop(k, Problem{Key: key, Why: fmt.Sprintf("got %s, want %s", article(jsonKind(m[k])), article(kindName(ft)))})
 			continue
 		}
 		switch v := m[k].(type) {
@@ -249,9 +270,9 @@ func checkShape(path string, m map[string]any, t reflect.Type, bad map[string]bo
 				name := fmt.Sprintf("%s[%d]", key, i)
 				switch {
 				case item == nil:
-					errs = append(errs, fmt.Errorf("%s: written with no value; want %s", name, article(kindName(ft.Elem()))))
+					errs = append(errs, Problem{Key: name, Why: "written with no value; want " + article(kindName(ft.Elem()))})
 				case !fits(item, ft.Elem()):
-					errs = append(errs, fmt.Errorf("%s: got %s, want %s", name, article(jsonKind(item)), article(kindName(ft.Elem()))))
+					errs = append(errs, Problem{Key: name, Why: fmt.Sprintf("got %s, want %s", article(jsonKind(item)), article(kindName(ft.Elem())))})
 				default:
 					if em, ok := item.(map[string]any); ok {
 						errs = append(errs, checkShape(name, em, ft.Elem(), bad, kept)...)
@@ -337,23 +358,13 @@ func article(kind string) string {
 	return "a " + kind
 }
 
-// unwrapJoined returns the errors an errors.Join holds (or err alone).
-func unwrapJoined(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
-}
-
-// renumber rewrites the list indices in a rule's problem to the indices in
-// the file, where malformed items before it were dropped (kept, by list
-// key; outer lists first, so inner keys match).
-func renumber(err error, kept map[string][]int) error {
-	msg := err.Error()
+// renumber rewrites the list indices in a rule's problem's key to the
+// indices in the file, where malformed items before it were dropped (kept,
+// by list key; outer lists first, so inner keys match).
+func renumber(p Problem, kept map[string][]int) Problem {
 	lists := slices.SortedFunc(maps.Keys(kept), func(a, b string) int { return len(a) - len(b) })
-	changed := false
 	for _, list := range lists {
-		rest, ok := strings.CutPrefix(msg, list+"[")
+		rest, ok := strings.CutPrefix(p.Key, list+"[")
 		if !ok {
 			continue
 		}
@@ -362,18 +373,9 @@ func renumber(err error, kept map[string][]int) error {
 		if !ok || err != nil || i >= len(kept[list]) {
 			continue
 		}
-		msg, changed = fmt.Sprintf("%s[%d]%s", list, kept[list][i], tail), true
+		p.Key = fmt.Sprintf("%s[%d]%s", list, kept[list][i], tail)
 	}
-	if !changed {
-		return err
-	}
-	return errors.New(msg)
-}
-
-// keyOf is the key an error message starts with ("<key>: ...").
-func keyOf(err error) string {
-	key, _, _ := strings.Cut(err.Error(), ": ")
-	return key
+	return p
 }
 
 func kindName(t reflect.Type) string {

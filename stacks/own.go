@@ -3,6 +3,7 @@ package stacks
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -191,14 +192,6 @@ func scalars(ss []string) *yaml.Node {
 // IsExampleValue reports whether err is the problem of a value the stack
 // files ship with as an example.
 func IsExampleValue(err error) bool {
-	_, ok := err.(exampleValue)
-	return ok
-}
-
-// exampleValue is the problem of one example value: its key, the value,
-// why it is one and what to put instead.
-type exampleValue struct{ key, value, why, want string }
-
-func (e exampleValue) Error() string {
-	return fmt.Sprintf("%s: %q is an example value (%s); replace it with %s", e.key, e.value, e.why, e.want)
+	var p Problem
+	return errors.As(err, &p) && p.Example
 }

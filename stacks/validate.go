@@ -1,7 +1,6 @@
 package stacks
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -44,6 +43,14 @@ var (
 // Validate checks the settings of stack and returns every problem at once,
 // each naming its key, the bad value and what is accepted.
 func (l *Loaded) Validate(stack string) error {
+	if p := l.problems(stack); len(p) > 0 {
+		return p
+	}
+	return nil
+}
+
+// problems is every problem Validate reports, in the order found.
+func (l *Loaded) problems(stack string) Problems {
 	v := &problems{}
 	s := l.Settings
 	k := func(path string) string { return KeySettings + "." + path }
@@ -51,25 +58,24 @@ func (l *Loaded) Validate(stack string) error {
 	// Identity of the stack.
 	switch {
 	case !slices.Contains(Environments, s.Environment) && s.Environment == stack:
-		v.addf("%s: %q, the stack's name (the default when the key is absent), is not an environment; set environment to one of %s",
-			k("environment"), stack, strings.Join(Environments, ", "))
+		v.say(k("environment"), "%q, the stack's name (the default when the key is absent), is not an environment; set environment to one of %s", stack, strings.Join(Environments, ", "))
 	case !slices.Contains(Environments, s.Environment):
 		v.add(k("environment"), s.Environment, "one of "+strings.Join(Environments, ", "))
 	case slices.Contains(Environments, stack) && stack != s.Environment:
-		v.addf("%s: %q does not match the stack %q; a stack named after an environment must be that environment", k("environment"), s.Environment, stack)
+		v.say(k("environment"), "%q does not match the stack %q; a stack named after an environment must be that environment", s.Environment, stack)
 	}
 	if s.Project == "" {
-		v.addf("%s: missing; set it with `pulumi config set gcp:project <project-id>`", KeyProject)
+		v.say(KeyProject, "missing; set it with `pulumi config set gcp:project <project-id>`")
 	} else if !projectRe.MatchString(s.Project) {
 		v.add(KeyProject, s.Project, "6-30 lowercase letters, digits or hyphens, starting with a letter, not ending with a hyphen")
 	}
 	if s.Region == "" {
-		v.addf("%s: missing; set it with `pulumi config set gcp:region <region>`, e.g. asia-northeast1", KeyRegion)
+		v.say(KeyRegion, "missing; set it with `pulumi config set gcp:region <region>`, e.g. asia-northeast1")
 	} else if !regionRe.MatchString(s.Region) {
 		v.add(KeyRegion, s.Region, "a region such as asia-northeast1 or europe-west4 (not a zone)")
 	}
 	if s.Domain == "" {
-		v.addf("%s: missing; the host Argo's UI is served on, e.g. argo.staging.yourcompany.com", k("domain"))
+		v.say(k("domain"), "missing; the host Argo's UI is served on, e.g. argo.staging.yourcompany.com")
 	} else if msg := checkDomain(s.Domain); msg != "" {
 		v.add(k("domain"), s.Domain, msg)
 	}
@@ -114,7 +120,7 @@ func (l *Loaded) Validate(stack string) error {
 	for i, a := range paths {
 		for _, b := range paths[i+1:] {
 			if parsed[a].Overlaps(parsed[b]) {
-				v.addf("%s: %s overlaps %s (%s); the ranges must be disjoint", k(a), ranges[a], k(b), ranges[b])
+				v.say(k(a), "%s overlaps %s (%s); the ranges must be disjoint", ranges[a], k(b), ranges[b])
 			}
 		}
 	}
@@ -128,7 +134,7 @@ func (l *Loaded) Validate(stack string) error {
 		v.add(k("cluster.maintenanceStartUTC"), c.MaintenanceStartUTC, `a time of day "HH:MM" in UTC`)
 	}
 	if len(c.AuthorizedNetworks) == 0 {
-		v.addf("%s: empty; list the deployers' and CI's egress ranges, or `pulumi up` cannot reach the control plane", k("cluster.authorizedNetworks"))
+		v.say(k("cluster.authorizedNetworks"), "empty; list the deployers' and CI's egress ranges, or `pulumi up` cannot reach the control plane")
 	}
 	seen := map[string]bool{}
 	var authorized []netip.Prefix
@@ -149,7 +155,7 @@ func (l *Loaded) Validate(stack string) error {
 		}
 	}
 	if n := unionSize(authorized); n > MaxAuthorizedAddresses {
-		v.addf("%s: together cover %d addresses, more than %d (a /16); list the egress ranges of your offices and runners, not a provider's or the internet's", k("cluster.authorizedNetworks"), n, MaxAuthorizedAddresses)
+		v.say(k("cluster.authorizedNetworks"), "together cover %d addresses, more than %d (a /16); list the egress ranges of your offices and runners, not a provider's or the internet's", n, MaxAuthorizedAddresses)
 	}
 
 	// Database.
@@ -166,16 +172,16 @@ func (l *Loaded) Validate(stack string) error {
 	v.inRange(k("database.maintenanceDay"), d.MaintenanceDay, 1, 7)
 	v.inRange(k("database.maintenanceHour"), d.MaintenanceHour, 0, 23)
 	if d.PointInTimeRecovery && !d.Backups {
-		v.addf("%s: true needs %s: true (point-in-time recovery replays logs onto a backup)", k("database.pointInTimeRecovery"), k("database.backups"))
+		v.say(k("database.pointInTimeRecovery"), "true needs %s: true (point-in-time recovery replays logs onto a backup)", k("database.backups"))
 	}
 	if l.DatabaseAdminPassword == "" {
-		v.addf("%s: missing; set it once with `pulumi config set --secret %s \"$(openssl rand -base64 24)\"`", KeyDatabaseAdminPassword, KeyDatabaseAdminPassword)
+		v.say(KeyDatabaseAdminPassword, "missing; set it once with `pulumi config set --secret %s \"$(openssl rand -base64 24)\"`", KeyDatabaseAdminPassword)
 	} else if n := utf8.RuneCountInString(l.DatabaseAdminPassword); n < 16 {
-		v.addf("%s: too short (%d characters); at least 16", KeyDatabaseAdminPassword, n)
+		v.say(KeyDatabaseAdminPassword, "too short (%d characters); at least 16", n)
 	} else if strings.TrimSpace(l.DatabaseAdminPassword) != l.DatabaseAdminPassword {
 		// Blanks at either end are a quoting slip: tools that trim them
 		// would log in with another password than the Secret holds.
-		v.addf("%s: starts or ends with a blank; set it again without (e.g. `openssl rand -base64 24`)", KeyDatabaseAdminPassword)
+		v.say(KeyDatabaseAdminPassword, "starts or ends with a blank; set it again without (e.g. `openssl rand -base64 24`)")
 	}
 
 	// Logs, IAP, DNS.
@@ -203,9 +209,9 @@ func (l *Loaded) Validate(stack string) error {
 		key := IAPMemberKey(m)
 		if j, dup := granted[key]; dup {
 			if s.IAP.Members[j] == m {
-				v.addf("%s: %q is already listed as iap.members[%d]; list each member once", path, m, j)
+				v.say(path, "%q is already listed as iap.members[%d]; list each member once", m, j)
 			} else {
-				v.addf("%s: %q and iap.members[%d] (%q) would share the resource name %q; grant one of them through a group instead", path, m, j, s.IAP.Members[j], key)
+				v.say(path, "%q and iap.members[%d] (%q) would share the resource name %q; grant one of them through a group instead", m, j, s.IAP.Members[j], key)
 			}
 			continue
 		}
@@ -238,7 +244,7 @@ func (l *Loaded) Validate(stack string) error {
 			// executor's may reach only Argo's own containers.
 			v.add(k(path), name, "a Secret that is not a ServiceAccount's token (*.service-account-token): the executor's token reports every step's results")
 		} else if j := slices.Index(a.WorkflowSecrets, name); j < i {
-			v.addf("%s: %q is already argo.workflowSecrets[%d]; list each Secret once", k(path), name, j)
+			v.say(k(path), "%q is already argo.workflowSecrets[%d]; list each Secret once", name, j)
 		}
 	}
 	v.inRange(k("argo.parallelism"), a.Parallelism, 1, 10000)
@@ -253,8 +259,7 @@ func (l *Loaded) Validate(stack string) error {
 	v.inRange(k("argo.requeueSeconds"), a.RequeueSeconds, 1, 60)
 	if need := math.Ceil(a.PodsPerSecond * float64(a.RequeueSeconds)); a.PodBurst >= 1 && a.PodBurst <= 1000 &&
 		a.RequeueSeconds >= 1 && a.PodsPerSecond > 0 && float64(a.PodBurst) < need {
-		v.addf("%s: %d is below %s × %s (%s × %d = %.0f): Argo creates a workflow's pods only when it looks at the workflow again, every requeueSeconds, at most podBurst at a time, so pods would start at %s/s, not the %s/s configured; raise podBurst to %.0f or more, or lower podsPerSecond",
-			k("argo.podBurst"), a.PodBurst, k("argo.podsPerSecond"), k("argo.requeueSeconds"), ftoa(a.PodsPerSecond), a.RequeueSeconds, need,
+		v.say(k("argo.podBurst"), "%d is below %s × %s (%s × %d = %.0f): Argo creates a workflow's pods only when it looks at the workflow again, every requeueSeconds, at most podBurst at a time, so pods would start at %s/s, not the %s/s configured; raise podBurst to %.0f or more, or lower podsPerSecond", a.PodBurst, k("argo.podsPerSecond"), k("argo.requeueSeconds"), ftoa(a.PodsPerSecond), a.RequeueSeconds, need,
 			ftoa(float64(a.PodBurst)/float64(a.RequeueSeconds)), ftoa(a.PodsPerSecond), need)
 	}
 	v.inRange(k("argo.workflowWorkers"), a.WorkflowWorkers, 1, 256)
@@ -275,7 +280,7 @@ func (l *Loaded) Validate(stack string) error {
 		if !emailRe.MatchString(e) || len(e) > 254 {
 			v.add(path, e, "an e-mail address such as data-oncall@yourcompany.com")
 		} else if j := slices.IndexFunc(s.Alerts.Emails, func(o string) bool { return strings.EqualFold(o, e) }); j < i {
-			v.addf("%s: %q is already alerts.emails[%d]; list each address once", path, e, j)
+			v.say(path, "%q is already alerts.emails[%d]; list each address once", e, j)
 		}
 	}
 
@@ -284,7 +289,7 @@ func (l *Loaded) Validate(stack string) error {
 	if s.Environment == Production {
 		l.productionInvariants(v)
 	}
-	return v.err()
+	return v.list
 }
 
 // MaxAuthorizedAddresses bounds how many addresses cluster.authorizedNetworks
@@ -322,7 +327,7 @@ func (l *Loaded) productionInvariants(v *problems) {
 	k := func(path string) string { return KeySettings + "." + path }
 	must := func(ok bool, path, why string) {
 		if !ok {
-			v.addf("%s: must be true in production (%s)", k(path), why)
+			v.say(k(path), "must be true in production (%s)", why)
 		}
 	}
 	must(s.Database.HighAvailability, "database.highAvailability", "a regional standby survives a zone outage")
@@ -335,10 +340,10 @@ func (l *Loaded) productionInvariants(v *problems) {
 		v.add(k("database.tier"), s.Database.Tier, "a dedicated-core tier (db-custom-N-M) in production; shared-core tiers have no SLA")
 	}
 	if len(s.IAP.Members) == 0 {
-		v.addf("%s: empty; production needs at least one member who may open the UI", k("iap.members"))
+		v.say(k("iap.members"), "empty; production needs at least one member who may open the UI")
 	}
 	if len(s.Alerts.Emails) == 0 {
-		v.addf("%s: empty; production must name at least one address for its alerts (a failed batch must reach someone), e.g. [data-oncall@yourcompany.com]", k("alerts.emails"))
+		v.say(k("alerts.emails"), "empty; production must name at least one address for its alerts (a failed batch must reach someone), e.g. [data-oncall@yourcompany.com]")
 	}
 	if s.Argo.ServerReplicas < 2 {
 		v.add(k("argo.serverReplicas"), strconv.Itoa(s.Argo.ServerReplicas), "2 or more in production (the UI stays up while a node drains)")
@@ -475,15 +480,18 @@ func checkArgoVersion(ver string) string {
 	return "one of " + strings.Join(ArgoVersions, ", ") + " (the releases whose CRDs, RBAC and ConfigMap schema this program is checked against; see stacks.ArgoVersions)"
 }
 
-// problems collects validation errors in the order found.
-type problems struct{ errs []error }
+// problems collects validation problems in the order found.
+type problems struct{ list Problems }
 
+// add notes a value the key does not accept, and what it accepts.
 func (p *problems) add(key, value, accepted string) {
-	p.errs = append(p.errs, fmt.Errorf("%s: invalid value %q; accepted: %s", key, value, accepted))
+	p.list = append(p.list, Problem{Key: key, Value: value, Accepted: accepted})
 }
 
-func (p *problems) addf(format string, args ...any) {
-	p.errs = append(p.errs, fmt.Errorf(format, args...))
+// say notes a problem of key that is not one value out of range: format
+// and args say what is wrong.
+func (p *problems) say(key, format string, args ...any) {
+	p.list = append(p.list, Problem{Key: key, Why: fmt.Sprintf(format, args...)})
 }
 
 func (p *problems) inRange(key string, n, lo, hi int) {
@@ -491,8 +499,6 @@ func (p *problems) inRange(key string, n, lo, hi int) {
 		p.add(key, strconv.Itoa(n), fmt.Sprintf("a whole number from %d to %d", lo, hi))
 	}
 }
-
-func (p *problems) err() error { return errors.Join(p.errs...) }
 
 // validBucketName follows GCS's naming rules for a bucket that exists
 // (https://cloud.google.com/storage/docs/buckets#naming).
@@ -578,7 +584,7 @@ func checkIdentities(s Settings, v *problems) {
 			v.add(k(path+".name"), id.Name, "a name without -bucket- or -dataset- (they separate the parts of its grants' resource names)")
 		default:
 			if j, dup := names[id.Name]; dup {
-				v.addf("%s: %q is already identities[%d].name; each identity once", k(path+".name"), id.Name, j)
+				v.say(k(path+".name"), "%q is already identities[%d].name; each identity once", id.Name, j)
 			}
 			names[id.Name] = i
 		}
@@ -586,12 +592,12 @@ func checkIdentities(s Settings, v *problems) {
 			v.add(k(path+".description"), id.Description, "a description of what the pipelines running as it do, 1 to 100 characters")
 		}
 		if len(id.ProjectRoles)+len(id.Datasets)+len(id.Buckets) == 0 {
-			v.addf("%s: grants nothing; list projectRoles, datasets or buckets (workflows that need nothing run as argo-workflow)", k(path))
+			v.say(k(path), "grants nothing; list projectRoles, datasets or buckets (workflows that need nothing run as argo-workflow)")
 		}
 		seen := map[string]bool{}
 		dup := func(key, what string) {
 			if seen[what] {
-				v.addf("%s: %s is listed twice", k(key), what)
+				v.say(k(key), "%s is listed twice", what)
 			}
 			seen[what] = true
 		}
