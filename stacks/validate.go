@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	k8sname "k8s.io/apimachinery/pkg/util/validation"
 )
 
 var (
@@ -18,9 +20,7 @@ var (
 	labelRe    = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 	dnsLabelRe = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
 	customTier = regexp.MustCompile(`^db-custom-([0-9]+)-([0-9]+)$`)
-	// A Kubernetes object name (RFC 1123 subdomain).
-	dnsSubdomainRe = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
-	hhmmRe         = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
+	hhmmRe     = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
 	// An address: a local part without blanks or '@', no leading, trailing
 	// or doubled dot; a domain of dot-separated labels.
 	emailRe     = regexp.MustCompile(`^[^@\s.]+(\.[^@\s.]+)*@([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$`)
@@ -227,17 +227,19 @@ func (l *Loaded) problems(stack string) Problems {
 		v.add(k("argo.version"), a.Version, msg)
 	}
 	const nsWant = "a lowercase DNS label, not default and not starting with kube-, gke- or gmp- (Kubernetes' and GKE's own namespaces)"
-	if !dnsLabelRe.MatchString(a.Namespace) || reservedNamespace(a.Namespace) {
+	// Kubernetes' own name rules (a namespace here also starts with a
+	// letter: an RFC 1035 label).
+	if len(k8sname.IsDNS1035Label(a.Namespace)) > 0 || reservedNamespace(a.Namespace) {
 		v.add(k("argo.namespace"), a.Namespace, nsWant)
 	}
-	if !dnsLabelRe.MatchString(a.WorkflowNamespace) || reservedNamespace(a.WorkflowNamespace) {
+	if len(k8sname.IsDNS1035Label(a.WorkflowNamespace)) > 0 || reservedNamespace(a.WorkflowNamespace) {
 		v.add(k("argo.workflowNamespace"), a.WorkflowNamespace, nsWant)
 	} else if a.WorkflowNamespace == a.Namespace {
 		v.add(k("argo.workflowNamespace"), a.WorkflowNamespace, "a namespace other than argo.namespace: workflows must not reach the controller's, the server's and the database's accounts and Secrets")
 	}
 	for i, name := range a.WorkflowSecrets {
 		path := fmt.Sprintf("argo.workflowSecrets[%d]", i)
-		if !dnsSubdomainRe.MatchString(name) || len(name) > 253 {
+		if len(k8sname.IsDNS1123Subdomain(name)) > 0 {
 			v.add(k(path), name, "a Secret name: lowercase letters, digits, '-' and '.', up to 253 characters")
 		} else if strings.HasSuffix(name, ".service-account-token") {
 			// Argo's name for a ServiceAccount's token Secret: the
