@@ -14,8 +14,9 @@ type ArgoInputs struct {
 	DatabaseConnectionName, DatabaseName pulumi.StringInput
 	// DatabaseUsers are the database's users, as the database has them.
 	DatabaseUsers DatabaseUsers
-	// Emails are the service account e-mails by component key.
-	Emails map[string]pulumi.StringInput
+	// Principals are the stack's accounts (Principals), each with its
+	// Google account's e-mail.
+	Principals []Principal
 	// Prerequisites are the grants pods wait for; Cluster the DeletedWith
 	// target. Both optional.
 	Prerequisites []pulumi.Resource
@@ -51,10 +52,10 @@ func ArgoArgs(cfg *stacks.Loaded, in ArgoInputs) *argo.WorkflowsArgs {
 			AdminPassword:  cfg.AdminPassword(),
 		},
 		ClusterName: n.Base,
-		Controller:  argo.Identity{KSA: n.Controller.KSA, GSA: in.Emails[Controller]},
-		Server:      argo.Identity{KSA: n.Server.KSA, GSA: in.Emails[Server]},
-		Workflow:    argo.Identity{KSA: n.Workflow.KSA, GSA: in.Emails[Workflow]},
-		Identities:  workflowIdentities(s, in.Emails),
+		Controller:  identity(principal(in.Principals, Controller)),
+		Server:      identity(principal(in.Principals, Server)),
+		Workflow:    identity(principal(in.Principals, Workflow)),
+		Identities:  workflowIdentities(in.Principals),
 		Throughput: argo.Throughput{
 			Parallelism:          a.Parallelism,
 			NamespaceParallelism: a.NamespaceParallelism,
@@ -75,12 +76,18 @@ func ArgoArgs(cfg *stacks.Loaded, in ArgoInputs) *argo.WorkflowsArgs {
 	}
 }
 
-// workflowIdentities are the stack's workflow identities as the Argo
-// component takes them: a KSA each, annotated with its GSA.
-func workflowIdentities(s stacks.Settings, emails map[string]pulumi.StringInput) []argo.Identity {
+// identity is principal p as the Argo component takes it: a Kubernetes
+// ServiceAccount annotated with its Google account.
+func identity(p Principal) argo.Identity { return argo.Identity{KSA: p.KSA, GSA: p.Email} }
+
+// workflowIdentities are the stack's workflow identities: the principals
+// workflow pods may run as, but the default workflow account.
+func workflowIdentities(ps []Principal) []argo.Identity {
 	var out []argo.Identity
-	for _, wi := range s.Identities {
-		out = append(out, argo.Identity{KSA: wi.Name, GSA: emails[IdentityKey(wi.Name)]})
+	for _, p := range ps {
+		if p.RunsWorkflows && p.Key != Workflow {
+			out = append(out, identity(p))
+		}
 	}
 	return out
 }

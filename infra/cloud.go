@@ -9,22 +9,13 @@ import (
 	"github.com/argo-platform/argo-platform/stacks"
 )
 
-// Component keys of the per-component identities.
-const (
-	Controller = "controller"
-	Server     = "server"
-	Workflow   = "workflow"
-)
-
-// IdentityKey is the key of workflow identity name among the accounts (apart
-// from the components' keys whatever the name).
-func IdentityKey(name string) string { return "wf-" + name }
-
 // GCP is the Google Cloud side of a stack: what Argo runs on and reads from,
 // and what the stack outputs show.
 type GCP struct {
-	Settings   stacks.Settings
-	Names      stacks.Names
+	Settings stacks.Settings
+	Names    stacks.Names
+	// Principals are the stack's accounts (Principals), decided once.
+	Principals []Principal
 	Network    *gcp.Network
 	Cluster    *gcp.Cluster
 	Identity   *gcp.Identity
@@ -37,7 +28,7 @@ type GCP struct {
 // NewGCP registers the Google Cloud side of a validated stack, one
 // component per concern, in the order their inputs need them.
 func NewGCP(ctx *pulumi.Context, cfg *stacks.Loaded) (*GCP, error) {
-	g := &GCP{Settings: cfg.Settings, Names: stacks.NamesFor(cfg.Settings)}
+	g := &GCP{Settings: cfg.Settings, Names: stacks.NamesFor(cfg.Settings), Principals: Principals(cfg.Settings)}
 	b := &gcpBuilder{ctx: ctx, cfg: cfg, g: g, s: cfg.Settings, n: g.Names,
 		project: pulumi.String(cfg.Project), region: pulumi.String(cfg.Region)}
 	for _, step := range []func() error{
@@ -121,7 +112,7 @@ func (b *gcpBuilder) identity() (err error) {
 		APIs:     b.apis,
 		Project:  b.s.Project,
 		Cluster:  b.g.Cluster.Resource,
-		Accounts: accounts(b.s, b.n),
+		Accounts: accounts(b.g.Principals),
 	})
 	return err
 }
@@ -146,9 +137,11 @@ func (b *gcpBuilder) logs() (err error) {
 // logFolders are the bucket folders of the accounts workflow pods run as:
 // the default workflow account and each workflow identity.
 func (b *gcpBuilder) logFolders() map[string]gcp.Folder {
-	out := map[string]gcp.Folder{Workflow: {Email: b.email(Workflow), Prefix: argo.LogPrefix(b.n.Workflow.KSA)}}
-	for _, wi := range b.s.Identities {
-		out[IdentityKey(wi.Name)] = gcp.Folder{Email: b.email(IdentityKey(wi.Name)), Prefix: argo.LogPrefix(wi.Name)}
+	out := map[string]gcp.Folder{}
+	for _, p := range b.g.Principals {
+		if p.RunsWorkflows {
+			out[p.Key] = gcp.Folder{Email: b.email(p.Key), Prefix: argo.LogPrefix(p.KSA)}
+		}
 	}
 	return out
 }
@@ -207,29 +200,11 @@ func (b *gcpBuilder) edge() (err error) {
 	return err
 }
 
-// accounts are the Google service accounts of a stack by key: one per Argo
-// component (seed lesson: each runs as its own, explicit account) and one
-// per workflow identity, each with the Kubernetes ServiceAccount that acts
-// as it, in the namespace that account lives in.
-func accounts(s stacks.Settings, n stacks.Names) map[string]gcp.Account {
-	out := map[string]gcp.Account{
-		Controller: {ID: n.Controller.ID, Namespace: s.Argo.Namespace, KSA: n.Controller.KSA, DisplayName: "Argo workflow-controller (" + s.Environment + ")", DatabaseClient: true},
-		Server:     {ID: n.Server.ID, Namespace: s.Argo.Namespace, KSA: n.Server.KSA, DisplayName: "Argo server (" + s.Environment + ")", DatabaseClient: true},
-		Workflow:   {ID: n.Workflow.ID, Namespace: s.Argo.WorkflowNamespace, KSA: n.Workflow.KSA, DisplayName: "Argo workflow pods (" + s.Environment + ")"},
-	}
-	for _, wi := range s.Identities {
-		a := gcp.Account{
-			ID: stacks.IdentityAccountID(wi, s.Environment), Namespace: s.Argo.WorkflowNamespace, KSA: wi.Name,
-			DisplayName: "Argo workflow identity " + wi.Name + " (" + s.Environment + ")", Description: wi.Description,
-			ProjectRoles: wi.ProjectRoles,
-		}
-		for _, d := range wi.Datasets {
-			a.Datasets = append(a.Datasets, gcp.ResourceRole{Resource: d.Dataset, Role: d.Role})
-		}
-		for _, b := range wi.Buckets {
-			a.Buckets = append(a.Buckets, gcp.ResourceRole{Resource: b.Bucket, Role: b.Role})
-		}
-		out[IdentityKey(wi.Name)] = a
+// accounts are the principals' Google service accounts by key.
+func accounts(ps []Principal) map[string]gcp.Account {
+	out := map[string]gcp.Account{}
+	for _, p := range ps {
+		out[p.Key] = p.Account
 	}
 	return out
 }
@@ -238,9 +213,9 @@ func accounts(s stacks.Settings, n stacks.Names) map[string]gcp.Account {
 // pods need have no data path to them, so they travel as resources to wait
 // for; the database users reach the pods as data.
 func (g *GCP) ArgoInputs() ArgoInputs {
-	emails := map[string]pulumi.StringInput{}
-	for k, v := range g.Identity.Emails {
-		emails[k] = v
+	principals := append([]Principal(nil), g.Principals...)
+	for i := range principals {
+		principals[i].Email = g.Identity.Emails[principals[i].Key]
 	}
 	return ArgoInputs{
 		StaticIPName:           g.Edge.AddressName,
@@ -252,7 +227,7 @@ func (g *GCP) ArgoInputs() ArgoInputs {
 			Server:     g.Database.Users[Server],
 			Admin:      g.Database.AdminUser,
 		},
-		Emails:        emails,
+		Principals:    principals,
 		Prerequisites: append(append([]pulumi.Resource{}, g.Identity.Grants...), g.Logs.Grants...),
 		Cluster:       g.Cluster.Resource,
 	}

@@ -124,13 +124,11 @@ func Program(cfg *stacks.Loaded, kubeconfig string) pulumi.RunFunc {
 		if err != nil {
 			return err
 		}
-		emailData := pulumi.StringMap{
-			infra.Controller: pulumi.String(n.Controller.Email(p)),
-			infra.Server:     pulumi.String(n.Server.Email(p)),
-			infra.Workflow:   pulumi.String(n.Workflow.Email(p)),
-		}
-		for _, wi := range cfg.Identities {
-			emailData[infra.IdentityKey(wi.Name)] = pulumi.String(stacks.ServiceAccountEmail(stacks.IdentityAccountID(wi, cfg.Environment), p))
+		// The e-mail Google gives each principal's account.
+		principals := infra.Principals(cfg.Settings)
+		emailData := pulumi.StringMap{}
+		for _, pr := range principals {
+			emailData[pr.Key] = pulumi.String(stacks.ServiceAccountEmail(pr.ID, p))
 		}
 		accounts, err := standIn(StandInAccounts, emailData)
 		if err != nil {
@@ -141,7 +139,9 @@ func Program(cfg *stacks.Loaded, kubeconfig string) pulumi.RunFunc {
 		if err != nil {
 			return err
 		}
-		email := func(key string) pulumi.StringInput { return accounts.Data.MapIndex(pulumi.String(key)) }
+		for i := range principals {
+			principals[i].Email = accounts.Data.MapIndex(pulumi.String(principals[i].Key))
+		}
 		w, err := argo.NewWorkflows(ctx, "argo", infra.ArgoArgs(cfg, infra.ArgoInputs{
 			StaticIPName:           address.Data.MapIndex(pulumi.String("name")),
 			Bucket:                 bucket.Data.MapIndex(pulumi.String("name")),
@@ -152,14 +152,8 @@ func Program(cfg *stacks.Loaded, kubeconfig string) pulumi.RunFunc {
 				Server:     database.Data.MapIndex(pulumi.String("serverUser")),
 				Admin:      database.Data.MapIndex(pulumi.String("adminUser")),
 			},
-			Emails: func() map[string]pulumi.StringInput {
-				out := map[string]pulumi.StringInput{}
-				for key := range emailData {
-					out[key] = email(key)
-				}
-				return out
-			}(),
-			Cluster: cluster,
+			Principals: principals,
+			Cluster:    cluster,
 		}), pulumi.Providers(provider))
 		if err != nil {
 			return err
