@@ -1,9 +1,6 @@
 package stacks
 
-import (
-	"regexp"
-	"strings"
-)
+import "github.com/argo-platform/argo-platform/infra/gcp/google"
 
 // Names are the resource names derived from a stack's settings: one place
 // decides them, so validation can check their length limits before anything
@@ -36,19 +33,7 @@ type Account struct {
 }
 
 // Email is the GSA's e-mail in project.
-func (a Account) Email(project string) string { return ServiceAccountEmail(a.ID, project) }
-
-// ServiceAccountEmail is the e-mail Google gives the user-managed service
-// account id in project.
-func ServiceAccountEmail(id, project string) string {
-	return id + "@" + project + ".iam.gserviceaccount.com"
-}
-
-// DatabaseUser is the IAM database user Cloud SQL derives from a service
-// account e-mail: the e-mail without ".gserviceaccount.com".
-func DatabaseUser(email string) string {
-	return strings.TrimSuffix(email, ".gserviceaccount.com")
-}
+func (a Account) Email(project string) string { return google.ServiceAccountEmail(a.ID, project) }
 
 // NamesFor derives every name from the settings.
 func NamesFor(s Settings) Names {
@@ -67,13 +52,6 @@ func NamesFor(s Settings) Names {
 		NodeAccount: "argo-nodes-" + s.Environment,
 	}
 }
-
-// IAPMemberKey is the part of the Pulumi resource name that grants IAP
-// access to member m (infra/gcp's Edge names each grant with it). Validate
-// refuses two members with one key.
-func IAPMemberKey(m string) string { return memberNameRe.ReplaceAllString(m, "-") }
-
-var memberNameRe = regexp.MustCompile(`[^a-z0-9-]+`)
 
 // IdentityAccountID is workflow identity id's Google service account id.
 func IdentityAccountID(id Identity, environment string) string { return id.Name + "-" + environment }

@@ -12,10 +12,11 @@ import (
 	"unicode/utf8"
 
 	k8sname "k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/argo-platform/argo-platform/infra/gcp/google"
 )
 
 var (
-	projectRe  = regexp.MustCompile(`^[a-z][a-z0-9-]{4,28}[a-z0-9]$`)
 	regionRe   = regexp.MustCompile(`^[a-z]+-[a-z]+[0-9]+$`)
 	labelRe    = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 	dnsLabelRe = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
@@ -66,7 +67,7 @@ func (l *Loaded) problems(stack string) Problems {
 	}
 	if s.Project == "" {
 		v.say(KeyProject, "missing; set it with `pulumi config set gcp:project <project-id>`")
-	} else if !projectRe.MatchString(s.Project) {
+	} else if !google.ProjectID.MatchString(s.Project) {
 		v.add(KeyProject, s.Project, "6-30 lowercase letters, digits or hyphens, starting with a letter, not ending with a hyphen")
 	}
 	if s.Region == "" {
@@ -206,7 +207,7 @@ func (l *Loaded) problems(stack string) Problems {
 		}
 		// Each member is one Pulumi resource named after it: two members
 		// with one name would fail part-way, after resources were created.
-		key := IAPMemberKey(m)
+		key := google.IAPMemberKey(m)
 		if j, dup := granted[key]; dup {
 			if s.IAP.Members[j] == m {
 				v.say(path, "%q is already listed as iap.members[%d]; list each member once", m, j)
@@ -371,7 +372,7 @@ func CheckNameLimits(n Names, project string) []string {
 	for _, a := range []Account{n.Controller, n.Server, n.Workflow} {
 		limits = append(limits,
 			limit{"service account id", a.ID, 30},
-			limit{"IAM database user (PostgreSQL's 63-byte identifier limit)", DatabaseUser(a.Email(project)), 63},
+			limit{"IAM database user (PostgreSQL's 63-byte identifier limit)", google.DatabaseUser(a.Email(project)), 63},
 		)
 	}
 	var out []string
@@ -502,27 +503,6 @@ func (p *problems) inRange(key string, n, lo, hi int) {
 	}
 }
 
-// validBucketName follows GCS's naming rules for a bucket that exists
-// (https://cloud.google.com/storage/docs/buckets#naming).
-func validBucketName(b string) bool {
-	if !bucketRe.MatchString(b) || strings.Contains(b, "..") || strings.HasPrefix(b, "goog") || strings.Contains(b, "google") {
-		return false
-	}
-	if _, err := netip.ParseAddr(b); err == nil {
-		return false
-	}
-	parts := strings.Split(b, ".")
-	if len(parts) == 1 {
-		return len(b) <= 63
-	}
-	for _, p := range parts {
-		if p == "" || len(p) > 63 {
-			return false
-		}
-	}
-	return true
-}
-
 // reservedNamespace reports whether ns belongs to Kubernetes or GKE.
 func reservedNamespace(ns string) bool {
 	return ns == "default" || slices.ContainsFunc(reservedNSPrefixes, func(p string) bool { return strings.HasPrefix(ns, p) })
@@ -533,7 +513,6 @@ func ftoa(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
 var (
 	predefinedRoleRe = regexp.MustCompile(`^roles/([a-z][a-zA-Z0-9]*)\.([a-zA-Z][a-zA-Z0-9]*)$`)
 	datasetRe        = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
-	bucketRe         = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$`)
 	basicRoles       = []string{"roles/owner", "roles/editor", "roles/viewer", "roles/browser"}
 	// IAMServices are the services whose every role changes IAM or lets
 	// one account act as another.
@@ -626,7 +605,7 @@ func checkIdentities(s Settings, v *problems) {
 		}
 		for j, b := range id.Buckets {
 			key := fmt.Sprintf("%s.buckets[%d]", path, j)
-			if !validBucketName(b.Bucket) {
+			if !google.ValidBucketName(b.Bucket) {
 				v.add(k(key+".bucket"), b.Bucket, "a GCS bucket name: 3 to 63 lowercase letters, digits, '-' and '_' (up to 222 with dots, 63 between dots), starting and ending with a letter or digit, not an IP address, not starting with goog or containing google")
 			}
 			if msg := CheckIdentityRole(b.Role, "storage"); msg != "" {

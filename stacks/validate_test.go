@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/argo-platform/argo-platform/infra/gcp/google"
 )
 
 func TestCheckTier(t *testing.T) {
@@ -95,8 +97,8 @@ func TestCheckArgoVersion(t *testing.T) {
 
 func TestNameLimits(t *testing.T) {
 	longest := "p" + strings.Repeat("x", 29)
-	require.Regexp(t, projectRe, longest, "the longest project id Validate accepts")
-	require.NotRegexp(t, projectRe, longest+"x")
+	require.Regexp(t, google.ProjectID, longest, "the longest project id Validate accepts")
+	require.NotRegexp(t, google.ProjectID, longest+"x")
 	for _, env := range Environments {
 		n := NamesFor(Settings{Project: longest, Environment: env})
 		assert.Empty(t, CheckNameLimits(n, longest), "the longest project id fits in %s", env)
@@ -118,7 +120,7 @@ func TestNames(t *testing.T) {
 	assert.Equal(t, "acme-data-stg-argo-logs-staging", n.Bucket)
 	email := n.Controller.Email("acme-data-stg")
 	assert.Equal(t, "argo-ctrl-staging@acme-data-stg.iam.gserviceaccount.com", email)
-	assert.Equal(t, "argo-ctrl-staging@acme-data-stg.iam", DatabaseUser(email))
+	assert.Equal(t, "argo-ctrl-staging@acme-data-stg.iam", google.DatabaseUser(email))
 }
 
 func valid(env string) Input {

@@ -8,7 +8,7 @@ import (
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/sql"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/argo-platform/argo-platform/stacks"
+	"github.com/argo-platform/argo-platform/infra/gcp/google"
 )
 
 // DatabaseArgs configures Database.
@@ -161,7 +161,7 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 			Instance: instance.Name,
 			// Cloud SQL names an IAM service account user by its e-mail
 			// without ".gserviceaccount.com".
-			Name: args.IAMUsers[key].ToStringOutput().ApplyT(stacks.DatabaseUser).(pulumi.StringOutput),
+			Name: args.IAMUsers[key].ToStringOutput().ApplyT(google.DatabaseUser).(pulumi.StringOutput),
 			Type: pulumi.String("CLOUD_IAM_SERVICE_ACCOUNT"),
 			// The controller's user owns Argo's tables; PostgreSQL refuses to
 			// drop a role that owns objects, so destroy leaves the role.

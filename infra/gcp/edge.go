@@ -8,7 +8,7 @@ import (
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/iap"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/argo-platform/argo-platform/stacks"
+	"github.com/argo-platform/argo-platform/infra/gcp/google"
 )
 
 // IAPAccessorRole lets a principal through Identity-Aware Proxy.
@@ -62,7 +62,7 @@ func NewEdge(ctx *pulumi.Context, name string, args *EdgeArgs, opts ...pulumi.Re
 		return nil, fmt.Errorf("edge: address: %w", err)
 	}
 	for _, m := range args.Members {
-		if _, err := iap.NewWebIamMember(ctx, name+"-iap-"+stacks.IAPMemberKey(m), &iap.WebIamMemberArgs{
+		if _, err := iap.NewWebIamMember(ctx, name+"-iap-"+google.IAPMemberKey(m), &iap.WebIamMemberArgs{
 			Project: pulumi.String(args.Project),
 			Role:    pulumi.String(IAPAccessorRole),
 			Member:  pulumi.String(m),

@@ -11,7 +11,7 @@ import (
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/storage"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/argo-platform/argo-platform/stacks"
+	"github.com/argo-platform/argo-platform/infra/gcp/google"
 )
 
 // Account is one component's identity: a Google service account and the
@@ -148,7 +148,7 @@ func NewIdentity(ctx *pulumi.Context, name string, args *IdentityArgs, opts ...p
 		// account and makes it known at preview, so previews show the real
 		// annotations and database users instead of unknowns.
 		email := sa.AccountId.ApplyT(func(id string) string {
-			return stacks.ServiceAccountEmail(id, args.Project)
+			return google.ServiceAccountEmail(id, args.Project)
 		}).(pulumi.StringOutput)
 		id.Emails[key] = email
 		outputs[key] = email

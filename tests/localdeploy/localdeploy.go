@@ -20,6 +20,7 @@ import (
 
 	"github.com/argo-platform/argo-platform/infra"
 	"github.com/argo-platform/argo-platform/infra/argo"
+	"github.com/argo-platform/argo-platform/infra/gcp/google"
 	"github.com/argo-platform/argo-platform/infra/kube"
 	"github.com/argo-platform/argo-platform/stacks"
 	"github.com/argo-platform/argo-platform/tests"
@@ -117,8 +118,8 @@ func Program(cfg *stacks.Loaded, kubeconfig string) pulumi.RunFunc {
 			"name":           pulumi.String(n.Database),
 			// The users Cloud SQL has: the IAM users of the controller's
 			// and the server's accounts, and the built-in admin.
-			"controllerUser": pulumi.String(stacks.DatabaseUser(n.Controller.Email(p))),
-			"serverUser":     pulumi.String(stacks.DatabaseUser(n.Server.Email(p))),
+			"controllerUser": pulumi.String(google.DatabaseUser(n.Controller.Email(p))),
+			"serverUser":     pulumi.String(google.DatabaseUser(n.Server.Email(p))),
 			"adminUser":      pulumi.String(n.AdminUser),
 		})
 		if err != nil {
@@ -128,7 +129,7 @@ func Program(cfg *stacks.Loaded, kubeconfig string) pulumi.RunFunc {
 		principals := infra.Principals(cfg.Settings)
 		emailData := pulumi.StringMap{}
 		for _, pr := range principals {
-			emailData[pr.Key] = pulumi.String(stacks.ServiceAccountEmail(pr.ID, p))
+			emailData[pr.Key] = pulumi.String(google.ServiceAccountEmail(pr.ID, p))
 		}
 		accounts, err := standIn(StandInAccounts, emailData)
 		if err != nil {

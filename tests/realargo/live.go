@@ -11,6 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/argo-platform/argo-platform/infra/gcp/google"
 	"github.com/argo-platform/argo-platform/stacks"
 	"github.com/argo-platform/argo-platform/tests/iam"
 	"github.com/argo-platform/argo-platform/tests/localpg"
@@ -62,8 +63,8 @@ func Run(ctx context.Context, o Options, cfg *stacks.Loaded, decide func(*corev1
 	if err := l.PG.CloudSQL(localpg.Instance{
 		Database: n.Database, AdminUser: n.AdminUser, Password: cfg.DatabaseAdminPassword,
 		IAMUsers: []string{
-			stacks.DatabaseUser(n.Controller.Email(cfg.Project)),
-			stacks.DatabaseUser(n.Server.Email(cfg.Project)),
+			google.DatabaseUser(n.Controller.Email(cfg.Project)),
+			google.DatabaseUser(n.Server.Email(cfg.Project)),
 		},
 	}); err != nil {
 		return nil, err
