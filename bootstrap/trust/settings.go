@@ -21,6 +21,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/argo-platform/argo-platform/stacks"
+
+	"github.com/argo-platform/argo-platform/infra/gcp/google"
 )
 
 // Config keys the bootstrap program reads.
@@ -56,7 +58,6 @@ type Environment struct {
 }
 
 var (
-	projectRe  = regexp.MustCompile(`^[a-z][a-z0-9-]{4,28}[a-z0-9]$`)
 	locationRe = regexp.MustCompile(`^[a-z]+(-[a-z]+[0-9]+)?$`)
 	repoRe     = regexp.MustCompile(`^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$`)
 	idRe       = regexp.MustCompile(`^[0-9]{1,20}$`)
@@ -68,7 +69,7 @@ func Parse(project, settings string) (*Settings, error) {
 	var problems []string
 	add := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
 	s := &Settings{Project: project}
-	if !projectRe.MatchString(project) {
+	if !google.ProjectID.MatchString(project) {
 		add("%s: %q; accepted: a GCP project id (6-30 lowercase letters, digits, hyphens): the admin project", KeyProject, project)
 	}
 	if strings.TrimSpace(settings) == "" {
@@ -102,7 +103,7 @@ func Parse(project, settings string) (*Settings, error) {
 			switch {
 			case !ok:
 				add("%s: missing; every environment needs its own project", key("environments."+name))
-			case !projectRe.MatchString(e.Project):
+			case !google.ProjectID.MatchString(e.Project):
 				add("%s: %q; accepted: a GCP project id", key("environments."+name+".project"), e.Project)
 			case e.Project == project:
 				add("%s: %q is the admin project; each environment needs a project of its own", key("environments."+name+".project"), e.Project)

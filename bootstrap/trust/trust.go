@@ -11,6 +11,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/argo-platform/argo-platform/stacks"
+
+	"github.com/argo-platform/argo-platform/infra/gcp/google"
 )
 
 // GitHubIssuer is the OIDC issuer of GitHub Actions' tokens.
@@ -263,7 +265,7 @@ func NewTrust(ctx *pulumi.Context, name string, s *Settings, opts ...pulumi.Reso
 				roles = append(append([]string{}, roles...), "roles/dns.admin")
 			}
 			for _, r := range roles {
-				if _, err := projects.NewIAMMember(ctx, res+"-"+roleSuffix(r), &projects.IAMMemberArgs{
+				if _, err := projects.NewIAMMember(ctx, res+"-"+google.RoleKey(r), &projects.IAMMemberArgs{
 					Project: pulumi.String(e.Project), Role: pulumi.String(r), Member: member,
 				}, under); err != nil {
 					return nil, err
@@ -297,9 +299,4 @@ func NewTrust(ctx *pulumi.Context, name string, s *Settings, opts ...pulumi.Reso
 		}
 	}
 	return t, ctx.RegisterResourceOutputs(t, pulumi.Map{})
-}
-
-// roleSuffix turns roles/a.b into a-b for resource names.
-func roleSuffix(role string) string {
-	return strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(role, "roles/"), ".", "-"))
 }

@@ -8,6 +8,8 @@ import (
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/projects"
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/serviceaccount"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/argo-platform/argo-platform/infra/gcp/google"
 )
 
 // AutopilotChurn are the cluster fields Autopilot manages itself. Left
@@ -98,7 +100,7 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs, opts ...pul
 	}
 	var nodeGrants []pulumi.Resource
 	for _, role := range NodeRoles {
-		m, err := projects.NewIAMMember(ctx, name+"-nodes-"+roleSuffix(role), &projects.IAMMemberArgs{
+		m, err := projects.NewIAMMember(ctx, name+"-nodes-"+google.RoleKey(role), &projects.IAMMemberArgs{
 			Project: args.Project,
 			Role:    pulumi.String(role),
 			Member:  pulumi.Sprintf("serviceAccount:%s", nodes.Email),

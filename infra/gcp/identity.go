@@ -104,7 +104,7 @@ func NewIdentity(ctx *pulumi.Context, name string, args *IdentityArgs, opts ...p
 		id.Grants = append(id.Grants, wi)
 		if a.DatabaseClient {
 			for _, role := range databaseClientRoles {
-				m, err := projects.NewIAMMember(ctx, name+"-"+key+"-"+roleSuffix(role), &projects.IAMMemberArgs{
+				m, err := projects.NewIAMMember(ctx, name+"-"+key+"-"+google.RoleKey(role), &projects.IAMMemberArgs{
 					Project: pulumi.String(args.Project),
 					Role:    pulumi.String(role),
 					Member:  pulumi.Sprintf("serviceAccount:%s", sa.Email),
@@ -117,7 +117,7 @@ func NewIdentity(ctx *pulumi.Context, name string, args *IdentityArgs, opts ...p
 		}
 		member := pulumi.Sprintf("serviceAccount:%s", sa.Email)
 		for _, role := range a.ProjectRoles {
-			m, err := projects.NewIAMMember(ctx, name+"-"+key+"-"+roleSuffix(role), &projects.IAMMemberArgs{
+			m, err := projects.NewIAMMember(ctx, name+"-"+key+"-"+google.RoleKey(role), &projects.IAMMemberArgs{
 				Project: pulumi.String(args.Project), Role: pulumi.String(role), Member: member,
 			}, under(id, args.APIs))
 			if err != nil {
@@ -126,7 +126,7 @@ func NewIdentity(ctx *pulumi.Context, name string, args *IdentityArgs, opts ...p
 			id.Grants = append(id.Grants, m)
 		}
 		for _, d := range a.Datasets {
-			m, err := bigquery.NewDatasetIamMember(ctx, name+"-"+key+"-dataset-"+d.Resource+"-"+roleSuffix(d.Role), &bigquery.DatasetIamMemberArgs{
+			m, err := bigquery.NewDatasetIamMember(ctx, name+"-"+key+"-dataset-"+d.Resource+"-"+google.RoleKey(d.Role), &bigquery.DatasetIamMemberArgs{
 				Project: pulumi.String(args.Project), DatasetId: pulumi.String(d.Resource), Role: pulumi.String(d.Role), Member: member,
 			}, under(id, args.APIs))
 			if err != nil {
@@ -135,7 +135,7 @@ func NewIdentity(ctx *pulumi.Context, name string, args *IdentityArgs, opts ...p
 			id.Grants = append(id.Grants, m)
 		}
 		for _, b := range a.Buckets {
-			m, err := storage.NewBucketIAMMember(ctx, name+"-"+key+"-bucket-"+b.Resource+"-"+roleSuffix(b.Role), &storage.BucketIAMMemberArgs{
+			m, err := storage.NewBucketIAMMember(ctx, name+"-"+key+"-bucket-"+b.Resource+"-"+google.RoleKey(b.Role), &storage.BucketIAMMemberArgs{
 				Bucket: pulumi.String(b.Resource), Role: pulumi.String(b.Role), Member: member,
 			}, under(id, args.APIs))
 			if err != nil {

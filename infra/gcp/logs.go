@@ -7,6 +7,8 @@ import (
 
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/storage"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/argo-platform/argo-platform/infra/gcp/google"
 )
 
 // Bucket roles, least privilege: the server reads every log and artifact
@@ -101,7 +103,7 @@ func NewLogs(ctx *pulumi.Context, name string, args *LogsArgs, opts ...pulumi.Re
 		return nil, fmt.Errorf("logs: bucket: %w", err)
 	}
 	grant := func(key, role string, email pulumi.StringInput, condition *storage.BucketIAMMemberConditionArgs) error {
-		m, err := storage.NewBucketIAMMember(ctx, name+"-"+key+"-"+roleSuffix(role), &storage.BucketIAMMemberArgs{
+		m, err := storage.NewBucketIAMMember(ctx, name+"-"+key+"-"+google.RoleKey(role), &storage.BucketIAMMemberArgs{
 			Bucket:    bucket.Name,
 			Role:      pulumi.String(role),
 			Member:    pulumi.Sprintf("serviceAccount:%s", email),

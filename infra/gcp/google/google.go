@@ -58,3 +58,9 @@ func ValidBucketName(b string) bool {
 }
 
 var bucketRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$`)
+
+// RoleKey is role in resource names: roles/cloudsql.instanceUser becomes
+// cloudsql-instanceuser.
+func RoleKey(role string) string {
+	return strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(role, "roles/"), ".", "-"))
+}
