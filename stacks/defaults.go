@@ -6,12 +6,15 @@ const DefaultArgoVersion = "v4.1.2"
 
 // ArgoVersions are the Argo Workflows releases this program is checked
 // against: their CRDs, the RBAC their controller and server need, and the
-// ConfigMap keys they accept. v4.0.5 runs for real in the end-to-end tests
+// ConfigMap keys they accept. v4.0.7 runs for real in the end-to-end tests
 // (tools/argo pins it; tools/argo's test decodes every stack's ConfigMaps
 // with its own reader), and v4.1.2, the release deployed, was checked
 // against its release manifests and config package. Any other release is
-// refused until it has been checked the same way and added here.
-var ArgoVersions = []string{"v4.0.5", DefaultArgoVersion}
+// refused until it has been checked the same way and added here. v4.0.5,
+// checked before, is refused since security flaws were reported for it;
+// v4.0.7 has the same CRDs but for descriptions, the same RBAC, ConfigMap
+// keys and database migrations.
+var ArgoVersions = []string{"v4.0.7", DefaultArgoVersion}
 
 // Defaults returns the settings an environment gets before its stack file is
 // applied. experimental is cheap and easy to tear down; staging resembles

@@ -94,7 +94,7 @@ func TestDocumentedEdgesAreAcceptedAndOneBeyondRefused(t *testing.T) {
 		{Staging, "argo.archiveTTLDays", []any{1, 3650}, []any{0, 3651}},
 		{Staging, "argo.workflowTTLHours", []any{1, 720}, []any{0, 721}},
 		{Staging, "argo.apiQPS", []any{0.5, 1000}, []any{0, 1001}},
-		{Staging, "argo.version", []any{"v4.0.5", "v4.1.2"}, []any{"v4.0.4", "v4.1.3", "4.1.2"}},
+		{Staging, "argo.version", []any{"v4.0.7", "v4.1.2"}, []any{"v4.0.5", "v4.0.6", "v4.1.3", "4.1.2"}},
 		{Staging, "argo.namespace", []any{"argo", strings.Repeat("a", 63), "kubeflow", "gkeep"}, []any{"default", strings.Repeat("a", 64), "kube-argo", "gke-argo", "gmp-system"}},
 		{Staging, "argo.workflowNamespace", []any{"workflows", "gmpx"}, []any{"default", "kube-workflows", "gmp-system", "gke-gmp-system", "argo"}},
 		{Staging, "identities", []any{

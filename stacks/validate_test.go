@@ -80,7 +80,8 @@ func TestCheckArgoVersion(t *testing.T) {
 		ok bool
 	}{
 		{"v4.1.2", true},
-		{"v4.0.5", true},
+		{"v4.0.7", true},
+		{"v4.0.5", false}, // security flaws reported
 		{"v4.1.3", false},
 		{"v3.7.0", false},
 		{"v5.0.0", false},

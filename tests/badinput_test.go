@@ -129,7 +129,7 @@ func TestBadInputFailsBeforeAnyResource(t *testing.T) {
 		}, []string{"argo-platform:settings.argo.version", `"latest"`}},
 		{"argo release not checked", "staging", func(t *testing.T) map[string]string {
 			return edit(t, func(s map[string]any) { sub(s, "argo")["version"] = "v3.6.5" })
-		}, []string{"argo-platform:settings.argo.version", "one of v4.0.5, v4.1.2"}},
+		}, []string{"argo-platform:settings.argo.version", "one of v4.0.7, v4.1.2"}},
 		{"production without HA", "production", func(t *testing.T) map[string]string {
 			cfg, err := StackConfig("production")
 			require.NoError(t, err)

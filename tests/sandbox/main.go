@@ -196,7 +196,7 @@ func inside(stack string, once bool, argoPort int) error {
 	}
 	argo := filepath.Join(tools, "bin", "argo")
 	fmt.Printf(`
-The real Argo controller and server (v4.0.5, built by make tools) run
+The real Argo controller and server (v4.0.7, built by make tools) run
 beside the control plane, with PostgreSQL as the archive. Steps are
 SIMULATED: no container runs. kwok plays the kubelet and the sandbox plays
 Argo's executor; a step succeeds unless its command says "exit N".

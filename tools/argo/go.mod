@@ -2,7 +2,7 @@ module argo-platform/tools/argo
 
 go 1.26.8
 
-require github.com/argoproj/argo-workflows/v4 v4.0.5
+require github.com/argoproj/argo-workflows/v4 v4.0.7
 
 require (
 	github.com/BurntSushi/toml v1.6.0 // indirect
