@@ -475,7 +475,7 @@ func TestControllerMetricsAreScraped(t *testing.T) {
 }
 
 func TestDNSRecordWhenAZoneIsSet(t *testing.T) {
-	cfg := edit(t, func(s map[string]any) { sub(s, "dns")["managedZone"] = "example-com" })
+	cfg := edit(t, func(s map[string]any) { Section(s, "dns")["managedZone"] = "example-com" })
 	rec, err := Run(infra.Deploy, "staging", cfg, false)
 	require.NoError(t, err)
 	rs := one(t, rec, "gcp:dns/recordSet:RecordSet", "edge-dns")

@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 
@@ -15,22 +14,9 @@ import (
 // its settings block.
 func edit(t *testing.T, change func(s map[string]any)) map[string]string {
 	t.Helper()
-	cfg, err := StackConfig("staging")
+	cfg, err := EditedConfig("staging", change)
 	require.NoError(t, err)
-	var s map[string]any
-	require.NoError(t, json.Unmarshal([]byte(cfg["argo-platform:settings"]), &s))
-	change(s)
-	cfg["argo-platform:settings"] = jsonString(s)
 	return cfg
-}
-
-func sub(s map[string]any, key string) map[string]any {
-	m, ok := s[key].(map[string]any)
-	if !ok {
-		m = map[string]any{}
-		s[key] = m
-	}
-	return m
 }
 
 func TestBadInputFailsBeforeAnyResource(t *testing.T) {
@@ -44,11 +30,11 @@ func TestBadInputFailsBeforeAnyResource(t *testing.T) {
 			return edit(t, func(s map[string]any) { s["domian"] = "argo.example.com" })
 		}, []string{"argo-platform:settings.domian: unknown key", "accepted keys:", "domain"}},
 		{"misspelled nested key", "staging", func(t *testing.T) map[string]string {
-			return edit(t, func(s map[string]any) { sub(s, "database")["teir"] = "db-custom-1-3840" })
+			return edit(t, func(s map[string]any) { Section(s, "database")["teir"] = "db-custom-1-3840" })
 		}, []string{"argo-platform:settings.database.teir: unknown key", "tier"}},
 		{"misspelled key in a list item", "staging", func(t *testing.T) map[string]string {
 			return edit(t, func(s map[string]any) {
-				sub(s, "cluster")["authorizedNetworks"] = []any{map[string]any{"name": "ci", "cird": "203.0.113.0/24"}}
+				Section(s, "cluster")["authorizedNetworks"] = []any{map[string]any{"name": "ci", "cird": "203.0.113.0/24"}}
 			})
 		}, []string{"cluster.authorizedNetworks[0].cird: unknown key"}},
 		{"misspelt block next to the settings", "staging", func(t *testing.T) map[string]string {
@@ -63,7 +49,7 @@ func TestBadInputFailsBeforeAnyResource(t *testing.T) {
 			return cfg
 		}, []string{"argo-platform:domain: unknown key"}},
 		{"wrong type", "staging", func(t *testing.T) map[string]string {
-			return edit(t, func(s map[string]any) { sub(s, "database")["backups"] = "yes" })
+			return edit(t, func(s map[string]any) { Section(s, "database")["backups"] = "yes" })
 		}, []string{"argo-platform:settings.database.backups", "boolean"}},
 		{"unknown environment", "dev", func(t *testing.T) map[string]string {
 			return edit(t, func(s map[string]any) { s["environment"] = "qa" })
@@ -99,47 +85,45 @@ func TestBadInputFailsBeforeAnyResource(t *testing.T) {
 			return edit(t, func(s map[string]any) { s["domain"] = "Argo.Example.com" })
 		}, []string{"argo-platform:settings.domain", "lowercase"}},
 		{"bad tier", "staging", func(t *testing.T) map[string]string {
-			return edit(t, func(s map[string]any) { sub(s, "database")["tier"] = "db-custom-3-1000" })
+			return edit(t, func(s map[string]any) { Section(s, "database")["tier"] = "db-custom-3-1000" })
 		}, []string{"argo-platform:settings.database.tier", `"db-custom-3-1000"`, "db-custom-<vCPUs>-<MiB>"}},
 		{"unsupported postgres", "staging", func(t *testing.T) map[string]string {
-			return edit(t, func(s map[string]any) { sub(s, "database")["version"] = "POSTGRES_13" })
+			return edit(t, func(s map[string]any) { Section(s, "database")["version"] = "POSTGRES_13" })
 		}, []string{"argo-platform:settings.database.version", "POSTGRES_17"}},
 		{"public IAP member", "staging", func(t *testing.T) map[string]string {
-			return edit(t, func(s map[string]any) { sub(s, "iap")["members"] = []any{"allUsers"} })
+			return edit(t, func(s map[string]any) { Section(s, "iap")["members"] = []any{"allUsers"} })
 		}, []string{"argo-platform:settings.iap.members[0]", "allUsers", "public access through IAP is refused"}},
 		{"unprefixed IAP member", "staging", func(t *testing.T) map[string]string {
-			return edit(t, func(s map[string]any) { sub(s, "iap")["members"] = []any{"alice@example.com"} })
+			return edit(t, func(s map[string]any) { Section(s, "iap")["members"] = []any{"alice@example.com"} })
 		}, []string{"argo-platform:settings.iap.members[0]", "user:, group:, serviceAccount: or domain:"}},
 		{"control plane open to the internet", "staging", func(t *testing.T) map[string]string {
 			return edit(t, func(s map[string]any) {
-				sub(s, "cluster")["authorizedNetworks"] = []any{map[string]any{"name": "all", "cidr": "0.0.0.0/0"}}
+				Section(s, "cluster")["authorizedNetworks"] = []any{map[string]any{"name": "all", "cidr": "0.0.0.0/0"}}
 			})
 		}, []string{"cluster.authorizedNetworks[0].cidr", "0.0.0.0/0"}},
 		{"unparseable CIDR", "staging", func(t *testing.T) map[string]string {
-			return edit(t, func(s map[string]any) { sub(s, "network")["podsCIDR"] = "10.20.0.0/33" })
+			return edit(t, func(s map[string]any) { Section(s, "network")["podsCIDR"] = "10.20.0.0/33" })
 		}, []string{"argo-platform:settings.network.podsCIDR", "CIDR"}},
 		{"overlapping ranges", "staging", func(t *testing.T) map[string]string {
-			return edit(t, func(s map[string]any) { sub(s, "network")["servicesCIDR"] = "10.10.0.0/24" })
+			return edit(t, func(s map[string]any) { Section(s, "network")["servicesCIDR"] = "10.10.0.0/24" })
 		}, []string{"overlaps", "network.servicesCIDR"}},
 		{"retention out of range", "staging", func(t *testing.T) map[string]string {
-			return edit(t, func(s map[string]any) { sub(s, "logs")["retentionDays"] = 0 })
+			return edit(t, func(s map[string]any) { Section(s, "logs")["retentionDays"] = 0 })
 		}, []string{"argo-platform:settings.logs.retentionDays", "from 1 to 3650"}},
 		{"argo latest", "staging", func(t *testing.T) map[string]string {
-			return edit(t, func(s map[string]any) { sub(s, "argo")["version"] = "latest" })
+			return edit(t, func(s map[string]any) { Section(s, "argo")["version"] = "latest" })
 		}, []string{"argo-platform:settings.argo.version", `"latest"`}},
 		{"argo release not checked", "staging", func(t *testing.T) map[string]string {
-			return edit(t, func(s map[string]any) { sub(s, "argo")["version"] = "v3.6.5" })
+			return edit(t, func(s map[string]any) { Section(s, "argo")["version"] = "v3.6.5" })
 		}, []string{"argo-platform:settings.argo.version", "one of v4.0.7, v4.1.2"}},
 		{"production without HA", "production", func(t *testing.T) map[string]string {
-			cfg, err := StackConfig("production")
+			cfg, err := EditedConfig("production", func(s map[string]any) {
+				Section(s, "database")["highAvailability"] = false
+				Section(s, "database")["tier"] = "db-f1-micro"
+				Section(s, "iap")["members"] = []any{}
+				s["protect"] = false
+			})
 			require.NoError(t, err)
-			var s map[string]any
-			require.NoError(t, json.Unmarshal([]byte(cfg["argo-platform:settings"]), &s))
-			sub(s, "database")["highAvailability"] = false
-			sub(s, "database")["tier"] = "db-f1-micro"
-			sub(s, "iap")["members"] = []any{}
-			s["protect"] = false
-			cfg["argo-platform:settings"] = jsonString(s)
 			return cfg
 		}, []string{"database.highAvailability: must be true in production", "database.tier", "shared-core", "iap.members: empty", "protect: must be true"}},
 		{"missing admin password", "staging", func(t *testing.T) map[string]string {
@@ -155,8 +139,8 @@ func TestBadInputFailsBeforeAnyResource(t *testing.T) {
 		{"several problems at once", "staging", func(t *testing.T) map[string]string {
 			return edit(t, func(s map[string]any) {
 				s["domain"] = "argo.example.com."
-				sub(s, "database")["version"] = "POSTGRES_9"
-				sub(s, "logs")["retentionDays"] = 99999
+				Section(s, "database")["version"] = "POSTGRES_9"
+				Section(s, "logs")["retentionDays"] = 99999
 			})
 		}, []string{"settings.domain", "settings.database.version", "settings.logs.retentionDays"}},
 	}

@@ -244,6 +244,32 @@ func StackConfig(stack string) (map[string]string, error) {
 	return parseStackFile(stack, []byte(FixtureValues.Replace(string(data))))
 }
 
+// EditedConfig is StackConfig with change applied to a decoded copy of the
+// settings block (Section reaches into it).
+func EditedConfig(stack string, change func(settings map[string]any)) (map[string]string, error) {
+	cfg, err := StackConfig(stack)
+	if err != nil {
+		return nil, err
+	}
+	var s map[string]any
+	if err := json.Unmarshal([]byte(cfg[stacks.KeySettings]), &s); err != nil {
+		return nil, err
+	}
+	change(s)
+	cfg[stacks.KeySettings] = jsonString(s)
+	return cfg, nil
+}
+
+// Section is the mapping m holds under key, made (empty) when absent.
+func Section(m map[string]any, key string) map[string]any {
+	sub, ok := m[key].(map[string]any)
+	if !ok {
+		sub = map[string]any{}
+		m[key] = sub
+	}
+	return sub
+}
+
 // StackFile is the text of Pulumi.<stack>.yaml as it is in the repository.
 func StackFile(stack string) ([]byte, error) {
 	return os.ReadFile(filepath.Join(RepoRoot(), "Pulumi."+stack+".yaml"))

@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -18,14 +17,8 @@ import (
 // edit (a decoded copy of the stack file's).
 func runSettings(t *testing.T, stack string, dryRun bool, edit func(map[string]any)) *Recorder {
 	t.Helper()
-	config, err := StackConfig(stack)
+	config, err := EditedConfig(stack, edit)
 	require.NoError(t, err)
-	var m map[string]any
-	require.NoError(t, json.Unmarshal([]byte(config[stacks.KeySettings]), &m))
-	edit(m)
-	b, err := json.Marshal(m)
-	require.NoError(t, err)
-	config[stacks.KeySettings] = string(b)
 	rec, err := Run(infra.Deploy, stack, config, dryRun)
 	require.NoError(t, err)
 	return rec

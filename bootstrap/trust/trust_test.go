@@ -1,7 +1,6 @@
 package trust
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -373,16 +372,12 @@ func TestTheDeployerMayCreateEveryResourceTheProgramRegisters(t *testing.T) {
 	}
 	for _, env := range stacks.Environments {
 		t.Run(env, func(t *testing.T) {
-			config, err := tests.StackConfig(env)
+			config, err := tests.EditedConfig(env, func(s map[string]any) {
+				if env == stacks.Production {
+					s["dns"] = map[string]any{"managedZone": "acme-data"}
+				}
+			})
 			require.NoError(t, err)
-			if env == stacks.Production {
-				var s map[string]any
-				require.NoError(t, json.Unmarshal([]byte(config[stacks.KeySettings]), &s))
-				s["dns"] = map[string]any{"managedZone": "acme-data"}
-				b, err := json.Marshal(s)
-				require.NoError(t, err)
-				config[stacks.KeySettings] = string(b)
-			}
 			program, err := tests.Run(infra.Deploy, env, config, false)
 			require.NoError(t, err)
 			require.Equal(t, envProject(env), config[stacks.KeyProject], "the bootstrap's project for %s", env)

@@ -391,11 +391,7 @@ const allowedSecret = "e2e-allowed"
 // argo.workflowSecrets, then change applied to the argo block.
 func stackSettings(stack string, change func(argo map[string]any)) (*stacks.Loaded, error) {
 	return localdeploy.Settings(stack, func(m map[string]any) {
-		a, _ := m["argo"].(map[string]any)
-		if a == nil {
-			a = map[string]any{}
-			m["argo"] = a
-		}
+		a := tests.Section(m, "argo")
 		a["workflowSecrets"] = []any{allowedSecret}
 		if change != nil {
 			change(a)

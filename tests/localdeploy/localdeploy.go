@@ -32,17 +32,12 @@ func Tools() string { return filepath.Join(tests.RepoRoot(), ".tools") }
 // Settings loads and validates a real stack file, as Deploy would, with
 // change applied to its settings block first (nil for none).
 func Settings(stack string, change func(settings map[string]any)) (*stacks.Loaded, error) {
-	cfg, err := tests.StackConfig(stack)
+	if change == nil {
+		change = func(map[string]any) {}
+	}
+	cfg, err := tests.EditedConfig(stack, change)
 	if err != nil {
 		return nil, err
-	}
-	if change != nil {
-		var s map[string]any
-		if err := jsonUnmarshal(cfg[stacks.KeySettings], &s); err != nil {
-			return nil, err
-		}
-		change(s)
-		cfg[stacks.KeySettings] = jsonMarshal(s)
 	}
 	return stacks.Parse(stacks.Input{
 		Stack:                 stack,
