@@ -19,14 +19,17 @@ root=${E2E_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 
 # shard runs the compiled tests matching $1.
 shard() {
-	local run=$1 rc=0
-	local cmd=("$E2E_BIN" -test.v -test.count=1 -test.timeout 40m -test.run "$run")
+	local cmd=("$E2E_BIN" -test.v -test.count=1 -test.timeout 40m -test.run "$1")
 	if [ -n "${E2E_AS:-}" ] && [ "$(id -u)" = 0 ]; then
 		cmd=(runuser -u "$E2E_AS" -- env -i PATH="$PATH" HOME="$(getent passwd "$E2E_AS" | cut -d: -f6)" \
 			TMPDIR=/tmp CI="${CI:-}" ARGO_PLATFORM_ROOT="$root" "${cmd[@]}")
 	fi
-	(cd "$root" && "${cmd[@]}") || rc=$?
-	return "$rc"
+	(cd "$root" && "${cmd[@]}")
+}
+
+# stack_names are the stacks, from their Pulumi.<stack>.yaml files.
+stack_names() {
+	(cd "$root" && ls Pulumi.*.yaml | sed -E 's/^Pulumi\.(.*)\.yaml$/\1/')
 }
 
 # queue_e2e queues one job per shard (tools/jobs.sh), longest first: with
@@ -36,7 +39,7 @@ shard() {
 queue_e2e() {
 	local stack t
 	if [ "${1:-stacks}" = stacks ]; then
-		for stack in $(cd "$root" && ls Pulumi.*.yaml | sed -E 's/^Pulumi\.(.*)\.yaml$/\1/'); do
+		for stack in $(stack_names); do
 			job "e2e-TestStacks-$stack" bash "$root/tools/e2e.sh" --shard "^TestStacks\$/^$stack\$" "TestStacks/$stack"
 		done
 	fi
@@ -82,14 +85,10 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 		export E2E_BIN="$logs/e2e.test"
 		(cd "$root" && go test -c -tags e2e -o "$E2E_BIN" ./tests/e2e/)
 	fi
-	export E2E_BIN
 	queue_e2e
 	rc=0
 	run_jobs "${E2E_JOBS:-4}" "$logs" || rc=$?
 	e2e_report "$logs"
-	for f in "${jobs_failed[@]}"; do
-		printf '\n== %s failed; its log:\n' "$f"
-		cat "$logs/$f.log"
-	done
+	print_failed "$logs"
 	exit "$rc"
 fi

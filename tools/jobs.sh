@@ -6,6 +6,7 @@
 #   run_jobs MAX LOGDIR  run the queue, at most MAX at once; LOGDIR/NAME.log
 #                        holds each one's output. Returns 1 if any failed.
 #   jobs_failed          the names of the failed jobs, after run_jobs
+#   print_failed LOGDIR  print each failed job's whole log
 #
 # The jobs here (each e2e shard, bench profile, the sandbox) mostly wait on
 # rate limits and reconcile loops: several at once share two cores well.
@@ -13,7 +14,6 @@
 jobs_names=()
 jobs_cmds=()
 jobs_failed=()
-jobs_report=()
 
 job() {
 	local name=$1
@@ -27,7 +27,6 @@ run_jobs() {
 	local -A name_of start_of
 	mkdir -p "$logs"
 	jobs_failed=()
-	jobs_report=()
 	while [ "$next" -lt "${#jobs_names[@]}" ] || [ "$running" -gt 0 ]; do
 		while [ "$running" -lt "$max" ] && [ "$next" -lt "${#jobs_names[@]}" ]; do
 			name=${jobs_names[$next]}
@@ -44,14 +43,21 @@ run_jobs() {
 		running=$((running - 1))
 		name=${name_of[$done_pid]}
 		if [ "$rc" = 0 ]; then
-			jobs_report+=("$(printf '  ok    %5ss  %s' "$((SECONDS - start_of[$done_pid]))" "$name")")
+			printf '  ok    %5ss  %s\n' "$((SECONDS - start_of[$done_pid]))" "$name"
 		else
 			jobs_failed+=("$name")
-			jobs_report+=("$(printf '  FAIL  %5ss  %s (exit %s, log %s)' "$((SECONDS - start_of[$done_pid]))" "$name" "$rc" "$logs/$name.log")")
+			printf '  FAIL  %5ss  %s (exit %s, log %s)\n' "$((SECONDS - start_of[$done_pid]))" "$name" "$rc" "$logs/$name.log"
 		fi
-		printf '%s\n' "${jobs_report[-1]}"
 	done
 	jobs_names=()
 	jobs_cmds=()
 	[ "${#jobs_failed[@]}" = 0 ]
+}
+
+print_failed() {
+	local f
+	for f in "${jobs_failed[@]}"; do
+		printf '\n== %s failed; its log:\n' "$f"
+		cat "$1/$f.log"
+	done
 }
