@@ -71,38 +71,26 @@ func (b *gcpBuilder) services() error {
 }
 
 func (b *gcpBuilder) network() (err error) {
-	nw := b.s.Network
 	b.g.Network, err = gcp.NewNetwork(b.ctx, b.n.Base, &gcp.NetworkArgs{
-		APIs:                b.apis,
-		Project:             b.project,
-		Region:              b.region,
-		SubnetCIDR:          nw.SubnetCIDR,
-		PodsCIDR:            nw.PodsCIDR,
-		ServicesCIDR:        nw.ServicesCIDR,
-		PrivateServicesCIDR: nw.PrivateServicesCIDR,
+		APIs:    b.apis,
+		Project: b.project,
+		Region:  b.region,
+		Network: b.s.Network,
 	})
 	return err
 }
 
 func (b *gcpBuilder) cluster() (err error) {
-	c := b.s.Cluster
-	var authorized []gcp.AuthorizedNetwork
-	for _, an := range c.AuthorizedNetworks {
-		authorized = append(authorized, gcp.AuthorizedNetwork{Name: an.Name, CIDR: an.CIDR})
-	}
 	b.g.Cluster, err = gcp.NewCluster(b.ctx, b.n.Base, &gcp.ClusterArgs{
-		APIs:                b.apis,
-		Project:             b.project,
-		Region:              b.region,
-		Network:             b.g.Network.SelfLink,
-		Subnet:              b.g.Network.SubnetID.ToStringOutput(),
-		NodeAccountID:       b.n.NodeAccount,
-		ReleaseChannel:      c.ReleaseChannel,
-		ControlPlaneCIDR:    b.s.Network.ControlPlaneCIDR,
-		AuthorizedNetworks:  authorized,
-		MaintenanceStartUTC: c.MaintenanceStartUTC,
-		DeletionProtection:  c.DeletionProtection,
-		Protect:             b.s.Protect,
+		APIs:             b.apis,
+		Project:          b.project,
+		Region:           b.region,
+		Network:          b.g.Network.SelfLink,
+		Subnet:           b.g.Network.SubnetID.ToStringOutput(),
+		NodeAccountID:    b.n.NodeAccount,
+		Cluster:          b.s.Cluster,
+		ControlPlaneCIDR: b.s.Network.ControlPlaneCIDR,
+		Protect:          b.s.Protect,
 	})
 	return err
 }
@@ -119,12 +107,11 @@ func (b *gcpBuilder) identity() (err error) {
 
 func (b *gcpBuilder) logs() (err error) {
 	b.g.Logs, err = gcp.NewLogs(b.ctx, "logs", &gcp.LogsArgs{
-		APIs:          b.apis,
-		Project:       b.project,
-		Location:      b.region,
-		BucketName:    b.n.Bucket,
-		RetentionDays: b.s.Logs.RetentionDays,
-		ForceDestroy:  b.s.Logs.ForceDestroy,
+		APIs:       b.apis,
+		Project:    b.project,
+		Location:   b.region,
+		BucketName: b.n.Bucket,
+		Logs:       b.s.Logs,
 		// The UI reads every step's logs; each workflow account writes into
 		// its own folder (argo.KeyFormat), and nobody else writes.
 		Readers: map[string]pulumi.StringInput{Server: b.email(Server)},
@@ -147,30 +134,19 @@ func (b *gcpBuilder) logFolders() map[string]gcp.Folder {
 }
 
 func (b *gcpBuilder) database() (err error) {
-	d := b.s.Database
 	b.g.Database, err = gcp.NewDatabase(b.ctx, b.n.Base, &gcp.DatabaseArgs{
-		APIs:                 b.apis,
-		Project:              b.project,
-		Region:               b.region,
-		Network:              b.g.Network.ID.ToStringOutput(),
-		PrivateServices:      b.g.Network.PrivateServices,
-		InstanceName:         b.n.Base,
-		DatabaseName:         b.n.Database,
-		Tier:                 d.Tier,
-		Version:              d.Version,
-		HighAvailability:     d.HighAvailability,
-		DiskSizeGB:           d.DiskSizeGB,
-		Backups:              d.Backups,
-		PointInTimeRecovery:  d.PointInTimeRecovery,
-		BackupRetentionCount: d.BackupRetentionCount,
-		LogRetentionDays:     d.LogRetentionDays,
-		DeletionProtection:   d.DeletionProtection,
-		MaintenanceDay:       d.MaintenanceDay,
-		MaintenanceHour:      d.MaintenanceHour,
-		IAMUsers:             map[string]pulumi.StringInput{Controller: b.email(Controller), Server: b.email(Server)},
-		AdminUser:            b.n.AdminUser,
-		AdminPassword:        b.cfg.AdminPassword(),
-		Protect:              b.s.Protect,
+		APIs:            b.apis,
+		Project:         b.project,
+		Region:          b.region,
+		Network:         b.g.Network.ID.ToStringOutput(),
+		PrivateServices: b.g.Network.PrivateServices,
+		InstanceName:    b.n.Base,
+		DatabaseName:    b.n.Database,
+		Database:        b.s.Database,
+		IAMUsers:        map[string]pulumi.StringInput{Controller: b.email(Controller), Server: b.email(Server)},
+		AdminUser:       b.n.AdminUser,
+		AdminPassword:   b.cfg.AdminPassword(),
+		Protect:         b.s.Protect,
 	})
 	return err
 }
@@ -183,7 +159,7 @@ func (b *gcpBuilder) monitoring() (err error) {
 		Project:     b.s.Project,
 		Environment: b.s.Environment,
 		Scope:       monitoring.Scope{Cluster: b.n.Base, Namespace: b.s.Argo.Namespace},
-		Emails:      b.s.Alerts.Emails,
+		Alerts:      b.s.Alerts,
 	})
 	return err
 }
@@ -194,8 +170,8 @@ func (b *gcpBuilder) edge() (err error) {
 		Project:     b.s.Project,
 		AddressName: b.n.Base,
 		Domain:      b.s.Domain,
-		Members:     b.s.IAP.Members,
-		ManagedZone: b.s.DNS.ManagedZone,
+		IAP:         b.s.IAP,
+		DNS:         b.s.DNS,
 	})
 	return err
 }

@@ -50,13 +50,7 @@ func Principals(s stacks.Settings) []Principal {
 		a := gcp.Account{
 			ID: stacks.IdentityAccountID(wi, s.Environment), Namespace: s.Argo.WorkflowNamespace, KSA: wi.Name,
 			DisplayName: "Argo workflow identity " + wi.Name + env, Description: wi.Description,
-			ProjectRoles: wi.ProjectRoles,
-		}
-		for _, d := range wi.Datasets {
-			a.Datasets = append(a.Datasets, gcp.ResourceRole{Resource: d.Dataset, Role: d.Role})
-		}
-		for _, b := range wi.Buckets {
-			a.Buckets = append(a.Buckets, gcp.ResourceRole{Resource: b.Bucket, Role: b.Role})
+			Grants: wi.Grants,
 		}
 		out = append(out, Principal{Key: "wf-" + wi.Name, RunsWorkflows: true, Account: a})
 	}

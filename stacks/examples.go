@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"github.com/argo-platform/argo-platform/infra/gcp/google"
+	"github.com/argo-platform/argo-platform/infra/setting"
 )
 
 // The stack files in this repository hold example values that only stand
@@ -40,21 +43,12 @@ func isExampleDomain(host string) bool {
 	return false
 }
 
-// memberDomain is the domain a well-formed IAP member's address is in.
-func memberDomain(m string) string {
-	_, rest, _ := strings.Cut(m, ":")
-	if _, d, ok := strings.Cut(rest, "@"); ok {
-		return d
-	}
-	return rest
-}
-
 // exampleValues reports every example value in s, naming its key and what
 // to put instead.
-func exampleValues(s Settings, v *problems) {
-	k := func(path string) string { return KeySettings + "." + path }
+func exampleValues(s Settings, v *setting.Rules) {
+	k := v.Key
 	replace := func(key, value, why, want string) {
-		v.list = append(v.list, Problem{Key: key, Value: value, Example: true,
+		v.Note(Problem{Key: key, Value: value, Example: true,
 			Why: fmt.Sprintf("%q is an example value (%s); replace it with %s", value, why, want)})
 	}
 	if strings.HasPrefix(s.Project, exampleProjectPrefix) {
@@ -78,7 +72,7 @@ func exampleValues(s Settings, v *problems) {
 		}
 	}
 	for i, m := range s.IAP.Members {
-		if d := memberDomain(m); d != "" && isExampleDomain(d) {
+		if d := google.MemberDomain(m); d != "" && isExampleDomain(d) {
 			replace(k(fmt.Sprintf("iap.members[%d]", i)), m, "a domain reserved for documentation", "a user or group of your organization")
 		}
 	}

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/argo-platform/argo-platform/infra/setting"
 )
 
 // Config keys the program reads. Provider settings stay where Pulumi users
@@ -175,66 +177,19 @@ func Parse(in Input) (*Loaded, error) {
 	return l, nil
 }
 
-// A Problem is one thing wrong in a stack's configuration, as a value: the
-// full key (as the Pulumi CLI names it), the value written and what the key
-// accepts, or, when it is not one value out of range, what is wrong.
-type Problem struct {
-	Key      string
-	Value    string
-	Accepted string
-	// Why says what is wrong when Accepted does not.
-	Why string
-	// Example marks a value the stack files ship with (stacks/examples.go).
-	Example bool
-}
-
-func (p Problem) Error() string {
-	if p.Why != "" {
-		return p.Key + ": " + p.Why
-	}
-	return fmt.Sprintf("%s: invalid value %q; accepted: %s", p.Key, p.Value, p.Accepted)
-}
-
-// Problems are every problem found in a stack's configuration. Its message
-// counts them and lists each on a line of its own.
-type Problems []Problem
-
-func (p Problems) Error() string {
-	noun := "problems"
-	if len(p) == 1 {
-		noun = "problem"
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "%d %s in the stack configuration; nothing was created:", len(p), noun)
-	for _, e := range p {
-		b.WriteString("\n  " + e.Error())
-	}
-	return b.String()
-}
-
-// Unwrap gives errors.Is and errors.As each problem.
-func (p Problems) Unwrap() []error {
-	out := make([]error, len(p))
-	for i, e := range p {
-		out[i] = e
-	}
-	return out
-}
+// Problem and Problems are the settings' problems as values
+// (infra/setting): every component's rules and this package's report them.
+type (
+	Problem  = setting.Problem
+	Problems = setting.Problems
+)
 
 // checkShape walks a decoded mapping beside the struct it must fill. It
 // reports, each with its full key, every key the struct does not have (with
 // the keys it accepts), every key written with no value, and every value of
 // the wrong type; it deletes each such key from m and records it in bad.
 func checkShape(path string, m map[string]any, t reflect.Type, bad map[string]bool, kept map[string][]int) Problems {
-	fields := map[string]reflect.Type{}
-	for i := range t.NumField() {
-		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "" || name == "-" {
-			continue
-		}
-		fields[name] = f.Type
-	}
+	fields := jsonFields(t)
 	var errs Problems
 	drop := func(k string, err Problem) {
 		errs = append(errs, err)
@@ -289,6 +244,24 @@ func checkShape(path string, m map[string]any, t reflect.Type, bad map[string]bo
 		}
 	}
 	return errs
+}
+
+// jsonFields are the keys a struct of type t decodes, with their types: its
+// tagged fields and those of the structs it embeds (a section may embed
+// another's keys, as Identity does Grants).
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	fields := map[string]reflect.Type{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case name == "" && f.Anonymous && f.Type.Kind() == reflect.Struct:
+			maps.Copy(fields, jsonFields(f.Type))
+		case name != "" && name != "-":
+			fields[name] = f.Type
+		}
+	}
+	return fields
 }
 
 // tooLarge reports whether v is a whole number for an integer field that

@@ -9,6 +9,8 @@ import (
 	"slices"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/argo-platform/argo-platform/infra/gcp/google"
 )
 
 // Own is what a team puts in place of the example values the stack files
@@ -24,7 +26,7 @@ type Own struct {
 	// production on argo.<domain>.
 	Domain string
 	// Networks replace cluster.authorizedNetworks.
-	Networks []AuthorizedNetwork
+	Networks []google.AuthorizedNetwork
 	// Members replace iap.members.
 	Members []string
 	// Emails replace alerts.emails in the stacks whose file lists alerts

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/argo-platform/argo-platform/infra/gcp/google"
 	"github.com/stretchr/testify/require"
 )
 
@@ -76,10 +78,10 @@ func TestEveryKindOfProblemIsReportedTogether(t *testing.T) {
 
 func TestADomainIsAHostNameNotAnAddress(t *testing.T) {
 	for _, d := range []string{"10.0.0.1", "203.0.113.7", "argo.example.123"} {
-		assert.Contains(t, checkDomain(d), "not an IP address", d)
+		assert.Contains(t, google.CheckDomain(d), "not an IP address", d)
 	}
 	for _, d := range []string{"argo.acme-data.dev", "1.acme-data.dev", "argo.123.acme-data.dev"} {
-		assert.Empty(t, checkDomain(d), d)
+		assert.Empty(t, google.CheckDomain(d), d)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/argo-platform/argo-platform/infra"
+	"github.com/argo-platform/argo-platform/infra/gcp/google"
 	"github.com/argo-platform/argo-platform/stacks"
 )
 
@@ -20,7 +21,7 @@ func TestTheTeamsValuesFromOneCommandReachTheResources(t *testing.T) {
 	team := stacks.Own{
 		ProjectPrefix: "globex-argo",
 		Domain:        "globex-data.io",
-		Networks:      []stacks.AuthorizedNetwork{{Name: "office", CIDR: "34.84.10.0/24"}, {Name: "runner", CIDR: "35.200.1.7/32"}},
+		Networks:      []google.AuthorizedNetwork{{Name: "office", CIDR: "34.84.10.0/24"}, {Name: "runner", CIDR: "35.200.1.7/32"}},
 		Members:       []string{"group:data-team@globex-data.io"},
 		Emails:        []string{"data-oncall@globex-data.io"},
 	}

@@ -32,7 +32,7 @@ func LogPrefix(ksa string) string { return logRoot + ksa + "/" }
 // component that presents the database user in userSecret, once the log
 // bucket's and the database's names are known.
 func (a *WorkflowsArgs) controllerConfig(userSecret, bucket, database string) ControllerConfig {
-	t := a.Throughput
+	t := a.Settings
 	defaults := WorkflowSpecDefaults{
 		// Seed lesson (trap 3): a workflow that names no account ran as
 		// `default` and lacked rights. Every workflow now runs as the

@@ -10,6 +10,8 @@ import (
 	policyv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/policy/v1"
 	schedulingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/scheduling/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/argo-platform/argo-platform/infra/argo/argoproj"
 )
 
 // ExecutorResources are the requests of Argo's init and wait containers in
@@ -105,7 +107,7 @@ func (b *builder) podDeps() pulumi.ResourceOption {
 }
 
 // controllerResources sizes the controller for its worker count.
-func controllerResources(t Throughput) corev1.ResourceRequirementsArgs {
+func controllerResources(t argoproj.Settings) corev1.ResourceRequirementsArgs {
 	if t.WorkflowWorkers >= 32 {
 		return requests("1", "2Gi")
 	}
@@ -114,7 +116,7 @@ func controllerResources(t Throughput) corev1.ResourceRequirementsArgs {
 
 func (b *builder) controller() error {
 	a := b.args
-	t := a.Throughput
+	t := a.Settings
 	args := pulumi.StringArray{
 		pulumi.String("--configmap=" + controllerConfigMap),
 		pulumi.String("--executor-image=" + b.images.Executor),

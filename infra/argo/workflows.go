@@ -12,6 +12,8 @@ import (
 	"fmt"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/argo-platform/argo-platform/infra/argo/argoproj"
 )
 
 const typeToken = "argo-platform:argo:Workflows"
@@ -44,39 +46,17 @@ type Database struct {
 	AdminPassword pulumi.StringInput
 }
 
-// Throughput sizes the controller.
-type Throughput struct {
-	// Parallelism and NamespaceParallelism cap running workflows.
-	Parallelism, NamespaceParallelism int
-	// PodsPerSecond and PodBurst are resourceRateLimit: how fast step pods
-	// are created.
-	PodsPerSecond float64
-	PodBurst      int
-	// RequeueSeconds is the controller's DEFAULT_REQUEUE_TIME: how soon it
-	// looks at a workflow again after a change.
-	RequeueSeconds int
-	// WorkflowWorkers, APIQPS and APIBurst are the controller's flags.
-	WorkflowWorkers int
-	APIQPS          float64
-	APIBurst        int
-}
-
 // WorkflowsArgs configures Workflows.
 type WorkflowsArgs struct {
-	// Namespace is created and is Argo's home: the controller, the server,
-	// the database grant Job and their Secrets. Required.
-	Namespace string
-	// WorkflowNamespace is created and is where workflows run (Argo's
-	// managed namespace): it holds only the workflow accounts and
-	// WorkflowSecrets, and an admission policy refuses pods that use
-	// anything else. Required; not Namespace.
-	WorkflowNamespace string
-	// WorkflowSecrets are the only Secrets of WorkflowNamespace a pod there
-	// may mount or read into its environment. Optional; default none.
-	WorkflowSecrets []string
-	// Version is the Argo release tag, e.g. v4.1.2. Required (validated by
-	// stacks).
-	Version string
+	// Settings is the settings' argo section (argoproj.Settings, checked by
+	// its own rules before anything is registered): the release; Namespace,
+	// created as Argo's home (the controller, the server, the database
+	// grant Job and their Secrets); WorkflowNamespace, created as where
+	// workflows run (Argo's managed namespace: it holds only the workflow
+	// accounts and WorkflowSecrets, and an admission policy refuses pods
+	// that use anything else); the controller's throughput; the server's
+	// replicas; how long workflows are kept; Spot steps. Required.
+	argoproj.Settings
 	// Environment labels every object (env=<environment>). Required.
 	Environment string
 	// Host is the UI's domain; the managed certificate is issued for it.
@@ -98,19 +78,6 @@ type WorkflowsArgs struct {
 	// that workflows may name, each with the workflow account's RBAC and on
 	// the admission policy's allowlist. Optional.
 	Identities []Identity
-	// Throughput sizes the controller. Required (zero values are invalid;
-	// stacks.Defaults supplies them).
-	Throughput Throughput
-	// ServerReplicas runs argo-server; 2 or more also gets a PDB. Required.
-	ServerReplicas int
-	// ArchiveTTLDays keeps archived workflows this long. Required.
-	ArchiveTTLDays int
-	// WorkflowTTLHours deletes finished Workflow objects after this long.
-	// Required.
-	WorkflowTTLHours int
-	// SpotSteps schedules workflow steps on Spot Pods by default. Optional;
-	// default off.
-	SpotSteps bool
 	// Links are buttons in the UI (e.g. Cloud Logging for a workflow or pod).
 	// Optional.
 	Links []Link

@@ -38,22 +38,16 @@ type ClusterArgs struct {
 	// Network and Subnet are the VPC and subnet to run in. Required.
 	Network pulumi.StringInput
 	Subnet  pulumi.StringInput
-	// ReleaseChannel is RAPID, REGULAR or STABLE. Required.
-	ReleaseChannel string
-	// ControlPlaneCIDR is the /28 for the control plane's private endpoint.
+	// Cluster is the settings' cluster section: the release channel, the
+	// only ranges that may reach the public endpoint, the maintenance
+	// window and GKE's guard against destroy. Required.
+	google.Cluster
+	// ControlPlaneCIDR is the /28 for the control plane's private endpoint
+	// (the settings' network section). Required.
 	ControlPlaneCIDR string
-	// AuthorizedNetworks are the only ranges that may reach the public
-	// endpoint (name to CIDR).
-	AuthorizedNetworks []AuthorizedNetwork
-	// MaintenanceStartUTC opens the weekend maintenance window, "HH:MM".
-	MaintenanceStartUTC string
-	// DeletionProtection is GKE's guard against destroy; Protect adds Pulumi's.
-	DeletionProtection bool
-	Protect            bool
+	// Protect adds Pulumi's protect.
+	Protect bool
 }
-
-// AuthorizedNetwork is one range allowed to reach the control plane.
-type AuthorizedNetwork struct{ Name, CIDR string }
 
 // Cluster is a private GKE Autopilot cluster.
 type Cluster struct {

@@ -25,23 +25,11 @@ type DatabaseArgs struct {
 	PrivateServices pulumi.Resource
 	// InstanceName and DatabaseName name the instance and Argo's database.
 	InstanceName, DatabaseName string
-	// Tier is the machine type, Version the PostgreSQL major
-	// (POSTGRES_15...). Required.
-	Tier, Version string
-	// HighAvailability makes the instance REGIONAL (a standby in another
-	// zone); otherwise ZONAL.
-	HighAvailability bool
-	// DiskSizeGB is the initial SSD size; it grows automatically. Required.
-	DiskSizeGB int
-	// Backups turns daily backups on, kept BackupRetentionCount days;
-	// PointInTimeRecovery keeps LogRetentionDays of write-ahead logs.
-	Backups, PointInTimeRecovery           bool
-	BackupRetentionCount, LogRetentionDays int
-	// DeletionProtection is Cloud SQL's own guard, and the provider's.
-	DeletionProtection bool
-	// MaintenanceDay (1 Monday - 7 Sunday) and MaintenanceHour (UTC) open
-	// the weekly maintenance window.
-	MaintenanceDay, MaintenanceHour int
+	// Database is the settings' database section: the tier, the
+	// PostgreSQL major, availability, disk, backups and point-in-time
+	// recovery, deletion protection (Cloud SQL's own guard, and the
+	// provider's) and the weekly maintenance window. Required.
+	google.Database
 	// IAMUsers are service account e-mails that log in with IAM
 	// authentication (controller, server). Required.
 	IAMUsers map[string]pulumi.StringInput

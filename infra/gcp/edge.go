@@ -26,10 +26,12 @@ type EdgeArgs struct {
 	AddressName string
 	// Domain is Argo's host. Required.
 	Domain string
-	// Members may open the UI through IAP. Optional outside production.
-	Members []string
-	// ManagedZone, when set, gets an A record for Domain.
-	ManagedZone string
+	// IAP is the settings' iap section: its Members may open the UI.
+	// Optional outside production.
+	google.IAP
+	// DNS is the settings' dns section: its ManagedZone, when set, gets an
+	// A record for Domain.
+	google.DNS
 }
 
 // Edge is what stands in front of the cluster: the global static IP, who IAP

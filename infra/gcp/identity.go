@@ -27,16 +27,11 @@ type Account struct {
 	DatabaseClient bool
 	// Description is shown on the service account. Optional.
 	Description string
-	// ProjectRoles, Datasets and Buckets are granted to the account: on the
-	// project, on BigQuery datasets of the project, on buckets. Optional;
-	// a workflow identity's declared grants, nothing else.
-	ProjectRoles []string
-	Datasets     []ResourceRole
-	Buckets      []ResourceRole
+	// Grants are granted to the account: roles on the project, on BigQuery
+	// datasets of the project, on buckets. Optional; a workflow identity's
+	// declared grants, nothing else.
+	google.Grants
 }
-
-// ResourceRole is a role on one named resource (a dataset id, a bucket).
-type ResourceRole struct{ Resource, Role string }
 
 // IdentityArgs configures Identity.
 type IdentityArgs struct {
@@ -126,20 +121,20 @@ func NewIdentity(ctx *pulumi.Context, name string, args *IdentityArgs, opts ...p
 			id.Grants = append(id.Grants, m)
 		}
 		for _, d := range a.Datasets {
-			m, err := bigquery.NewDatasetIamMember(ctx, name+"-"+key+"-dataset-"+d.Resource+"-"+google.RoleKey(d.Role), &bigquery.DatasetIamMemberArgs{
-				Project: pulumi.String(args.Project), DatasetId: pulumi.String(d.Resource), Role: pulumi.String(d.Role), Member: member,
+			m, err := bigquery.NewDatasetIamMember(ctx, name+"-"+key+"-dataset-"+d.Dataset+"-"+google.RoleKey(d.Role), &bigquery.DatasetIamMemberArgs{
+				Project: pulumi.String(args.Project), DatasetId: pulumi.String(d.Dataset), Role: pulumi.String(d.Role), Member: member,
 			}, under(id, args.APIs))
 			if err != nil {
-				return nil, fmt.Errorf("identity: %s: dataset %s: %w", key, d.Resource, err)
+				return nil, fmt.Errorf("identity: %s: dataset %s: %w", key, d.Dataset, err)
 			}
 			id.Grants = append(id.Grants, m)
 		}
 		for _, b := range a.Buckets {
-			m, err := storage.NewBucketIAMMember(ctx, name+"-"+key+"-bucket-"+b.Resource+"-"+google.RoleKey(b.Role), &storage.BucketIAMMemberArgs{
-				Bucket: pulumi.String(b.Resource), Role: pulumi.String(b.Role), Member: member,
+			m, err := storage.NewBucketIAMMember(ctx, name+"-"+key+"-bucket-"+b.Bucket+"-"+google.RoleKey(b.Role), &storage.BucketIAMMemberArgs{
+				Bucket: pulumi.String(b.Bucket), Role: pulumi.String(b.Role), Member: member,
 			}, under(id, args.APIs))
 			if err != nil {
-				return nil, fmt.Errorf("identity: %s: bucket %s: %w", key, b.Resource, err)
+				return nil, fmt.Errorf("identity: %s: bucket %s: %w", key, b.Bucket, err)
 			}
 			id.Grants = append(id.Grants, m)
 		}

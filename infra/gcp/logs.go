@@ -55,10 +55,9 @@ type LogsArgs struct {
 	Location pulumi.StringInput
 	// BucketName is globally unique (it starts with the project id). Required.
 	BucketName string
-	// RetentionDays deletes objects older than this. Required.
-	RetentionDays int
-	// ForceDestroy lets destroy delete a bucket that still holds objects.
-	ForceDestroy bool
+	// Logs is the settings' logs section: how long objects are kept, and
+	// whether destroy may delete a bucket that still holds some. Required.
+	google.Logs
 	// Readers are service account e-mails that may read every object.
 	// Optional.
 	Readers map[string]pulumi.StringInput

@@ -8,6 +8,7 @@ import (
 	gcpmonitoring "github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/monitoring"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/argo-platform/argo-platform/infra/gcp/google"
 	"github.com/argo-platform/argo-platform/infra/monitoring"
 )
 
@@ -21,8 +22,9 @@ type MonitoringArgs struct {
 	Environment string
 	// Scope is the stack's controller (cluster and namespace). Required.
 	Scope monitoring.Scope
-	// Emails each get an e-mail notification channel on every policy.
-	Emails []string
+	// Alerts is the settings' alerts section: each of its Emails gets an
+	// e-mail notification channel on every policy.
+	google.Alerts
 }
 
 // Monitoring is the stack's alert policies (infra/monitoring.Alerts), the

@@ -7,6 +7,8 @@ import (
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/compute"
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/servicenetworking"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/argo-platform/argo-platform/infra/gcp/google"
 )
 
 // Names of the subnet's secondary ranges, used by the cluster.
@@ -23,11 +25,10 @@ type NetworkArgs struct {
 	// Project and Region place the network. Required.
 	Project pulumi.StringInput
 	Region  pulumi.StringInput
-	// SubnetCIDR, PodsCIDR, ServicesCIDR are the subnet's primary and
-	// secondary ranges. Required.
-	SubnetCIDR, PodsCIDR, ServicesCIDR string
-	// PrivateServicesCIDR is reserved for Cloud SQL's private IP. Required.
-	PrivateServicesCIDR string
+	// Network is the settings' network section: the subnet's primary and
+	// secondary ranges and the range reserved for Cloud SQL's private IP
+	// (its ControlPlaneCIDR is the cluster's). Required.
+	google.Network
 }
 
 // Network is a VPC with one subnet, private services access for Cloud SQL and

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/argo-platform/argo-platform/infra/gcp/google"
 	"github.com/argo-platform/argo-platform/stacks"
 )
 
@@ -54,7 +55,7 @@ func parse(args []string) (string, stacks.Own, error) {
 		if !ok {
 			return errors.New("want name=cidr, e.g. office=34.84.10.0/24")
 		}
-		o.Networks = append(o.Networks, stacks.AuthorizedNetwork{Name: name, CIDR: cidr})
+		o.Networks = append(o.Networks, google.AuthorizedNetwork{Name: name, CIDR: cidr})
 		return nil
 	})
 	fs.Func("member", "who may open Argo's UI: user:, group: or domain: (repeat the flag for more)", func(s string) error {

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
+	"github.com/argo-platform/argo-platform/infra/gcp/google"
 	"github.com/argo-platform/argo-platform/stacks"
 )
 
@@ -44,7 +45,7 @@ var team = stacks.Own{
 	ProjectPrefix: "acme-data-argo",
 	Region:        "europe-west4",
 	Domain:        "acme-data.dev",
-	Networks:      []stacks.AuthorizedNetwork{{Name: "office", CIDR: "34.84.10.0/24"}, {Name: "runner", CIDR: "35.200.1.7/32"}},
+	Networks:      []google.AuthorizedNetwork{{Name: "office", CIDR: "34.84.10.0/24"}, {Name: "runner", CIDR: "35.200.1.7/32"}},
 	Members:       []string{"group:data-team@acme-data.dev"},
 	Emails:        []string{"data-oncall@acme-data.dev"},
 }
@@ -125,7 +126,7 @@ func TestOneCommandWritesNothingWhenAValueIsRefused(t *testing.T) {
 	dir := copyStackFiles(t)
 	before := read(t, dir, "staging")
 	bad := team
-	bad.Networks = []stacks.AuthorizedNetwork{{Name: "office", CIDR: "34.84.10.0/33"}}
+	bad.Networks = []google.AuthorizedNetwork{{Name: "office", CIDR: "34.84.10.0/33"}}
 	bad.Members = []string{"data-team@acme-data.dev"}
 	_, err := run(dir, bad)
 	require.Error(t, err)

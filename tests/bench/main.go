@@ -45,6 +45,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/argo-platform/argo-platform/infra/argo/argoproj"
 	"github.com/argo-platform/argo-platform/stacks"
 	"github.com/argo-platform/argo-platform/tests"
 	"github.com/argo-platform/argo-platform/tests/localcluster"
@@ -67,7 +68,7 @@ const (
 // 10 s requeue). The settings refuse a burst that cannot reach its rate,
 // so the seed is applied to staging's deployed objects, as a hand edit
 // would (applySeed), not through the stack file.
-var seed = stacks.Argo{
+var seed = argoproj.Settings{
 	Parallelism: 10, NamespaceParallelism: 10, PodsPerSecond: 10, PodBurst: 1,
 	WorkflowWorkers: 32, APIQPS: 20, APIBurst: 30, RequeueSeconds: 10,
 }
@@ -157,7 +158,7 @@ func inside(ps []profile, steps, workflows int, timeout time.Duration) error {
 // run is one case measured under one profile.
 type run struct {
 	Profile, Case string
-	Limits        stacks.Argo
+	Limits        argoproj.Settings
 	// Steps is how many steps the case starts; Workflows how many
 	// workflows carry them.
 	Steps, Workflows int
@@ -305,7 +306,7 @@ type bench struct {
 	client  *kubernetes.Clientset
 	ns      string
 	live    *realargo.Live
-	limits  stacks.Argo
+	limits  argoproj.Settings
 	timeout time.Duration
 }
 

@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/argo-platform/argo-platform/infra"
+	"github.com/argo-platform/argo-platform/infra/argo/argoproj"
 	"github.com/argo-platform/argo-platform/stacks"
 	"github.com/argo-platform/argo-platform/tests"
 )
@@ -195,5 +196,5 @@ func TestThePinnedReleaseIsAnAcceptedVersion(t *testing.T) {
 	require.NotNil(t, m, "go.mod requires Argo")
 	pinned := string(m[1])
 	require.NotEmpty(t, pinned)
-	assert.Contains(t, stacks.ArgoVersions, pinned)
+	assert.Contains(t, argoproj.Versions, pinned)
 }

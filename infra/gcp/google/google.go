@@ -1,9 +1,13 @@
-// Package google holds what Google Cloud decides about names, without the
-// GCP SDK: the e-mail of a service account, the database user Cloud SQL
-// makes of it, which project ids and bucket names exist, and the key Edge
-// names each IAP grant with. infra/gcp builds resources with these; the
-// settings' rules (stacks) check a stack's values with the same functions
-// before anything is created.
+// Package google is what infra/gcp's components take from a stack, and
+// what Google Cloud decides, without the GCP SDK. Each component's section
+// of the settings block is a struct here with its keys, docs, defaults and
+// a Check of Google's rules about it (network.go, cluster.go, database.go,
+// logs.go, edge.go, alerts.go, grants.go); stacks composes them. google.go
+// holds what Google decides about names: the e-mail of a service account,
+// the database user Cloud SQL makes of it, which project ids and bucket
+// names exist, and the key Edge names each IAP grant with. infra/gcp builds
+// resources with these; the settings' rules check a stack's values with the
+// same functions before anything is created.
 package google
 
 import (
