@@ -14,7 +14,8 @@ import (
 type GCP struct {
 	Settings stacks.Settings
 	Names    stacks.Names
-	// Principals are the stack's accounts (Principals), decided once.
+	// Principals are the stack's accounts (Principals), decided once, each
+	// with its e-mail once the Identity component has made its account.
 	Principals []Principal
 	Network    *gcp.Network
 	Cluster    *gcp.Cluster
@@ -55,7 +56,7 @@ type gcpBuilder struct {
 	apis []pulumi.Resource
 }
 
-func (b *gcpBuilder) email(key string) pulumi.StringInput { return b.g.Identity.Emails[key] }
+func (b *gcpBuilder) email(key string) pulumi.StringInput { return principal(b.g.Principals, key).Email }
 
 func (b *gcpBuilder) services() error {
 	var extra []string
@@ -102,7 +103,15 @@ func (b *gcpBuilder) identity() (err error) {
 		Cluster:  b.g.Cluster.Resource,
 		Accounts: accounts(b.g.Principals),
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	// Each principal's e-mail, once its account exists: everything after
+	// this reads it from the principal.
+	for i, p := range b.g.Principals {
+		b.g.Principals[i].Email = b.g.Identity.Emails[p.Key]
+	}
+	return nil
 }
 
 func (b *gcpBuilder) logs() (err error) {
@@ -127,7 +136,7 @@ func (b *gcpBuilder) logFolders() map[string]gcp.Folder {
 	out := map[string]gcp.Folder{}
 	for _, p := range b.g.Principals {
 		if p.RunsWorkflows {
-			out[p.Key] = gcp.Folder{Email: b.email(p.Key), Prefix: argo.LogPrefix(p.KSA)}
+			out[p.Key] = gcp.Folder{Email: p.Email, Prefix: argo.LogPrefix(p.KSA)}
 		}
 	}
 	return out
@@ -189,10 +198,6 @@ func accounts(ps []Principal) map[string]gcp.Account {
 // pods need have no data path to them, so they travel as resources to wait
 // for; the database users reach the pods as data.
 func (g *GCP) ArgoInputs() ArgoInputs {
-	principals := append([]Principal(nil), g.Principals...)
-	for i := range principals {
-		principals[i].Email = g.Identity.Emails[principals[i].Key]
-	}
 	return ArgoInputs{
 		StaticIPName:           g.Edge.AddressName,
 		Bucket:                 g.Logs.Bucket,
@@ -203,7 +208,7 @@ func (g *GCP) ArgoInputs() ArgoInputs {
 			Server:     g.Database.Users[Server],
 			Admin:      g.Database.AdminUser,
 		},
-		Principals:    principals,
+		Principals:    append([]Principal(nil), g.Principals...),
 		Prerequisites: append(append([]pulumi.Resource{}, g.Identity.Grants...), g.Logs.Grants...),
 		Cluster:       g.Cluster.Resource,
 	}

@@ -78,9 +78,9 @@ func (p *Built) Outputs() map[string]pulumi.Input {
 			return fmt.Sprintf("https://console.cloud.google.com/monitoring/dashboards/builder/%s?project=%s", path.Base(id), g.Settings.Project)
 		}).(pulumi.StringOutput),
 		"serviceAccounts": pulumi.StringMap{
-			Controller: g.Identity.Emails[Controller],
-			Server:     g.Identity.Emails[Server],
-			Workflow:   g.Identity.Emails[Workflow],
+			Controller: principal(g.Principals, Controller).Email,
+			Server:     principal(g.Principals, Server).Email,
+			Workflow:   principal(g.Principals, Workflow).Email,
 		},
 		// Secret: it names the cluster's endpoint and CA.
 		"kubeconfig": g.Cluster.Kubeconfig,

@@ -32,7 +32,8 @@ type Principal struct {
 	// own and a place in the admission policy's allowlist.
 	RunsWorkflows bool
 	// Email is the Google account's e-mail, set once the Google side has
-	// created it (GCP.ArgoInputs; the e2e's stand-ins).
+	// created it (NewGCP, right after the Identity component; the e2e's
+	// stand-ins).
 	Email pulumi.StringInput
 }
 
