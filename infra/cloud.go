@@ -56,7 +56,9 @@ type gcpBuilder struct {
 	apis []pulumi.Resource
 }
 
-func (b *gcpBuilder) email(key string) pulumi.StringInput { return principal(b.g.Principals, key).Email }
+func (b *gcpBuilder) email(key string) pulumi.StringInput {
+	return principal(b.g.Principals, key).Email
+}
 
 func (b *gcpBuilder) services() error {
 	var extra []string
