@@ -107,6 +107,12 @@ func TestDocumentedEdgesAreAcceptedAndOneBeyondRefused(t *testing.T) {
 			// 100 characters, not bytes (300 bytes in UTF-8).
 			[]any{identity("xy", func(m map[string]any) { m["description"] = strings.Repeat("日", 100) })},
 			[]any{identity("bucket-loader", nil), identity("dataset", nil)},
+			// Every family's roles, where the family says.
+			[]any{identity("xy", func(m map[string]any) {
+				m["projectRoles"] = []any{"roles/bigquery.jobUser", "roles/bigquery.readSessionUser", "roles/bigquery.dataViewer", "roles/pubsub.publisher", "roles/pubsub.subscriber", "roles/pubsub.viewer"}
+				m["datasets"] = []any{map[string]any{"dataset": "analytics", "role": "roles/bigquery.metadataViewer"}}
+				m["buckets"] = []any{map[string]any{"bucket": "acme-exports", "role": "roles/storage.objectUser"}, map[string]any{"bucket": "acme-exports", "role": "roles/storage.objectCreator"}}
+			})},
 			[]any{identity("xy", func(m map[string]any) {
 				m["buckets"] = []any{
 					map[string]any{"bucket": strings.Repeat("b", 63), "role": "roles/storage.objectViewer"},
@@ -146,6 +152,15 @@ func TestDocumentedEdgesAreAcceptedAndOneBeyondRefused(t *testing.T) {
 			[]any{identity("ld", func(m map[string]any) { m["projectRoles"] = []any{"roles/storage.objectViewer"} })},
 			withBucket("acme-data-sta-argo-logs-staging"),
 			[]any{identity("ld", func(m map[string]any) { m["projectRoles"] = []any{"roles/bigquery.admin"} })},
+			// The cluster, deployments and logging's configuration are no
+			// data role (#25).
+			[]any{identity("ld", func(m map[string]any) { m["projectRoles"] = []any{"roles/container.developer"} })},
+			[]any{identity("ld", func(m map[string]any) { m["projectRoles"] = []any{"roles/deploymentmanager.editor"} })},
+			[]any{identity("ld", func(m map[string]any) { m["projectRoles"] = []any{"roles/logging.configWriter"} })},
+			[]any{identity("ld", func(m map[string]any) { m["projectRoles"] = []any{"roles/bigquery.dataOwner"} })},
+			[]any{identity("ld", func(m map[string]any) {
+				m["datasets"] = []any{map[string]any{"dataset": "analytics", "role": "roles/bigquery.jobUser"}}
+			})},
 			[]any{identity("ld", func(m map[string]any) { m["projectRoles"] = []any{"roles/container.serviceAgent"} })},
 			[]any{identity("ld", func(m map[string]any) { m["projectRoles"] = []any{"projects/acme/roles/custom"} })},
 			[]any{identity("ld", func(m map[string]any) { m["projectRoles"] = []any{"roles/bigquery.jobUser", "roles/bigquery.jobUser"} })},

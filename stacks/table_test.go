@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/argo-platform/argo-platform/infra/gcp/google"
 )
 
 // leaves lists every settings key (dotted, as in a stack file) with its
@@ -111,4 +113,24 @@ func isRequired(t *testing.T, key string) bool {
 	in.Settings = `{"environment":"staging"}`
 	_, err := Parse(in)
 	return err != nil && strings.Contains(err.Error(), KeySettings+"."+key+":")
+}
+
+// The README's identities row names every role a workflow identity may
+// hold, and where: the accepted families are the code's list.
+func TestTheREADMENamesEveryAcceptedRole(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+	var row string
+	for _, line := range strings.Split(string(readme), "\n") {
+		if strings.HasPrefix(line, "| `identities` |") {
+			row = line
+		}
+	}
+	require.NotEmpty(t, row, "the README's settings table has an identities row")
+	for _, f := range google.RoleFamilies {
+		assert.Contains(t, row, f.Name, "the family %s", f.Name)
+		for _, role := range f.Roles {
+			assert.Contains(t, row, "`"+role+"`", "%s (%s)", role, f.Name)
+		}
+	}
 }

@@ -37,14 +37,84 @@ type BucketRole struct {
 // Empty reports whether g grants nothing.
 func (g Grants) Empty() bool { return len(g.ProjectRoles)+len(g.Datasets)+len(g.Buckets) == 0 }
 
-var (
-	predefinedRoleRe = regexp.MustCompile(`^roles/([a-z][a-zA-Z0-9]*)\.([a-zA-Z][a-zA-Z0-9]*)$`)
-	datasetRe        = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
-	basicRoles       = []string{"roles/owner", "roles/editor", "roles/viewer", "roles/browser"}
-	// IAMServices are the services whose every role changes IAM or lets
-	// one account act as another.
-	IAMServices = []string{"iam", "resourcemanager", "iap", "accesscontextmanager", "orgpolicy"}
+var datasetRe = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
+
+// Where a workflow identity's role is granted: the grant lists of Grants.
+const (
+	OnProject = "projectRoles"
+	OnDataset = "datasets"
+	OnBucket  = "buckets"
 )
+
+// A RoleFamily is a group of predefined roles a pipeline may need on its
+// data, where each may be granted, and why it is safe in a step's hands.
+type RoleFamily struct {
+	Name  string
+	Roles []string
+	// On are the grant lists it may appear in (OnProject, OnDataset,
+	// OnBucket).
+	On  []string
+	Why string
+}
+
+// RoleFamilies are the only roles a workflow identity may hold: roles on
+// data, none that reaches the cluster (roles/container.*), IAM, another
+// account, deployments or logging's configuration. A role missing here is
+// refused, naming these families; adding one is a change reviewed like
+// code, with its why.
+var RoleFamilies = []RoleFamily{
+	{
+		Name:  "BigQuery data",
+		Roles: []string{"roles/bigquery.dataViewer", "roles/bigquery.dataEditor", "roles/bigquery.metadataViewer"},
+		On:    []string{OnProject, OnDataset},
+		Why:   "read or write tables; dataOwner and admin also set a dataset's IAM, and bigquery.user makes its user owner of the datasets it creates",
+	},
+	{
+		Name:  "BigQuery jobs",
+		Roles: []string{"roles/bigquery.jobUser", "roles/bigquery.readSessionUser"},
+		On:    []string{OnProject},
+		Why:   "run queries and loads, and read tables through the Storage Read API, billed to the stack's project; they reach only the data other grants allow",
+	},
+	{
+		Name:  "Cloud Storage objects",
+		Roles: []string{"roles/storage.objectViewer", "roles/storage.objectCreator", "roles/storage.objectUser"},
+		On:    []string{OnBucket},
+		Why:   "read or write one bucket's objects; on the project they would reach the log bucket and every pipeline's logs, and objectAdmin and admin also set IAM",
+	},
+	{
+		Name:  "Pub/Sub messages",
+		Roles: []string{"roles/pubsub.publisher", "roles/pubsub.subscriber", "roles/pubsub.viewer"},
+		On:    []string{OnProject},
+		Why:   "publish, consume and list messages; editor and admin also create and delete topics and set their IAM",
+	},
+}
+
+// AcceptedRoles says which families, and their roles, may be granted in
+// the grant list on.
+func AcceptedRoles(on string) string {
+	var parts []string
+	for _, f := range RoleFamilies {
+		if slices.Contains(f.On, on) {
+			parts = append(parts, f.Name+" ("+strings.Join(f.Roles, ", ")+")")
+		}
+	}
+	return "a data role of " + strings.Join(parts, "; ")
+}
+
+// CheckRole says why role may not be granted in the grant list on ("" when
+// it may): it must be one of RoleFamilies' roles there.
+func CheckRole(role, on string) string {
+	for _, f := range RoleFamilies {
+		if !slices.Contains(f.Roles, role) {
+			continue
+		}
+		if slices.Contains(f.On, on) {
+			return ""
+		}
+		return AcceptedRoles(on) + "; " + role + " belongs under " + strings.Join(f.On, " or ") + " (" + f.Why + ")"
+	}
+	return AcceptedRoles(on) + "; no role that reaches the cluster, IAM, another account, deployments or logging's configuration"
+}
 
 // Check notes a grant Google would refuse or a workflow identity may not
 // hold, and one listed twice. logBucket is the platform's log bucket:
@@ -61,12 +131,8 @@ func (g Grants) Check(r *setting.Rules, logBucket string) {
 	}
 	for j, role := range g.ProjectRoles {
 		path := fmt.Sprintf("projectRoles[%d]", j)
-		if msg := CheckRole(role, ""); msg != "" {
+		if msg := CheckRole(role, OnProject); msg != "" {
 			r.Add(path, role, msg)
-		} else if strings.HasPrefix(role, "roles/storage.") {
-			// On the project, a storage role reaches every bucket there,
-			// the log bucket and every pipeline's logs with it.
-			r.Add(path, role, "a role of another service than storage: grant a bucket's role under buckets[] instead (a project-wide storage role reaches the log bucket)")
 		}
 		dup(path, "project "+role)
 	}
@@ -75,7 +141,7 @@ func (g Grants) Check(r *setting.Rules, logBucket string) {
 		if !datasetRe.MatchString(d.Dataset) || len(d.Dataset) > 1024 {
 			r.Add(path+".dataset", d.Dataset, "a BigQuery dataset id of the stack's project: letters, digits and underscores")
 		}
-		if msg := CheckRole(d.Role, "bigquery"); msg != "" {
+		if msg := CheckRole(d.Role, OnDataset); msg != "" {
 			r.Add(path+".role", d.Role, msg)
 		}
 		dup(path, "dataset "+d.Dataset+" "+d.Role)
@@ -85,7 +151,7 @@ func (g Grants) Check(r *setting.Rules, logBucket string) {
 		if !ValidBucketName(b.Bucket) {
 			r.Add(path+".bucket", b.Bucket, "a GCS bucket name: 3 to 63 lowercase letters, digits, '-' and '_' (up to 222 with dots, 63 between dots), starting and ending with a letter or digit, not an IP address, not starting with goog or containing google")
 		}
-		if msg := CheckRole(b.Role, "storage"); msg != "" {
+		if msg := CheckRole(b.Role, OnBucket); msg != "" {
 			r.Add(path+".role", b.Role, msg)
 		}
 		if b.Bucket == logBucket {
@@ -95,32 +161,4 @@ func (g Grants) Check(r *setting.Rules, logBucket string) {
 		}
 		dup(path, "bucket "+b.Bucket+" "+b.Role)
 	}
-}
-
-// CheckRole says why role may not be given to a workflow identity ("" when
-// it may): predefined roles of the form roles/<service>.<name> only; no
-// basic role; none of a service that governs IAM or acting as another
-// account (IAMServices); no administrator role (an admin can grant others
-// access to what it administers); no service agent role. service, when not
-// "", is the only service whose roles are accepted.
-func CheckRole(role, service string) string {
-	if slices.Contains(basicRoles, role) {
-		return "a predefined role, not a basic role (" + strings.Join(basicRoles, ", ") + ")"
-	}
-	m := predefinedRoleRe.FindStringSubmatch(role)
-	if m == nil {
-		return "a predefined role, roles/<service>.<role>"
-	}
-	lower := strings.ToLower(m[2])
-	switch {
-	case slices.Contains(IAMServices, m[1]):
-		return "a role outside " + strings.Join(IAMServices, ", ") + ": those change IAM or act as another account"
-	case strings.HasSuffix(lower, "admin") || strings.HasPrefix(lower, "admin"):
-		return "a role that is not an administrator's: an admin can grant others access"
-	case strings.HasSuffix(lower, "serviceagent"):
-		return "a role that is not a service agent's"
-	case service != "" && m[1] != service:
-		return "a roles/" + service + ".* role"
-	}
-	return ""
 }

@@ -1,6 +1,7 @@
 package google
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -68,5 +69,49 @@ func TestCheckMember(t *testing.T) {
 		{"domain:https://acme-data.dev", false},
 	} {
 		assert.Equal(t, tc.ok, CheckMember(tc.member) == "", tc.member)
+	}
+}
+
+// Each family's roles are accepted in the grant lists the family names and
+// refused in the others; every role outside the families is refused, and
+// the refusal names the accepted families.
+func TestOnlyDataRolesAreGrantedWhereTheirFamilySays(t *testing.T) {
+	lists := []string{OnProject, OnDataset, OnBucket}
+	for _, f := range RoleFamilies {
+		for _, role := range f.Roles {
+			for _, on := range lists {
+				msg := CheckRole(role, on)
+				if slices.Contains(f.On, on) {
+					assert.Empty(t, msg, "%s under %s", role, on)
+				} else {
+					assert.Contains(t, msg, role+" belongs under", "%s under %s", role, on)
+				}
+			}
+		}
+	}
+	for _, role := range []string{
+		// The cluster, deployments and logging's configuration.
+		"roles/container.developer", "roles/container.viewer", "roles/container.admin", "roles/container.serviceAgent",
+		"roles/deploymentmanager.editor", "roles/logging.configWriter", "roles/logging.admin",
+		// IAM and acting as another account.
+		"roles/iam.serviceAccountUser", "roles/iam.serviceAccountTokenCreator", "roles/iam.workloadIdentityUser",
+		"roles/resourcemanager.projectIamAdmin", "roles/iap.httpsResourceAccessor",
+		// Basic roles, and data roles that also set IAM or own what they make.
+		"roles/owner", "roles/editor", "roles/viewer",
+		"roles/bigquery.admin", "roles/bigquery.dataOwner", "roles/bigquery.user",
+		"roles/storage.admin", "roles/storage.objectAdmin", "roles/pubsub.editor", "roles/pubsub.admin",
+		// The platform's own database is in the project.
+		"roles/cloudsql.client",
+		"projects/acme/roles/custom", "",
+	} {
+		for _, on := range lists {
+			msg := CheckRole(role, on)
+			assert.Contains(t, msg, AcceptedRoles(on), "%q under %s", role, on)
+			for _, f := range RoleFamilies {
+				if slices.Contains(f.On, on) {
+					assert.Contains(t, msg, f.Name, "%q under %s names the family %s", role, on, f.Name)
+				}
+			}
+		}
 	}
 }
