@@ -65,6 +65,13 @@ func (b *gcpBuilder) services() error {
 	if b.s.DNS.ManagedZone != "" {
 		extra = append(extra, "dns.googleapis.com")
 	}
+	for _, wi := range b.s.Identities {
+		if len(wi.Secrets) > 0 {
+			// Granting a role on a secret calls Secret Manager's API.
+			extra = append(extra, "secretmanager.googleapis.com")
+			break
+		}
+	}
 	services, err := gcp.NewServices(b.ctx, "apis", &gcp.ServicesArgs{Project: b.project, Extra: extra})
 	if err != nil {
 		return err

@@ -112,6 +112,14 @@ func TestDocumentedEdgesAreAcceptedAndOneBeyondRefused(t *testing.T) {
 				m["projectRoles"] = []any{"roles/bigquery.jobUser", "roles/bigquery.readSessionUser", "roles/bigquery.dataViewer", "roles/pubsub.publisher", "roles/pubsub.subscriber", "roles/pubsub.viewer"}
 				m["datasets"] = []any{map[string]any{"dataset": "analytics", "role": "roles/bigquery.metadataViewer"}}
 				m["buckets"] = []any{map[string]any{"bucket": "acme-exports", "role": "roles/storage.objectUser"}, map[string]any{"bucket": "acme-exports", "role": "roles/storage.objectCreator"}}
+				m["secrets"] = []any{map[string]any{"secret": "exports_API-token", "role": "roles/secretmanager.secretAccessor"}, map[string]any{"secret": strings.Repeat("s", 255), "role": "roles/secretmanager.secretAccessor"}}
+			})},
+			// Secrets alone are a grant.
+			[]any{identity("xy", func(m map[string]any) {
+				delete(m, "projectRoles")
+				delete(m, "datasets")
+				delete(m, "buckets")
+				m["secrets"] = []any{map[string]any{"secret": "token", "role": "roles/secretmanager.secretAccessor"}}
 			})},
 			[]any{identity("xy", func(m map[string]any) {
 				m["buckets"] = []any{
@@ -158,6 +166,17 @@ func TestDocumentedEdgesAreAcceptedAndOneBeyondRefused(t *testing.T) {
 			[]any{identity("ld", func(m map[string]any) { m["projectRoles"] = []any{"roles/deploymentmanager.editor"} })},
 			[]any{identity("ld", func(m map[string]any) { m["projectRoles"] = []any{"roles/logging.configWriter"} })},
 			[]any{identity("ld", func(m map[string]any) { m["projectRoles"] = []any{"roles/bigquery.dataOwner"} })},
+			// A secret's accessor on the project reads every secret there.
+			[]any{identity("ld", func(m map[string]any) { m["projectRoles"] = []any{"roles/secretmanager.secretAccessor"} })},
+			withSecret("token", "roles/secretmanager.admin"),
+			withSecret("token", "roles/storage.objectViewer"),
+			withSecret("projects/acme/secrets/token", "roles/secretmanager.secretAccessor"),
+			withSecret(strings.Repeat("s", 256), "roles/secretmanager.secretAccessor"),
+			withSecret("", "roles/secretmanager.secretAccessor"),
+			[]any{identity("ld", func(m map[string]any) {
+				m["secrets"] = []any{map[string]any{"secret": "t", "role": "roles/secretmanager.secretAccessor"}, map[string]any{"secret": "t", "role": "roles/secretmanager.secretAccessor"}}
+			})},
+			[]any{identity("ab-secret-cd", nil)},
 			[]any{identity("ld", func(m map[string]any) {
 				m["datasets"] = []any{map[string]any{"dataset": "analytics", "role": "roles/bigquery.jobUser"}}
 			})},
@@ -250,6 +269,13 @@ func checkEdges(t *testing.T, env, key string, ok, bad []any, also map[string]an
 			assert.Contains(t, err.Error(), fmt.Sprintf("%s.%s", KeySettings, key), "the refusal names the key")
 		}
 	}
+}
+
+// withSecret is the identity list of one identity granted role on secret.
+func withSecret(secret, role string) []any {
+	return []any{identity("ld", func(m map[string]any) {
+		m["secrets"] = []any{map[string]any{"secret": secret, "role": role}}
+	})}
 }
 
 // withBucket is the identity list of one identity granted objectViewer on

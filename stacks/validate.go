@@ -181,11 +181,12 @@ func checkIdentities(s Settings, v *setting.Rules) {
 			r.Add("name", id.Name, fmt.Sprintf("a lowercase DNS label of 2 to %d characters (the service account id is <name>-%s, at most 30)", maxName, s.Environment))
 		case strings.HasPrefix(id.Name, "argo-") || id.Name == "default":
 			r.Add("name", id.Name, "a name not starting with argo- and not default: those are the platform's")
-		case strings.Contains(id.Name, "-bucket-") || strings.Contains(id.Name, "-dataset-"):
+		case strings.Contains(id.Name, "-bucket-") || strings.Contains(id.Name, "-dataset-") || strings.Contains(id.Name, "-secret-"):
 			// A grant's resource is named <identity>-bucket-<bucket>-<role>
-			// (or -dataset-): such a name could be another identity's
-			// grant, and the second registration would fail part-way.
-			r.Add("name", id.Name, "a name without -bucket- or -dataset- (they separate the parts of its grants' resource names)")
+			// (or -dataset-, -secret-): such a name could be another
+			// identity's grant, and the second registration would fail
+			// part-way.
+			r.Add("name", id.Name, "a name without -bucket-, -dataset- or -secret- (they separate the parts of its grants' resource names)")
 		default:
 			if j, dup := names[id.Name]; dup {
 				r.Say("name", "%q is already identities[%d].name; each identity once", id.Name, j)
@@ -196,7 +197,7 @@ func checkIdentities(s Settings, v *setting.Rules) {
 			r.Add("description", id.Description, "a description of what the pipelines running as it do, 1 to 100 characters")
 		}
 		if id.Grants.Empty() {
-			r.Say("", "grants nothing; list projectRoles, datasets or buckets (workflows that need nothing run as argo-workflow)")
+			r.Say("", "grants nothing; list projectRoles, datasets, buckets or secrets (workflows that need nothing run as argo-workflow)")
 		}
 		id.Grants.Check(r, logs)
 	}

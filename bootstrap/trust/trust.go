@@ -40,6 +40,9 @@ var DeployerRoles = []string{
 	// IAM policy is in no narrower role (the deployer may already grant
 	// itself anything on the project, projectIamAdmin).
 	"roles/bigquery.dataOwner",
+	// Workflow identities' grants on Secret Manager secrets: a secret's
+	// IAM policy is set by no narrower role either.
+	"roles/secretmanager.admin",
 }
 
 // DeployerRoleFor is, per resource type the main program registers, the
@@ -70,6 +73,7 @@ var DeployerRoleFor = map[string]string{
 	"gcp:monitoring/notificationChannel:NotificationChannel": "roles/monitoring.notificationChannelEditor",
 	"gcp:monitoring/dashboard:Dashboard":                     "roles/monitoring.dashboardEditor",
 	"gcp:bigquery/datasetIamMember:DatasetIamMember":         "roles/bigquery.dataOwner",
+	"gcp:secretmanager/secretIamMember:SecretIamMember":      "roles/secretmanager.admin",
 	"gcp:dns/recordSet:RecordSet":                            "roles/dns.admin",
 	// Every Kubernetes object goes through the cluster's API, which GKE
 	// authorizes with IAM.

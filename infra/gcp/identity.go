@@ -7,6 +7,7 @@ import (
 
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/bigquery"
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/projects"
+	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/secretmanager"
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/serviceaccount"
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/storage"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -28,7 +29,7 @@ type Account struct {
 	// Description is shown on the service account. Optional.
 	Description string
 	// Grants are granted to the account: roles on the project, on BigQuery
-	// datasets of the project, on buckets. Optional; a workflow identity's
+	// datasets and Secret Manager secrets of the project, on buckets. Optional; a workflow identity's
 	// declared grants, nothing else.
 	google.Grants
 }
@@ -135,6 +136,15 @@ func NewIdentity(ctx *pulumi.Context, name string, args *IdentityArgs, opts ...p
 			}, under(id, args.APIs))
 			if err != nil {
 				return nil, fmt.Errorf("identity: %s: bucket %s: %w", key, b.Bucket, err)
+			}
+			id.Grants = append(id.Grants, m)
+		}
+		for _, s := range a.Secrets {
+			m, err := secretmanager.NewSecretIamMember(ctx, name+"-"+key+"-secret-"+s.Secret+"-"+google.RoleKey(s.Role), &secretmanager.SecretIamMemberArgs{
+				Project: pulumi.String(args.Project), SecretId: pulumi.String(s.Secret), Role: pulumi.String(s.Role), Member: member,
+			}, under(id, args.APIs))
+			if err != nil {
+				return nil, fmt.Errorf("identity: %s: secret %s: %w", key, s.Secret, err)
 			}
 			id.Grants = append(id.Grants, m)
 		}

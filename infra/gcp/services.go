@@ -27,7 +27,8 @@ var RequiredServices = []string{
 type ServicesArgs struct {
 	// Project is the project to enable the APIs in. Required.
 	Project pulumi.StringInput
-	// Extra are APIs needed only by some stacks (dns.googleapis.com when a
+	// Extra are APIs needed only by some stacks (secretmanager.googleapis.com
+	// when an identity is granted a secret, dns.googleapis.com when a
 	// managed zone is configured). Optional.
 	Extra []string
 }

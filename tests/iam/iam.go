@@ -1,6 +1,6 @@
 // Package iam evaluates the IAM a stack registers, as Google Cloud would
 // decide a request: the bindings the program registered under the test
-// mocks (project, bucket, dataset and service-account bindings, conditions
+// mocks (project, bucket, dataset, secret and service-account bindings, conditions
 // included), each role's permissions as written down in roles.go, and the
 // conditions evaluated by a CEL engine (cel-go, the language IAM
 // conditions are written in).
@@ -38,7 +38,8 @@ import (
 type Binding struct {
 	// Resource is the full resource name the role is granted on:
 	// projects/P, projects/_/buckets/B, projects/P/datasets/D,
-	// projects/P/serviceAccounts/EMAIL or projects/P/iap_web.
+	// projects/P/secrets/S, projects/P/serviceAccounts/EMAIL or
+	// projects/P/iap_web.
 	Resource, Role, Member, Condition string
 	// Source is the registration's type and name.
 	Source string
@@ -79,6 +80,11 @@ func Instance(project, name string) Resource {
 // Dataset is a BigQuery dataset of project.
 func Dataset(project, id string) Resource {
 	return Resource{Name: "projects/" + project + "/datasets/" + id, Type: "bigquery.googleapis.com/Dataset", Project: project}
+}
+
+// Secret is a Secret Manager secret of project.
+func Secret(project, id string) Resource {
+	return Resource{Name: "projects/" + project + "/secrets/" + id, Type: "secretmanager.googleapis.com/Secret", Project: project}
 }
 
 // ServiceAccount is a Google service account of project, by e-mail.
@@ -131,6 +137,8 @@ func From(rec *tests.Recorder) (Policy, error) {
 			b.Resource = str("serviceAccountId")
 		case "gcp:iap/webIamMember:WebIamMember":
 			b.Resource = "projects/" + str("project") + "/iap_web"
+		case "gcp:secretmanager/secretIamMember:SecretIamMember":
+			b.Resource = "projects/" + str("project") + "/secrets/" + str("secretId")
 		default:
 			if strings.Contains(strings.ToLower(res.Type), "iam") {
 				return p, fmt.Errorf("%s: an IAM type this evaluator does not read", b.Source)

@@ -131,6 +131,9 @@ func matrix(t *testing.T, stack string) ([]row, Policy) {
 		for _, b := range wi.Buckets {
 			declared = append(declared, grant{role: b.Role, on: Bucket("", b.Bucket)})
 		}
+		for _, s := range wi.Secrets {
+			declared = append(declared, grant{role: s.Role, on: Secret(p, s.Secret)})
+		}
 		for _, g := range declared {
 			for _, w := range workflows {
 				held := grant{member: sa(w.id), role: g.role, on: g.on}

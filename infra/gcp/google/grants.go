@@ -20,6 +20,9 @@ type Grants struct {
 	Datasets []DatasetRole `json:"datasets"`
 	// Buckets are GCS buckets, each with the role granted on it.
 	Buckets []BucketRole `json:"buckets"`
+	// Secrets are Secret Manager secrets of the stack's project, each with
+	// the role granted on it.
+	Secrets []SecretRole `json:"secrets"`
 }
 
 // DatasetRole is a role on one BigQuery dataset.
@@ -34,16 +37,29 @@ type BucketRole struct {
 	Role   string `json:"role"`
 }
 
-// Empty reports whether g grants nothing.
-func (g Grants) Empty() bool { return len(g.ProjectRoles)+len(g.Datasets)+len(g.Buckets) == 0 }
+// SecretRole is a role on one Secret Manager secret.
+type SecretRole struct {
+	Secret string `json:"secret"`
+	Role   string `json:"role"`
+}
 
-var datasetRe = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
+// Empty reports whether g grants nothing.
+func (g Grants) Empty() bool {
+	return len(g.ProjectRoles)+len(g.Datasets)+len(g.Buckets)+len(g.Secrets) == 0
+}
+
+var (
+	datasetRe = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
+	// Secret Manager's secret ids.
+	secretRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+)
 
 // Where a workflow identity's role is granted: the grant lists of Grants.
 const (
 	OnProject = "projectRoles"
 	OnDataset = "datasets"
 	OnBucket  = "buckets"
+	OnSecret  = "secrets"
 )
 
 // A RoleFamily is a group of predefined roles a pipeline may need on its
@@ -52,7 +68,7 @@ type RoleFamily struct {
 	Name  string
 	Roles []string
 	// On are the grant lists it may appear in (OnProject, OnDataset,
-	// OnBucket).
+	// OnBucket, OnSecret).
 	On  []string
 	Why string
 }
@@ -86,6 +102,12 @@ var RoleFamilies = []RoleFamily{
 		Roles: []string{"roles/pubsub.publisher", "roles/pubsub.subscriber", "roles/pubsub.viewer"},
 		On:    []string{OnProject},
 		Why:   "publish, consume and list messages; editor and admin also create and delete topics and set their IAM",
+	},
+	{
+		Name:  "Secret Manager secrets",
+		Roles: []string{"roles/secretmanager.secretAccessor"},
+		On:    []string{OnSecret},
+		Why:   "read one named secret's value; on the project it would read every secret there",
 	},
 }
 
@@ -160,5 +182,15 @@ func (g Grants) Check(r *setting.Rules, logBucket string) {
 			r.Add(path+".bucket", b.Bucket, "a bucket other than the platform's log bucket "+logBucket+" (each identity already has its own folder there)")
 		}
 		dup(path, "bucket "+b.Bucket+" "+b.Role)
+	}
+	for j, s := range g.Secrets {
+		path := fmt.Sprintf("secrets[%d]", j)
+		if !secretRe.MatchString(s.Secret) {
+			r.Add(path+".secret", s.Secret, "a Secret Manager secret id of the stack's project: 1 to 255 letters, digits, '-' and '_'")
+		}
+		if msg := CheckRole(s.Role, OnSecret); msg != "" {
+			r.Add(path+".role", s.Role, msg)
+		}
+		dup(path, "secret "+s.Secret+" "+s.Role)
 	}
 }
