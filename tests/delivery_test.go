@@ -16,11 +16,14 @@ import (
 )
 
 type workflow struct {
-	Jobs map[string]struct {
+	On          map[string]any    `yaml:"on"`
+	Permissions map[string]string `yaml:"permissions"`
+	Jobs        map[string]struct {
 		RunsOn      string            `yaml:"runs-on"`
 		Uses        string            `yaml:"uses"`
 		Needs       any               `yaml:"needs"`
 		Environment string            `yaml:"environment"`
+		Permissions map[string]string `yaml:"permissions"`
 		With        map[string]string `yaml:"with"`
 		Strategy    struct {
 			Matrix struct {
@@ -29,7 +32,9 @@ type workflow struct {
 		} `yaml:"strategy"`
 		Steps []struct {
 			Uses string            `yaml:"uses"`
+			Run  string            `yaml:"run"`
 			With map[string]string `yaml:"with"`
+			Env  map[string]string `yaml:"env"`
 		} `yaml:"steps"`
 	} `yaml:"jobs"`
 }
@@ -109,34 +114,13 @@ func TestWorkflowsAgreeWithTheStacksAndTheTrust(t *testing.T) {
 	assert.Contains(t, string(readme), "--secrets-provider=\"gcpkms://")
 }
 
-// Previews and deploys run only on the runner DEPLOY_RUNNER names (the
-// cluster admits no other address), and fail at once, before any cloud
-// step, when it is unset: the guard's own script is run here both ways.
-func TestDeploysFailAtOnceWithoutTheirRunner(t *testing.T) {
-	const guard = "./.github/actions/require-deploy-runner"
-	for _, name := range []string{"preview.yml", "drift.yml", "up.yml"} {
-		w := readWorkflow(t, name)
-		runner, ok := w.Jobs["runner"]
-		require.True(t, ok, "%s has a runner guard job", name)
-		guarded := false
-		for _, step := range runner.Steps {
-			if step.Uses == guard {
-				guarded = true
-				assert.Equal(t, "${{ vars.DEPLOY_RUNNER }}", step.With["deploy-runner"], name)
-			}
-		}
-		assert.True(t, guarded, "%s: the runner job uses %s", name, guard)
-		for jobName, job := range w.Jobs {
-			for _, step := range job.Steps {
-				if strings.HasPrefix(step.Uses, "pulumi/actions@") {
-					assert.Equal(t, "${{ vars.DEPLOY_RUNNER }}", job.RunsOn, "%s/%s: no fallback to a hosted runner", name, jobName)
-					assert.Equal(t, "runner", job.Needs, "%s/%s waits for the guard", name, jobName)
-				}
-			}
-		}
-	}
+// The guard step every workflow's runner job runs before any cloud step.
+const guard = "./.github/actions/require-runner"
 
-	data, err := os.ReadFile(filepath.Join(RepoRoot(), ".github", "actions", "require-deploy-runner", "action.yml"))
+// runGuard runs the guard action's own script with its inputs.
+func runGuard(t *testing.T, runner, variable, deployRunner string) (string, error) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(RepoRoot(), ".github", "actions", "require-runner", "action.yml"))
 	require.NoError(t, err)
 	var action struct {
 		Runs struct {
@@ -149,17 +133,117 @@ func TestDeploysFailAtOnceWithoutTheirRunner(t *testing.T) {
 	require.NoError(t, yaml.Unmarshal(data, &action))
 	require.Len(t, action.Runs.Steps, 1)
 	step := action.Runs.Steps[0]
-	require.Equal(t, "${{ inputs.deploy-runner }}", step.Env["DEPLOY_RUNNER"])
-	run := func(value string) (string, error) {
-		cmd := exec.Command("bash", "-e", "-c", step.Run)
-		cmd.Env = append(os.Environ(), "DEPLOY_RUNNER="+value)
-		out, err := cmd.CombinedOutput()
-		return string(out), err
+	require.Equal(t, map[string]string{
+		"RUNNER_LABEL":  "${{ inputs.runner }}",
+		"VARIABLE":      "${{ inputs.variable }}",
+		"DEPLOY_RUNNER": "${{ inputs.deploy-runner }}",
+	}, step.Env)
+	cmd := exec.Command("bash", "-e", "-c", step.Run)
+	cmd.Env = append(os.Environ(), "RUNNER_LABEL="+runner, "VARIABLE="+variable, "DEPLOY_RUNNER="+deployRunner)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// Pull-request code never runs where a deploy runs: previews of pull
+// requests run on PREVIEW_RUNNER, deploys, main's previews and the drift
+// check on DEPLOY_RUNNER, and no workflow a pull request triggers names
+// the deploy runner as its own. Each job fails at once, before any cloud
+// step, when its runner is unset, and a pull request's when its runner is
+// the deploy runner: the guard's own script is run here every way.
+func TestPullRequestCodeNeverRunsWhereADeployRuns(t *testing.T) {
+	runners := map[string]string{"preview.yml": "PREVIEW_RUNNER", "drift.yml": "DEPLOY_RUNNER", "up.yml": "DEPLOY_RUNNER"}
+	for name, variable := range runners {
+		w := readWorkflow(t, name)
+		_, onPR := w.On["pull_request"]
+		_, onPRTarget := w.On["pull_request_target"]
+		assert.False(t, onPRTarget, "%s: pull_request_target runs a pull request's code with main's rights", name)
+		assert.Equal(t, name == "preview.yml", onPR, "%s: only preview.yml runs on pull requests", name)
+		runner, ok := w.Jobs["runner"]
+		require.True(t, ok, "%s has a runner guard job", name)
+		assert.Equal(t, "ubuntu-latest", runner.RunsOn, "%s: the guard runs on a hosted runner, before any self-hosted one", name)
+		guarded := false
+		for _, step := range runner.Steps {
+			if step.Uses == guard {
+				guarded = true
+				assert.Equal(t, "${{ vars."+variable+" }}", step.With["runner"], name)
+				assert.Equal(t, variable, step.With["variable"], name)
+				if onPR {
+					assert.Equal(t, "${{ vars.DEPLOY_RUNNER }}", step.With["deploy-runner"], "%s: the guard refuses the deploy runner", name)
+				}
+			}
+		}
+		assert.True(t, guarded, "%s: the runner job uses %s", name, guard)
+		for jobName, job := range w.Jobs {
+			if onPR {
+				assert.NotContains(t, job.RunsOn, "DEPLOY_RUNNER", "%s/%s: a pull request's job on the deploy runner", name, jobName)
+			}
+			for _, step := range job.Steps {
+				if strings.HasPrefix(step.Uses, "pulumi/actions@") {
+					assert.Equal(t, "${{ vars."+variable+" }}", job.RunsOn, "%s/%s: no fallback to a hosted runner", name, jobName)
+					assert.Equal(t, "runner", job.Needs, "%s/%s waits for the guard", name, jobName)
+				}
+			}
+		}
 	}
-	out, err := run("")
+
+	out, err := runGuard(t, "", "DEPLOY_RUNNER", "")
 	assert.Error(t, err, "unset: the guard fails")
 	assert.Contains(t, out, "::error title=DEPLOY_RUNNER is not set::")
 	assert.Contains(t, out, "cluster.authorizedNetworks", "it says what to set and why")
-	out, err = run("argo-deployer")
-	assert.NoError(t, err, "set: the guard passes: %s", out)
+	out, err = runGuard(t, "argo-deployer", "DEPLOY_RUNNER", "")
+	assert.NoError(t, err, "a deploy on its runner: %s", out)
+	out, err = runGuard(t, "argo-deployer", "PREVIEW_RUNNER", "argo-deployer")
+	assert.Error(t, err, "a pull request on the deploy runner: the guard fails")
+	assert.Contains(t, out, "::error title=PREVIEW_RUNNER is the deploy runner::")
+	out, err = runGuard(t, "", "PREVIEW_RUNNER", "argo-deployer")
+	assert.Error(t, err, "a pull request with no runner of its own: the guard fails: %s", out)
+	out, err = runGuard(t, "argo-previews", "PREVIEW_RUNNER", "argo-deployer")
+	assert.NoError(t, err, "a pull request on its own runner: %s", out)
+}
+
+// The job that runs a pull request's code holds no right to write on
+// GitHub: preview.yml asks only to read the repository and for the token
+// its previewer account is exchanged for. Its diff is posted by
+// comment.yml, which runs from main on the preview's completion, checks
+// nothing out, runs no action of the repository, takes the pull request's
+// number from GitHub's event (never from the artifact a pull request
+// wrote), and holds only the rights to read that run's artifacts and to
+// comment.
+func TestPreviewCommentsArePostedApartFromThePullRequestsCode(t *testing.T) {
+	preview := readWorkflow(t, "preview.yml")
+	assert.Equal(t, map[string]string{"contents": "read", "id-token": "write"}, preview.Permissions, "preview.yml writes nothing on GitHub")
+	for name, job := range preview.Jobs {
+		assert.Empty(t, job.Permissions, "preview.yml/%s asks for no rights of its own", name)
+		for _, step := range job.Steps {
+			if strings.HasPrefix(step.Uses, "pulumi/actions@") {
+				assert.Equal(t, "false", step.With["comment-on-pr"], "the preview does not comment itself")
+				assert.Empty(t, step.With["github-token"], "the preview gets no GitHub token to write with")
+			}
+		}
+	}
+	uploads := false
+	for _, step := range preview.Jobs["preview"].Steps {
+		uploads = uploads || strings.HasPrefix(step.Uses, "actions/upload-artifact@")
+	}
+	assert.True(t, uploads, "the preview leaves its diff as an artifact")
+
+	comment := readWorkflow(t, "comment.yml")
+	run, ok := comment.On["workflow_run"].(map[string]any)
+	require.True(t, ok, "comment.yml runs on workflow_run: from main, not from the pull request")
+	assert.Equal(t, []any{"preview"}, run["workflows"])
+	assert.Len(t, comment.On, 1, "comment.yml has no other trigger")
+	assert.Empty(t, comment.Permissions, "no rights but the job's own")
+	require.Len(t, comment.Jobs, 1)
+	for name, job := range comment.Jobs {
+		assert.Equal(t, map[string]string{"actions": "read", "pull-requests": "write"}, job.Permissions, name)
+		assert.Equal(t, "ubuntu-latest", job.RunsOn, name)
+		for _, step := range job.Steps {
+			assert.False(t, strings.HasPrefix(step.Uses, "actions/checkout@"), "%s checks nothing out", name)
+			assert.False(t, strings.HasPrefix(step.Uses, "./"), "%s runs no action of the repository", name)
+			if step.Run != "" {
+				assert.NotContains(t, step.Run, "${{", "%s: no expression is pasted into the script; values come through env", name)
+				assert.Equal(t, "${{ github.event.workflow_run.pull_requests[0].number }}", step.Env["PR"], "%s: the pull request from GitHub's event", name)
+			}
+		}
+	}
 }

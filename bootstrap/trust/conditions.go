@@ -47,13 +47,21 @@ func list(items ...string) string {
 // job_workflow_ref claims.
 func (s *Settings) ref(file, ref string) string { return s.Repository + "/" + file + "@" + ref }
 
+// protectedMain is the clause that main is protected when the token is
+// minted: GitHub's ref_protected claim is "true" only while branch
+// protection or a ruleset applies to the ref (docs/bootstrap.md sets them
+// up: a pull request and the owners' review for every change, no bypass).
+// Without it, anyone who may push to an unprotected main deploys.
+const protectedMain = "assertion.ref_protected == 'true'"
+
 // Clauses are the conditions a GitHub token must meet to act as env's role
 // account, one CEL clause each, all required (Condition joins them with &&).
 //
-//   - deployer-<env>: deploy.yml calling up.yml, on main, pushed or
-//     dispatched, in GitHub environment <env>;
+//   - deployer-<env>: deploy.yml calling up.yml, on a protected main, pushed
+//     or dispatched, in GitHub environment <env>;
 //   - previewer-<env>, from main: deploy.yml (calling up.yml) or drift.yml,
-//     on main, pushed, dispatched or scheduled, in <env>-preview;
+//     on main, pushed, dispatched or scheduled, in <env>-preview; for
+//     production, a protected main only;
 //   - previewer-experimental and -staging also: a pull request's preview.yml
 //     into main. Production's previewer never takes a pull request.
 func (s *Settings) Clauses(env string, role Role) []string {
@@ -64,6 +72,7 @@ func (s *Settings) Clauses(env string, role Role) []string {
 	if role == Deployer {
 		return append(c,
 			"assertion.ref == "+quote(MainRef),
+			protectedMain,
 			"assertion.event_name in ['push', 'workflow_dispatch']",
 			"assertion.workflow_ref == "+quote(s.ref(DeployWorkflow, MainRef)),
 			"assertion.job_workflow_ref == "+quote(s.ref(UpWorkflow, MainRef)),
@@ -79,8 +88,8 @@ func (s *Settings) Clauses(env string, role Role) []string {
 	}
 	if env == "production" {
 		// Never a pull request: production's secrets and cluster stay out
-		// of reach of code that is not on main.
-		return append(c, fromMain...)
+		// of reach of code that is not on a protected main.
+		return append(append(c, fromMain[0], protectedMain), fromMain[1:]...)
 	}
 	pullRequest := []string{
 		"assertion.event_name == 'pull_request'",

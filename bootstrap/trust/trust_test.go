@@ -79,7 +79,7 @@ func admits(t *testing.T, condition string, tok token) bool {
 func deployToken(environment string) token {
 	return token{
 		"sub": "repo:" + repo + ":environment:" + environment, "repository": repo, "repository_id": repoID,
-		"ref": MainRef, "event_name": "push", "environment": environment,
+		"ref": MainRef, "ref_protected": "true", "event_name": "push", "environment": environment,
 		"workflow_ref":     repo + "/" + DeployWorkflow + "@" + MainRef,
 		"job_workflow_ref": repo + "/" + UpWorkflow + "@" + MainRef,
 	}
@@ -112,7 +112,7 @@ func providers(t *testing.T, rec *tests.Recorder) map[string]string {
 func driftToken(env string) token {
 	return token{
 		"sub": "repo:" + repo + ":environment:" + PreviewEnvironment(env), "repository": repo, "repository_id": repoID,
-		"ref": MainRef, "event_name": "schedule", "environment": PreviewEnvironment(env),
+		"ref": MainRef, "ref_protected": "true", "event_name": "schedule", "environment": PreviewEnvironment(env),
 		"workflow_ref":     repo + "/" + DriftWorkflow + "@" + MainRef,
 		"job_workflow_ref": repo + "/" + DriftWorkflow + "@" + MainRef,
 	}
@@ -149,6 +149,9 @@ func TestEachAccountAdmitsOnlyTheTokensItIsFor(t *testing.T) {
 		deploy.bad["deploy.yml's preview job"] = deployToken(PreviewEnvironment(env))
 		deploy.bad["drift.yml"] = driftToken(env).with("environment", env)
 		deploy.bad["a scheduled run"] = deployToken(env).with("event_name", "schedule")
+		// A main that anyone with write access may push to.
+		deploy.bad["an unprotected main"] = deployToken(env).with("ref_protected", "false")
+		deploy.bad["a token without ref_protected"] = deployToken(env).with("ref_protected", "")
 		preview := want{legit: []token{deployToken(PreviewEnvironment(env)), driftToken(env)}, bad: fromMainVariations(deployToken(PreviewEnvironment(env)))}
 		for what, tok := range fromMainVariations(driftToken(env)) {
 			preview.bad["drift: "+what] = tok
@@ -156,6 +159,9 @@ func TestEachAccountAdmitsOnlyTheTokensItIsFor(t *testing.T) {
 		preview.bad["the deploy environment"] = deployToken(env)
 		if env == "production" {
 			preview.bad["a pull request's preview"] = prToken()
+			preview.bad["an unprotected main"] = deployToken(PreviewEnvironment(env)).with("ref_protected", "false")
+			preview.bad["drift on an unprotected main"] = driftToken(env).with("ref_protected", "false")
+			preview.bad["a token without ref_protected"] = driftToken(env).with("ref_protected", "")
 		} else {
 			pr := prToken()
 			preview.legit = append(preview.legit, pr)
