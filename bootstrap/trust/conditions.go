@@ -25,11 +25,22 @@ func PreviewEnvironment(env string) string { return env + "-preview" }
 // Role is what an account is for.
 type Role string
 
-// The two roles per environment.
+// The roles per environment: a deployer, a previewer for code on main,
+// and, but for production, a previewer for pull requests (Roles).
 const (
-	Deployer  Role = "deployer"
-	Previewer Role = "previewer"
+	Deployer    Role = "deployer"
+	Previewer   Role = "previewer"
+	PullRequest Role = "pr-previewer"
 )
+
+// Roles are the accounts env gets: production's code is never previewed
+// from a pull request, so it has no pull-request previewer.
+func Roles(env string) []Role {
+	if env == "production" {
+		return []Role{Deployer, Previewer}
+	}
+	return []Role{Deployer, Previewer, PullRequest}
+}
 
 // quote writes s as a CEL string literal.
 func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", `\'`) + "'" }
@@ -62,8 +73,10 @@ const protectedMain = "assertion.ref_protected == 'true'"
 //   - previewer-<env>, from main: deploy.yml (calling up.yml) or drift.yml,
 //     on main, pushed, dispatched or scheduled, in <env>-preview; for
 //     production, a protected main only;
-//   - previewer-experimental and -staging also: a pull request's preview.yml
-//     into main. Production's previewer never takes a pull request.
+//   - pr-previewer-<env> (experimental and staging only): a pull request's
+//     preview.yml into main, and nothing else. It is an account apart from
+//     the previewer from main, so a pull request's code gets none of the
+//     rights main's previews need.
 func (s *Settings) Clauses(env string, role Role) []string {
 	c := []string{
 		"assertion.repository_id == " + quote(s.RepositoryID),
@@ -79,6 +92,13 @@ func (s *Settings) Clauses(env string, role Role) []string {
 			"assertion.environment == "+quote(env),
 		)
 	}
+	if role == PullRequest {
+		return append(c,
+			"assertion.event_name == 'pull_request'",
+			"assertion.base_ref == 'main'",
+			fmt.Sprintf("assertion.workflow_ref.startsWith(%s)", quote(s.Repository+"/"+PreviewWorkflow+"@refs/pull/")),
+		)
+	}
 	fromMain := []string{
 		"assertion.ref == " + quote(MainRef),
 		"assertion.event_name in ['push', 'workflow_dispatch', 'schedule']",
@@ -87,16 +107,11 @@ func (s *Settings) Clauses(env string, role Role) []string {
 		"assertion.environment == " + quote(PreviewEnvironment(env)),
 	}
 	if env == "production" {
-		// Never a pull request: production's secrets and cluster stay out
-		// of reach of code that is not on a protected main.
+		// Production's secrets and cluster stay out of reach of code
+		// that is not on a protected main.
 		return append(append(c, fromMain[0], protectedMain), fromMain[1:]...)
 	}
-	pullRequest := []string{
-		"assertion.event_name == 'pull_request'",
-		"assertion.base_ref == 'main'",
-		fmt.Sprintf("assertion.workflow_ref.startsWith(%s)", quote(s.Repository+"/"+PreviewWorkflow+"@refs/pull/")),
-	}
-	return append(c, "(("+strings.Join(fromMain, " && ")+") || ("+strings.Join(pullRequest, " && ")+"))")
+	return append(c, fromMain...)
 }
 
 // Condition is the attribute condition of env's role pool's provider.

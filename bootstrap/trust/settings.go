@@ -1,10 +1,10 @@
 // Package trust is the bootstrap program: what GitHub Actions may do to
 // each environment, as code. Per environment it creates the Pulumi state
 // bucket, the KMS key that encrypts the stack's secrets, a deployer and a
-// previewer service account, and one Workload Identity pool per account
-// whose provider admits only the GitHub tokens that account is for. Each
-// environment's bucket and key are reachable only by that environment's two
-// accounts.
+// previewer service account, a pull-request previewer but for production
+// (Roles), and one Workload Identity pool per account whose provider admits
+// only the GitHub tokens that account is for. Each environment's bucket and
+// key are reachable only by that environment's accounts.
 //
 // Who may act as which account is Settings.Clauses; docs/bootstrap.md has
 // the table.

@@ -80,21 +80,36 @@ var DeployerRoleFor = map[string]string{
 	"kubernetes:": "roles/container.admin",
 }
 
-// PreviewerRoles read the environment's project. container.developer is
-// there because the Kubernetes provider previews with server-side dry runs,
-// which the API server authorizes as writes; production's previewer runs
-// only from main (Conditions).
+// PreviewerRoles read the environment's project, for main's previews and
+// the drift check's refresh. container.developer is there because the
+// Kubernetes provider previews with server-side dry runs, which the API
+// server authorizes as writes; this previewer runs only code on main
+// (Clauses).
 var PreviewerRoles = []string{
 	"roles/viewer",
 	"roles/iam.securityReviewer",
 	"roles/container.developer",
 }
 
+// PullRequestRoles are all a pull request's preview gets on the
+// environment's project: the cluster's metadata, so its client can
+// authenticate to the cluster (Kubernetes Engine Cluster Viewer holds
+// container.clusters.get and .list and no right on any object inside the
+// cluster). A preview without a refresh reads nothing else from Google
+// Cloud (the program calls no data source), and the Kubernetes provider
+// falls back to a client-side diff when the API server forbids its
+// server-side dry run (pulumi-kubernetes' Create and Update in preview), so
+// the diff still shows the Kubernetes side; no object can be changed or
+// read, Secrets included (e2e TestAPullRequestsPreviewNeedsNoRightInTheCluster).
+var PullRequestRoles = []string{
+	"roles/container.clusterViewer",
+}
+
 // BucketName is env's state bucket in the admin project.
 func BucketName(admin, env string) string { return admin + "-pulumi-" + env }
 
 // prefix names each role's account and pool.
-var prefix = map[Role]string{Deployer: "deploy", Previewer: "preview"}
+var prefix = map[Role]string{Deployer: "deploy", Previewer: "preview", PullRequest: "prpreview"}
 
 // AccountID is env's role account (at most 30 characters).
 func AccountID(env string, role Role) string { return prefix[role] + "-" + env }
@@ -115,10 +130,6 @@ var AdminAPIs = []string{
 
 // KeyRingName holds one key per environment.
 const KeyRingName = "pulumi-state"
-
-// lockPrefix is where Pulumi's file backend keeps stack locks: a previewer
-// may write there and nowhere else in its bucket.
-const lockPrefix = ".pulumi/locks/"
 
 // Trust is the bootstrap's resources.
 type Trust struct {
@@ -145,7 +156,7 @@ func Deploy(ctx *pulumi.Context) error {
 	for _, env := range stacks.Environments {
 		ctx.Export(env+"StateURL", pulumi.Sprintf("gs://%s", t.Buckets[env]))
 		ctx.Export(env+"SecretsProvider", pulumi.Sprintf("gcpkms://%s", t.Keys[env]))
-		for _, role := range []Role{Deployer, Previewer} {
+		for _, role := range Roles(env) {
 			k := env + "/" + string(role)
 			ctx.Export(env+"-"+string(role)+"-account", t.Accounts[k])
 			ctx.Export(env+"-"+string(role)+"-provider", t.Providers[k])
@@ -215,7 +226,7 @@ func NewTrust(ctx *pulumi.Context, name string, s *Settings, opts ...pulumi.Reso
 		t.Buckets[env] = bucket.Name
 		t.Keys[env] = key.ID().ToStringOutput()
 
-		for _, role := range []Role{Deployer, Previewer} {
+		for _, role := range Roles(env) {
 			k := env + "/" + string(role)
 			res := env + "-" + string(role)
 			pool, err := iam.NewWorkloadIdentityPool(ctx, res, &iam.WorkloadIdentityPoolArgs{
@@ -262,10 +273,18 @@ func NewTrust(ctx *pulumi.Context, name string, s *Settings, opts ...pulumi.Reso
 				return nil, err
 			}
 
+			// A preview reads the state and decrypts the stack's secrets
+			// to run the program; it takes no lock (Pulumi's file backend
+			// locks updates, refreshes and destroys, not previews), so it
+			// writes nothing to the bucket and cannot remove a deploy's
+			// lock.
 			roles, stateRole, keyRole := DeployerRoles, "roles/storage.objectAdmin", "roles/cloudkms.cryptoKeyEncrypterDecrypter"
-			if role == Previewer {
+			switch {
+			case role == Previewer:
 				roles, stateRole, keyRole = PreviewerRoles, "roles/storage.objectViewer", "roles/cloudkms.cryptoKeyDecrypter"
-			} else if e.DNS {
+			case role == PullRequest:
+				roles, stateRole, keyRole = PullRequestRoles, "roles/storage.objectViewer", "roles/cloudkms.cryptoKeyDecrypter"
+			case e.DNS:
 				roles = append(append([]string{}, roles...), "roles/dns.admin")
 			}
 			for _, r := range roles {
@@ -279,19 +298,6 @@ func NewTrust(ctx *pulumi.Context, name string, s *Settings, opts ...pulumi.Reso
 				Bucket: bucket.Name, Role: pulumi.String(stateRole), Member: member,
 			}, under); err != nil {
 				return nil, err
-			}
-			if role == Previewer {
-				// A preview takes the stack's lock: create and delete
-				// objects under the lock folder, nothing else.
-				if _, err := storage.NewBucketIAMMember(ctx, res+"-state-lock", &storage.BucketIAMMemberArgs{
-					Bucket: bucket.Name, Role: pulumi.String("roles/storage.objectUser"), Member: member,
-					Condition: storage.BucketIAMMemberConditionArgs{
-						Title:      pulumi.String("stack locks only"),
-						Expression: pulumi.Sprintf("resource.name.startsWith(%s)", pulumi.Sprintf("'projects/_/buckets/%s/objects/%s'", bucket.Name, lockPrefix)),
-					},
-				}, under); err != nil {
-					return nil, err
-				}
 			}
 			if _, err := kms.NewCryptoKeyIAMMember(ctx, res+"-secrets", &kms.CryptoKeyIAMMemberArgs{
 				CryptoKeyId: key.ID(), Role: pulumi.String(keyRole), Member: member,

@@ -104,7 +104,7 @@ func providers(t *testing.T, rec *tests.Recorder) map[string]string {
 		out[env+"/"+role] = tests.Str(p.Inputs, "attributeCondition")
 		assert.Equal(t, GitHubIssuer, tests.Str(p.Inputs, "oidc.issuerUri"))
 	}
-	require.Len(t, out, 6, "a deployer and a previewer per environment")
+	require.Len(t, out, 8, "a deployer and a previewer per environment, and a pull-request previewer but for production")
 	return out
 }
 
@@ -157,19 +157,26 @@ func TestEachAccountAdmitsOnlyTheTokensItIsFor(t *testing.T) {
 			preview.bad["drift: "+what] = tok
 		}
 		preview.bad["the deploy environment"] = deployToken(env)
+		// main's previewer never takes a pull request: those get an
+		// account of their own, with no right in the cluster.
+		preview.bad["a pull request's preview"] = prToken()
+		wants := map[Role]want{Deployer: deploy, Previewer: preview}
 		if env == "production" {
-			preview.bad["a pull request's preview"] = prToken()
 			preview.bad["an unprotected main"] = deployToken(PreviewEnvironment(env)).with("ref_protected", "false")
 			preview.bad["drift on an unprotected main"] = driftToken(env).with("ref_protected", "false")
 			preview.bad["a token without ref_protected"] = driftToken(env).with("ref_protected", "")
 		} else {
 			pr := prToken()
-			preview.legit = append(preview.legit, pr)
-			preview.bad["a pull request from another repository id"] = pr.with("repository_id", "99")
-			preview.bad["a pull request from another repository"] = pr.with("repository", "evil/argo-platform")
-			preview.bad["a pull request into another base"] = pr.with("base_ref", "release")
-			preview.bad["a pull request running another workflow"] = pr.with("workflow_ref", repo+"/.github/workflows/evil.yml@refs/pull/7/merge")
-			preview.bad["a pull request's workflow, pushed"] = pr.with("event_name", "push")
+			wants[PullRequest] = want{legit: []token{pr}, bad: map[string]token{
+				"a pull request from another repository id": pr.with("repository_id", "99"),
+				"a pull request from another repository":    pr.with("repository", "evil/argo-platform"),
+				"a pull request into another base":          pr.with("base_ref", "release"),
+				"a pull request running another workflow":   pr.with("workflow_ref", repo+"/.github/workflows/evil.yml@refs/pull/7/merge"),
+				"a pull request's workflow, pushed":         pr.with("event_name", "push"),
+				"main's deploy":                             deployToken(env),
+				"main's preview":                            deployToken(PreviewEnvironment(env)),
+				"main's drift check":                        driftToken(env),
+			}}
 		}
 		for _, other := range stacks.Environments {
 			if other != env {
@@ -177,7 +184,7 @@ func TestEachAccountAdmitsOnlyTheTokensItIsFor(t *testing.T) {
 				preview.bad["the "+other+"-preview environment"] = deployToken(PreviewEnvironment(other))
 			}
 		}
-		for role, w := range map[Role]want{Deployer: deploy, Previewer: preview} {
+		for role, w := range wants {
 			cond := conditions[env+"/"+string(role)]
 			require.NotEmpty(t, cond, "%s %s has a condition", env, role)
 			for _, tok := range w.legit {
@@ -199,7 +206,7 @@ func TestNoPullRequestReachesProduction(t *testing.T) {
 		for _, environment := range []string{"", "production", PreviewEnvironment("production"), "staging"} {
 			tok := prToken().with("environment", environment)
 			got := admits(t, cond, tok)
-			if strings.HasPrefix(key, "production/") || strings.HasSuffix(key, "/deployer") {
+			if !strings.HasSuffix(key, "/"+string(PullRequest)) {
 				assert.False(t, got, "%s refuses a pull request (environment %q)", key, environment)
 			}
 		}
@@ -222,7 +229,7 @@ func TestEachAccountTrustsItsOwnPoolOnly(t *testing.T) {
 	}
 	want := map[string]string{}
 	for _, env := range stacks.Environments {
-		for _, role := range []Role{Deployer, Previewer} {
+		for _, role := range Roles(env) {
 			want["projects/"+admin+"/serviceAccounts/"+email(env, role)] =
 				"principalSet://iam.googleapis.com/projects/" + tests.ProjectNumber + "/locations/global/workloadIdentityPools/" + PoolID(env, role) + "/*"
 		}
@@ -235,8 +242,9 @@ func TestEachAccountTrustsItsOwnPoolOnly(t *testing.T) {
 }
 
 // Each environment's state bucket and secrets key are reachable by that
-// environment's two accounts only: the deployer writes state and encrypts,
-// the previewer reads state (writes only stack locks) and decrypts.
+// environment's accounts only: the deployer writes state and encrypts, the
+// previewers read state and decrypt, and write nothing (a preview takes no
+// lock, so none can remove a deploy's).
 func TestEachEnvironmentsStateAndKeyAreItsOwn(t *testing.T) {
 	rec := run(t)
 	type grant struct{ on, role, member, condition string }
@@ -254,10 +262,16 @@ func TestEachEnvironmentsStateAndKeyAreItsOwn(t *testing.T) {
 		want = append(want,
 			grant{bucket, "roles/storage.objectAdmin", deployer, ""},
 			grant{bucket, "roles/storage.objectViewer", previewer, ""},
-			grant{bucket, "roles/storage.objectUser", previewer, "resource.name.startsWith('projects/_/buckets/" + bucket + "/objects/.pulumi/locks/')"},
 			grant{key, "roles/cloudkms.cryptoKeyEncrypterDecrypter", deployer, ""},
 			grant{key, "roles/cloudkms.cryptoKeyDecrypter", previewer, ""},
 		)
+		if env != "production" {
+			pr := "serviceAccount:" + email(env, PullRequest)
+			want = append(want,
+				grant{bucket, "roles/storage.objectViewer", pr, ""},
+				grant{key, "roles/cloudkms.cryptoKeyDecrypter", pr, ""},
+			)
+		}
 	}
 	assert.ElementsMatch(t, want, got)
 
@@ -304,6 +318,10 @@ func TestAccountsHoldRolesOnTheirOwnProjectOnly(t *testing.T) {
 		want[envProject(env)+" serviceAccount:"+email(env, Deployer)] = deployer
 		// Reading, plus the server-side dry runs of the Kubernetes provider.
 		want[envProject(env)+" serviceAccount:"+email(env, Previewer)] = []string{"roles/viewer", "roles/iam.securityReviewer", "roles/container.developer"}
+		if env != "production" {
+			// A pull request's code: the cluster's metadata, nothing in it.
+			want[envProject(env)+" serviceAccount:"+email(env, PullRequest)] = []string{"roles/container.clusterViewer"}
+		}
 	}
 	require.Len(t, got, len(want))
 	for k, roles := range want {
@@ -352,7 +370,7 @@ func TestBadSettingsCreateNothing(t *testing.T) {
 func TestNamesFitGCPLimits(t *testing.T) {
 	longest := strings.Repeat("a", 30)
 	for _, env := range stacks.Environments {
-		for _, role := range []Role{Deployer, Previewer} {
+		for _, role := range Roles(env) {
 			assert.LessOrEqual(t, len(AccountID(env, role)), 30)
 			assert.LessOrEqual(t, len(PoolID(env, role)), 32)
 		}

@@ -178,6 +178,11 @@ func TestStacks(t *testing.T) {
 				}
 			})
 
+			if stack != stacks.Production {
+				// Production is never previewed on a pull request.
+				t.Run("a pull request's preview needs no right in the cluster", func(t *testing.T) { checkPullRequestPreview(t, ctx, s, stack, cfg) })
+			}
+
 			t.Run("the executor's token is replaced by deleting its account and Secret and `pulumi up --refresh`", func(t *testing.T) {
 				// docs/operations.md, "The executor's token".
 				secrets := cluster.Client.CoreV1().Secrets(cfg.Argo.WorkflowNamespace)
