@@ -134,3 +134,22 @@ func TestTheREADMENamesEveryAcceptedRole(t *testing.T) {
 		}
 	}
 }
+
+// The README's settings table names every retention floor in the row of
+// its key: lowering a retention below one is refused (Floors).
+func TestTheREADMENamesEveryRetentionFloor(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+	rows := map[string]string{}
+	for _, line := range strings.Split(string(readme), "\n") {
+		if key, ok := strings.CutPrefix(line, "| `"); ok {
+			name, _, _ := strings.Cut(key, "`")
+			rows[name] = line
+		}
+	}
+	for env, floors := range Floors {
+		for _, f := range floors {
+			assert.Contains(t, rows[f.Key], fmt.Sprintf("%s %d or more", env, f.Min), "%s's floor in %s", f.Key, env)
+		}
+	}
+}

@@ -82,6 +82,7 @@ func (l *Loaded) problems(stack string) Problems {
 	s.Alerts.Check(v.Section("alerts"))
 
 	exampleValues(s, v)
+	floors(s, v)
 
 	if s.Environment == Production {
 		l.productionInvariants(v)
@@ -136,6 +137,48 @@ func (l *Loaded) productionInvariants(v *setting.Rules) {
 	}
 	if s.Argo.ServerReplicas < 2 {
 		v.Add("argo.serverReplicas", strconv.Itoa(s.Argo.ServerReplicas), "2 or more in production (the UI stays up while a node drains)")
+	}
+}
+
+// A Floor is the least an environment keeps of one kind of data: lowering
+// a retention deletes what is older at once, so a floor is a rule like any
+// other, refused naming its key.
+type Floor struct {
+	Key string
+	Min int
+	Why string
+}
+
+// Floors are the retentions production and staging may not go below.
+// Production keeps what an audit or a late-noticed mistake needs; staging
+// what a rehearsal of production's recovery needs (backups to restore from,
+// a week of history to compare with). experimental keeps what it likes.
+var Floors = map[string][]Floor{
+	Production: {
+		{"argo.archiveTTLDays", 90, "a quarter of archived runs for audits and for finding when a pipeline started to go wrong"},
+		{"logs.retentionDays", 30, "a month of step logs: a failure noticed at the month's close still has its logs"},
+		{"database.backupRetentionCount", 14, "two weeks of daily backups: a mistake noticed after a holiday can still be undone"},
+		{"database.logRetentionDays", 7, "a week of point-in-time recovery, Cloud SQL's most"},
+	},
+	Staging: {
+		{"argo.archiveTTLDays", 7, "a week of archived runs to rehearse an upgrade or a restore against"},
+		{"logs.retentionDays", 7, "a week of step logs"},
+		{"database.backupRetentionCount", 7, "a week of backups to rehearse a restore from"},
+	},
+}
+
+// floors notes each retention of s below its environment's floor.
+func floors(s Settings, v *setting.Rules) {
+	values := map[string]int{
+		"argo.archiveTTLDays":           s.Argo.ArchiveTTLDays,
+		"logs.retentionDays":            s.Logs.RetentionDays,
+		"database.backupRetentionCount": s.Database.BackupRetentionCount,
+		"database.logRetentionDays":     s.Database.LogRetentionDays,
+	}
+	for _, f := range Floors[s.Environment] {
+		if n := values[f.Key]; n < f.Min {
+			v.Add(f.Key, strconv.Itoa(n), fmt.Sprintf("%d or more in %s (%s); lowering it deletes what is older at once", f.Min, s.Environment, f.Why))
+		}
 	}
 }
 
