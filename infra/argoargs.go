@@ -54,6 +54,7 @@ func ArgoArgs(cfg *stacks.Loaded, in ArgoInputs) *argo.WorkflowsArgs {
 		Workflow:         identity(principal(in.Principals, Workflow)),
 		Identities:       workflowIdentities(in.Principals),
 		Links:            LoggingLinks(s.Project),
+		Retain:           s.Protect,
 		PodPrerequisites: in.Prerequisites,
 		Cluster:          in.Cluster,
 	}

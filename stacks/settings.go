@@ -39,7 +39,9 @@ type Settings struct {
 	// Required: the managed certificate and the Ingress rule are issued for it.
 	Domain string `json:"domain"`
 	// Protect puts Pulumi's `protect` on the data (cluster, database, bucket) on
-	// top of the cloud's own deletion protection. Default: production only.
+	// top of the cloud's own deletion protection, and retains Argo's
+	// namespaces and CRDs on delete (a namespace move or a destroy leaves
+	// them, and what they hold, in the cluster). Default: production only.
 	Protect bool `json:"protect"`
 
 	// The components' sections: each type says what its keys mean and

@@ -33,6 +33,7 @@ type Registered struct {
 	Provider        string
 	DependsOn       []string
 	Protect         bool
+	RetainOnDelete  bool
 	IgnoreChanges   []string
 	DeletedWith     string
 	// DeleteTimeout is the customTimeouts delete option ("" when unset).
@@ -68,6 +69,7 @@ func (r *Recorder) NewResource(args pulumi.MockResourceArgs) (string, resource.P
 		reg.Parent = rpc.GetParent()
 		reg.DependsOn = rpc.GetDependencies()
 		reg.Protect = rpc.GetProtect()
+		reg.RetainOnDelete = rpc.GetRetainOnDelete()
 		reg.IgnoreChanges = rpc.GetIgnoreChanges()
 		reg.DeletedWith = rpc.GetDeletedWith()
 		reg.DeleteTimeout = rpc.GetCustomTimeouts().GetDelete()

@@ -164,7 +164,7 @@ func (b *builder) namespace() error {
 			// Deleting a namespace waits for everything in it, including
 			// GKE's network endpoint group objects, whose finalizer is
 			// released only once the NEGs are deleted in Compute Engine.
-		}, b.ownDeletion()...)
+		}, b.ownDeletion(pulumi.RetainOnDelete(b.args.Retain))...)
 		if err != nil {
 			return fmt.Errorf("argo: namespace %s: %w", n.name, err)
 		}
@@ -329,7 +329,8 @@ func (b *builder) crds() error {
 				Scope:    pulumi.String(scope),
 				Versions: apiextv1.CustomResourceDefinitionVersionArray{version},
 			},
-		}, b.opts()...)
+			// Deleting a CRD deletes every object of its kind.
+		}, b.opts(pulumi.RetainOnDelete(b.args.Retain))...)
 		if err != nil {
 			return fmt.Errorf("argo: crd %s: %w", c.plural, err)
 		}

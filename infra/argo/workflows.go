@@ -86,6 +86,13 @@ type WorkflowsArgs struct {
 	// start pods that crash. (The database users need no entry: they reach
 	// the pods as data, Database.) Optional.
 	PodPrerequisites []pulumi.Resource
+	// Retain keeps the namespaces and the CRDs in the cluster whenever
+	// Pulumi deletes them (a namespace moved in the settings, a renamed
+	// resource, destroy): what they hold, the CronWorkflows, the
+	// WorkflowTemplates, the event bindings and Secrets made by hand and
+	// every object of Argo's kinds, is never deleted with them. Optional;
+	// production sets it (stacks' protect).
+	Retain bool
 	// Cluster is the cluster everything runs in: objects that exist only in
 	// the cluster are DeletedWith it (destroying the cluster removes them
 	// anyway); the namespace, the Service and the Ingress, which hold load

@@ -258,6 +258,8 @@ func TestStacks(t *testing.T) {
 					a["workflowNamespace"] = movedNamespace
 				})
 				require.NoError(t, err)
+				// A template a team made by hand where workflows run.
+				handMade := handMadeTemplate(t, ctx, cfg.Argo.WorkflowNamespace)
 				s = newStackSameState(t, ctx, s, moved)
 				ops := previewOps(t, ctx, s)
 				for urn, op := range ops {
@@ -277,11 +279,20 @@ func TestStacks(t *testing.T) {
 
 				_, err = s.Up(ctx)
 				require.NoError(t, err)
+				old := cfg.Argo.WorkflowNamespace
 				cfg = moved
 				_, err = cluster.Client.CoreV1().Namespaces().Get(ctx, moved.Argo.WorkflowNamespace, metav1.GetOptions{})
 				require.NoError(t, err)
+				if stack == stacks.Production {
+					// Production keeps the old namespace, and what was made
+					// there by hand, for the team to move
+					// (docs/operations.md); then they delete it, as here.
+					_, err := handMade.Get(ctx, "hand-made", metav1.GetOptions{})
+					assert.NoError(t, err, "production's hand-made WorkflowTemplate is still in %s after the move", old)
+					require.NoError(t, cluster.Client.CoreV1().Namespaces().Delete(ctx, old, metav1.DeleteOptions{}))
+				}
 				require.Eventually(t, func() bool {
-					_, err := cluster.Client.CoreV1().Namespaces().Get(ctx, "workflows", metav1.GetOptions{})
+					_, err := cluster.Client.CoreV1().Namespaces().Get(ctx, old, metav1.GetOptions{})
 					return apierrors.IsNotFound(err)
 				}, 2*time.Minute, 250*time.Millisecond, "the old workflow namespace is deleted")
 				checkRBAC(t, ctx, moved)
@@ -1270,6 +1281,12 @@ func checkDestroyed(t *testing.T, ctx context.Context, cfg *stacks.Loaded, since
 	}
 	for _, name := range []string{ns, cfg.Argo.WorkflowNamespace, localdeploy.StandInNamespace} {
 		_, err := cluster.Client.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+		if cfg.Protect && name != localdeploy.StandInNamespace {
+			// Production's namespaces are retained on delete: what was
+			// made in them by hand outlives even a destroy.
+			assert.NoError(t, err, "production's namespace %s is retained", name)
+			continue
+		}
 		assert.True(t, apierrors.IsNotFound(err), "namespace %s is gone (err=%v)", name, err)
 	}
 
