@@ -20,11 +20,14 @@ func Defaults(env string) Settings {
 		Argo:        argoproj.Defaults(),
 	}
 	switch env {
+	case Experimental:
+		// Nothing here is kept: soft-deleted objects would only be billed.
+		s.Logs.SoftDeleteDays = 0
 	case Staging:
 		s.Database.Backups = true
 		s.Database.DeletionProtection = true
 		s.Cluster.DeletionProtection = true
-		s.Logs = google.Logs{RetentionDays: 30}
+		s.Logs = google.Logs{RetentionDays: 30, SoftDeleteDays: 7}
 		s.Argo.ArchiveTTLDays = 30
 	case Production:
 		s.Protect = true
@@ -37,7 +40,8 @@ func Defaults(env string) Settings {
 		s.Database.PointInTimeRecovery = true
 		s.Database.BackupRetentionCount = 30
 		s.Database.DeletionProtection = true
-		s.Logs = google.Logs{RetentionDays: 90}
+		// Two weeks to notice and undo a deleted or overwritten log.
+		s.Logs = google.Logs{RetentionDays: 90, SoftDeleteDays: 14}
 		// 200 running workflows, 20x the seed: the team left Digdag because
 		// compute sat idle; the cluster, not the controller, is the limit.
 		s.Argo.Parallelism = 200

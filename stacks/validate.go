@@ -159,11 +159,13 @@ var Floors = map[string][]Floor{
 		{"logs.retentionDays", 30, "a month of step logs: a failure noticed at the month's close still has its logs"},
 		{"database.backupRetentionCount", 14, "two weeks of daily backups: a mistake noticed after a holiday can still be undone"},
 		{"database.logRetentionDays", 7, "a week of point-in-time recovery, Cloud SQL's most"},
+		{"logs.softDeleteDays", 7, "a week to restore a log a workflow or an operator deleted or overwrote"},
 	},
 	Staging: {
 		{"argo.archiveTTLDays", 7, "a week of archived runs to rehearse an upgrade or a restore against"},
 		{"logs.retentionDays", 7, "a week of step logs"},
 		{"database.backupRetentionCount", 7, "a week of backups to rehearse a restore from"},
+		{"logs.softDeleteDays", 7, "a week of deleted objects to rehearse a restore from"},
 	},
 }
 
@@ -174,6 +176,7 @@ func floors(s Settings, v *setting.Rules) {
 		"logs.retentionDays":            s.Logs.RetentionDays,
 		"database.backupRetentionCount": s.Database.BackupRetentionCount,
 		"database.logRetentionDays":     s.Database.LogRetentionDays,
+		"logs.softDeleteDays":           s.Logs.SoftDeleteDays,
 	}
 	for _, f := range Floors[s.Environment] {
 		if n := values[f.Key]; n < f.Min {

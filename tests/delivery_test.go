@@ -247,3 +247,48 @@ func TestPreviewCommentsArePostedApartFromThePullRequestsCode(t *testing.T) {
 		}
 	}
 }
+
+// Every action a workflow or a composite action runs is pinned by commit:
+// a tag (`@v6`) or a branch can be moved by whoever controls the action's
+// repository, and these jobs hold production's deployer token. The version
+// stays readable in a comment beside the SHA (`@<40 hex> # v6.1.0`), which
+// is what an update changes together. Local actions (`./`) are reviewed
+// with the repository; a container action would need a sha256 digest.
+func TestEveryActionIsPinnedByCommit(t *testing.T) {
+	usesLine := regexp.MustCompile(`^\s*(?:-\s*)?uses:\s*['"]?([^'"\s#]+)['"]?\s*(.*)$`)
+	pinned := regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_./-]+)?@[0-9a-f]{40}$`)
+	version := regexp.MustCompile(`^#\s*v\d+\.\d+\.\d+\b`)
+	digest := regexp.MustCompile(`^docker://[^@\s]+@sha256:[0-9a-f]{64}$`)
+	var files []string
+	root := filepath.Join(RepoRoot(), ".github")
+	require.NoError(t, filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && (strings.HasSuffix(path, ".yml") || strings.HasSuffix(path, ".yaml")) {
+			files = append(files, path)
+		}
+		return err
+	}))
+	remote := 0
+	for _, path := range files {
+		data, err := os.ReadFile(path)
+		require.NoError(t, err)
+		name, _ := filepath.Rel(root, path)
+		for i, line := range strings.Split(string(data), "\n") {
+			m := usesLine.FindStringSubmatch(line)
+			if m == nil {
+				continue
+			}
+			ref, rest := m[1], m[2]
+			switch {
+			case strings.HasPrefix(ref, "./"):
+				continue
+			case strings.HasPrefix(ref, "docker://"):
+				assert.Regexp(t, digest, ref, "%s:%d: a container action is pinned by digest", name, i+1)
+			default:
+				assert.Regexp(t, pinned, ref, "%s:%d: %s is pinned by a full commit SHA, not a tag or branch", name, i+1, ref)
+				assert.Regexp(t, version, rest, "%s:%d: the version pinned (# vX.Y.Z) is written beside %s", name, i+1, ref)
+			}
+			remote++
+		}
+	}
+	assert.Greater(t, remote, 5, "the workflows' actions were found")
+}

@@ -225,6 +225,14 @@ func TestStepLogsGoToAPrivateBucketThatExpiresThem(t *testing.T) {
 		// experimental's `destroy` empties it first.
 		force := MustBool(t, b.Inputs, "forceDestroy")
 		assert.Equal(t, r.stack == stacks.Experimental, force, "forceDestroy")
+		// Soft delete is always written (the provider would leave GCS's
+		// default when absent): staging and production keep a deleted or
+		// overwritten object restorable for at least a week.
+		soft := MustNum(t, b.Inputs, "softDeletePolicy.retentionDurationSeconds")
+		assert.Equal(t, float64(s.Logs.SoftDeleteDays*86400), soft)
+		if r.stack != stacks.Experimental {
+			assert.GreaterOrEqual(t, soft, float64(7*86400), "soft delete in %s", r.stack)
+		}
 
 		roles := map[string][]string{}
 		for _, m := range r.rec.OfType("gcp:storage/bucketIAMMember:BucketIAMMember") {

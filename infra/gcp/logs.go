@@ -91,6 +91,12 @@ func NewLogs(ctx *pulumi.Context, name string, args *LogsArgs, opts ...pulumi.Re
 		UniformBucketLevelAccess: pulumi.Bool(true),
 		PublicAccessPrevention:   pulumi.String("enforced"),
 		ForceDestroy:             pulumi.Bool(args.ForceDestroy),
+		// Deleted and overwritten objects stay restorable this long (0: off);
+		// the provider leaves GCS's default of 7 days when the field is
+		// absent, so it is always written.
+		SoftDeletePolicy: storage.BucketSoftDeletePolicyArgs{
+			RetentionDurationSeconds: pulumi.Int(args.SoftDeleteDays * 24 * 60 * 60),
+		},
 		LifecycleRules: storage.BucketLifecycleRuleArray{
 			storage.BucketLifecycleRuleArgs{
 				Action:    storage.BucketLifecycleRuleActionArgs{Type: pulumi.String("Delete")},

@@ -166,6 +166,11 @@ func TestStacks(t *testing.T) {
 			// The real controller and server, started from the Deployments.
 			live := startRealArgo(t, ctx, cfg)
 			t.Run("real argo", func(t *testing.T) { live.check(t, ctx) })
+			if stack == stacks.Production {
+				// Production's recovery, rehearsed once (each restart costs
+				// the CI budget): docs/operations.md names this test.
+				t.Run("the archive is restored from a backup taken while a workflow ran", func(t *testing.T) { live.checkRestore(t, ctx) })
+			}
 
 			t.Run("second preview changes nothing", func(t *testing.T) {
 				var res auto.PreviewResult

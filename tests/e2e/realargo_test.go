@@ -47,6 +47,9 @@ type liveArgo struct {
 	ns  string
 	// archived are the workflows check saw archived.
 	archived []string
+	// dir lives as long as the stack's test: Argo's logs go below it when
+	// a subtest restarts Argo for the subtests after it to read.
+	dir string
 }
 
 // decide is the executor's outcome for the e2e's steps: as written, except
@@ -70,7 +73,7 @@ func argoOptions(t *testing.T) realargo.Options {
 func (l *liveArgo) restart(t *testing.T, ctx context.Context, cfg *stacks.Loaded) *liveArgo {
 	t.Helper()
 	require.NoError(t, l.Restart(ctx, argoOptions(t), cfg, decide))
-	return &liveArgo{Live: l.Live, cfg: cfg, ns: cfg.Argo.WorkflowNamespace, archived: l.archived}
+	return &liveArgo{Live: l.Live, cfg: cfg, ns: cfg.Argo.WorkflowNamespace, archived: l.archived, dir: l.dir}
 }
 
 // startRealArgo sets up PostgreSQL as Cloud SQL holds it after `pulumi up`,
@@ -93,7 +96,7 @@ func startRealArgo(t *testing.T, ctx context.Context, cfg *stacks.Loaded) *liveA
 	require.Contains(t, live.GrantOutput, "argo database schema grants in place")
 	require.Contains(t, live.GrantOutput, "argo-server database grants in place")
 	t.Logf("FIGURE real controller and server answering in %s", time.Since(start).Round(time.Millisecond))
-	return &liveArgo{Live: live, cfg: cfg, ns: cfg.Argo.WorkflowNamespace}
+	return &liveArgo{Live: live, cfg: cfg, ns: cfg.Argo.WorkflowNamespace, dir: t.TempDir()}
 }
 
 // api calls the real argo server's HTTP API (no token: --auth-mode=server,
@@ -681,4 +684,74 @@ func (l *liveArgo) checkLogs(t *testing.T) {
 			}
 		}
 	}
+}
+
+// checkRestore rehearses docs/operations.md's "Recover the database": a
+// backup of the archive database is taken while a workflow runs, the
+// database is then lost and restored from it, and Argo comes back on it
+// without the grant Jobs (Pulumi does not run them again after a restore).
+// The real server lists every workflow archived before the backup with its
+// uid, the one archived after it is gone (the history newer than the
+// restore point, as the docs say), and the workflow that was running
+// finishes and is archived: the grants came back with the data.
+//
+// What it does not rehearse: Cloud SQL's own backup and restore commands
+// (the dump plays the backup: the whole database with its owners and
+// grants), and a restore into a new instance.
+func (l *liveArgo) checkRestore(t *testing.T, ctx context.Context) {
+	db := stacks.NamesFor(l.cfg.Settings).Database
+	// A workflow that stays Running (a suspend node, no pod) until resumed.
+	running := l.submit(t, map[string]any{
+		"metadata": map[string]any{"generateName": "across-restore-"},
+		"spec": map[string]any{"entrypoint": "main", "templates": []any{
+			map[string]any{"name": "main", "steps": []any{
+				[]any{map[string]any{"name": "wait", "template": "wait"}},
+				[]any{map[string]any{"name": "after", "template": "after"}},
+			}},
+			map[string]any{"name": "wait", "suspend": map[string]any{}},
+			map[string]any{"name": "after", "container": map[string]any{"image": "busybox:1.36", "command": []string{"sh", "-c", "echo resumed"}}},
+		}},
+	})
+	require.Eventually(t, func() bool {
+		var wf workflow
+		return api(t, http.MethodGet, "/api/v1/workflows/"+l.ns+"/"+running, nil, &wf) == http.StatusOK && wf.Status.Phase == "Running"
+	}, time.Minute, 250*time.Millisecond, "%s runs", running)
+
+	before := archivedWorkflows(t, l.ns)
+	require.NotEmpty(t, before, "check archived workflows before the backup")
+	dump := filepath.Join(t.TempDir(), "archive.dump")
+	require.NoError(t, l.PG.Dump(db, dump), "the backup, taken while %s runs", running)
+
+	// Archived after the backup: the restore loses it.
+	later := l.finished(t, l.submit(t, oneStep("after-backup-", "echo later", nil)))
+	require.Equal(t, "Succeeded", later.Status.Phase)
+	require.Eventually(t, func() bool {
+		_, ok := archivedWorkflows(t, l.ns)[later.Metadata.Name]
+		return ok
+	}, time.Minute, time.Second, "%s is archived", later.Metadata.Name)
+
+	l.StopArgo()
+	require.NoError(t, l.PG.Restore(db, dump), "the restore")
+	// Logs below the stack's folder, not this subtest's: the next subtests
+	// read the controller's log.
+	o := argoOptions(t)
+	o.Dir = filepath.Join(l.dir, "after-restore")
+	require.NoError(t, os.MkdirAll(o.Dir, 0o755))
+	require.NoError(t, l.StartArgo(ctx, o, l.cfg, decide))
+
+	after := archivedWorkflows(t, l.ns)
+	for name, uid := range before {
+		assert.Equal(t, uid, after[name], "%s, archived before the backup, is listed again with its uid", name)
+	}
+	assert.NotContains(t, after, later.Metadata.Name, "archived after the backup: newer than the restore point")
+
+	require.Equal(t, http.StatusOK, api(t, http.MethodPut, "/api/v1/workflows/"+l.ns+"/"+running+"/resume",
+		map[string]any{"name": running, "namespace": l.ns}, nil))
+	wf := l.finished(t, running)
+	assert.Equal(t, "Succeeded", wf.Status.Phase, "the workflow that ran across the restore finishes: %s", wf.Status.Message)
+	require.Eventually(t, func() bool {
+		_, ok := archivedWorkflows(t, l.ns)[running]
+		return ok
+	}, time.Minute, time.Second, "%s is archived into the restored database (the controller's grants came back)", running)
+	l.checkLogs(t)
 }

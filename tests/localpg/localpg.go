@@ -119,6 +119,37 @@ func (s *Server) SQL(user, password, db, statements string) (string, error) {
 	return out.String(), err
 }
 
+// Dump writes database db to file in pg_dump's custom format, as the
+// postgres superuser: the whole database with its owners and grants, a
+// consistent snapshot even while others write (what a backup holds of the
+// archive).
+func (s *Server) Dump(db, file string) error {
+	return s.client("pg_dump", "--format=custom", "--create", "--file="+file, s.dsn(db))
+}
+
+// Restore drops database db (ending every session on it, as losing the
+// instance would) and creates it again from a Dump: its owner, its grants,
+// Argo's tables and their rows as they were when the dump was taken.
+func (s *Server) Restore(db, file string) error {
+	if out, err := s.SQL("postgres", "", "postgres", fmt.Sprintf("DROP DATABASE %s WITH (FORCE);", ident(db))); err != nil {
+		return fmt.Errorf("drop %s: %w: %s", db, err, out)
+	}
+	return s.client("pg_restore", "--create", "--exit-on-error", "--dbname="+s.dsn("postgres"), file)
+}
+
+// dsn is how a client tool reaches database db as the postgres superuser.
+func (s *Server) dsn(db string) string {
+	return fmt.Sprintf("host=127.0.0.1 port=%d dbname=%s user=postgres sslmode=disable", s.Port, db)
+}
+
+// client runs one of PostgreSQL's client tools (any user may).
+func (s *Server) client(name string, args ...string) error {
+	if out, err := exec.Command(filepath.Join(s.Bin, name), args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("%s: %w: %s", name, err, out)
+	}
+	return nil
+}
+
 // Instance is what a Cloud SQL for PostgreSQL instance holds after
 // `pulumi up`: a database, its built-in admin user with a password, and
 // IAM database users.

@@ -69,7 +69,7 @@ func Run(ctx context.Context, o Options, cfg *stacks.Loaded, decide func(*corev1
 	}); err != nil {
 		return nil, err
 	}
-	return l, l.start(ctx, o, cfg, decide)
+	return l, l.start(ctx, o, cfg, decide, true)
 }
 
 // Restart stops the controller, the server and the executor and starts
@@ -77,16 +77,30 @@ func Run(ctx context.Context, o Options, cfg *stacks.Loaded, decide func(*corev1
 // `pulumi up`, with cfg), on the same database: what a rollout does.
 func (l *Live) Restart(ctx context.Context, o Options, cfg *stacks.Loaded, decide func(*corev1.Pod) Outcome) error {
 	l.stopArgo()
-	return l.start(ctx, o, cfg, decide)
+	return l.start(ctx, o, cfg, decide, true)
 }
 
-// start runs the grant Jobs' scripts and starts Argo on l.PG.
-func (l *Live) start(ctx context.Context, o Options, cfg *stacks.Loaded, decide func(*corev1.Pod) Outcome) (err error) {
+// StopArgo stops the executor, the server and the controller, keeping the
+// database: Argo's pods gone, as while an operator restores the database.
+func (l *Live) StopArgo() { l.stopArgo() }
+
+// StartArgo starts the controller, the server and the executor again on
+// the database as it is, without the grant Jobs (Pulumi runs a Job once,
+// not after a restore): what Argo's pods do when they come back.
+func (l *Live) StartArgo(ctx context.Context, o Options, cfg *stacks.Loaded, decide func(*corev1.Pod) Outcome) error {
+	return l.start(ctx, o, cfg, decide, false)
+}
+
+// start runs the grant Jobs' scripts (when jobs is set) and starts Argo on
+// l.PG.
+func (l *Live) start(ctx context.Context, o Options, cfg *stacks.Loaded, decide func(*corev1.Pod) Outcome, jobs bool) (err error) {
 	// Argo runs in its home namespace; workflows in theirs.
 	ns, wfNS := cfg.Argo.Namespace, cfg.Argo.WorkflowNamespace
 	l.forwarders = NewForwarders(fmt.Sprintf("127.0.0.1:%d", l.PG.Port))
-	if l.GrantOutput, err = RunJob(ctx, o, l.forwarders, l.PG.Bin, ns, "argo-db-bootstrap"); err != nil {
-		return fmt.Errorf("realargo: the grant Job's script: %w: %s", err, l.GrantOutput)
+	if jobs {
+		if l.GrantOutput, err = RunJob(ctx, o, l.forwarders, l.PG.Bin, ns, "argo-db-bootstrap"); err != nil {
+			return fmt.Errorf("realargo: the grant Job's script: %w: %s", err, l.GrantOutput)
+		}
 	}
 	for _, name := range []string{"workflow-controller", "argo-server"} {
 		ports, err := DeploymentProxyPorts(ctx, o.Client, ns, name)
@@ -105,10 +119,12 @@ func (l *Live) start(ctx context.Context, o Options, cfg *stacks.Loaded, decide 
 	}
 	// The server's grants wait for the controller's tables, as the Job
 	// does after the controller's Deployment.
-	out, err := RunJob(ctx, o, l.forwarders, l.PG.Bin, ns, "argo-db-grant-server")
-	l.GrantOutput += out
-	if err != nil {
-		return fmt.Errorf("realargo: the server grant Job's script: %w: %s\ncontroller log:\n%s", err, out, l.Controller.Tail(20))
+	if jobs {
+		out, err := RunJob(ctx, o, l.forwarders, l.PG.Bin, ns, "argo-db-grant-server")
+		l.GrantOutput += out
+		if err != nil {
+			return fmt.Errorf("realargo: the server grant Job's script: %w: %s\ncontroller log:\n%s", err, out, l.Controller.Tail(20))
+		}
 	}
 	if l.Server, err = Start(ctx, o, ns, "argo-server"); err != nil {
 		return err
