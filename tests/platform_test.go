@@ -299,6 +299,9 @@ func TestArgosDatabaseIsPrivateIAMAuthenticatedAndProtectedPerEnvironment(t *tes
 			assert.Equal(t, "argo-"+r.stack+"-id", Str(in, "settings.ipConfiguration.privateNetwork"), "private IP in the VPC")
 		}
 		assert.Equal(t, "ENCRYPTED_ONLY", Str(in, "settings.ipConfiguration.sslMode"))
+		// Connectors only: a direct login with the admin password is refused
+		// (the permission matrix: no workflow account may connect).
+		assert.Equal(t, "REQUIRED", Str(in, "settings.connectorEnforcement"))
 		assert.Equal(t, "cloudsql.iam_authentication", Str(in, "settings.databaseFlags[0].name"))
 		assert.Equal(t, "on", Str(in, "settings.databaseFlags[0].value"))
 		assert.Equal(t, "ENTERPRISE", Str(in, "settings.edition"))

@@ -91,6 +91,13 @@ func NewDatabase(ctx *pulumi.Context, name string, args *DatabaseArgs, opts ...p
 				// Every connection is encrypted (the Auth Proxy does mTLS).
 				SslMode: pulumi.String("ENCRYPTED_ONLY"),
 			},
+			// Only Cloud SQL connectors (the Auth Proxy sidecars) may
+			// connect, and a connector needs cloudsql.instances.connect,
+			// which only the controller's and the server's accounts hold: a
+			// pod that learned the admin password cannot log in over the
+			// private IP. Argo and both grant Jobs connect through their
+			// proxies, so nothing they do needs a direct connection.
+			ConnectorEnforcement: pulumi.String("REQUIRED"),
 			DatabaseFlags: sql.DatabaseInstanceSettingsDatabaseFlagArray{
 				// Argo logs in as its pods' Workload Identity: no password.
 				sql.DatabaseInstanceSettingsDatabaseFlagArgs{Name: pulumi.String("cloudsql.iam_authentication"), Value: pulumi.String("on")},
