@@ -232,6 +232,50 @@ func TestStacks(t *testing.T) {
 				assert.Empty(t, live.Executor.Errors())
 			})
 
+			// The same in every stack: rehearsed once, on staging (the CI
+			// budget).
+			if stack == stacks.Staging {
+				t.Run("the admin password is rotated by a config change and a deploy", func(t *testing.T) {
+					// docs/operations.md, "Rotate secrets": the stack's secret
+					// changes and `pulumi up` runs. Cloud SQL's side (the built-in
+					// user's new password, set by the gcp:sql/user:User update) is
+					// played on the local PostgreSQL; the cluster's side is the
+					// real deploy.
+					rotate := func(t *testing.T, from, to *stacks.Loaded) {
+						admin, db := stacks.NamesFor(to.Settings).AdminUser, stacks.NamesFor(to.Settings).Database
+						out, err := live.PG.SQL("postgres", "", "postgres", fmt.Sprintf("ALTER ROLE %q PASSWORD '%s';", admin, strings.ReplaceAll(to.DatabaseAdminPassword, "'", "''")))
+						require.NoError(t, err, out)
+						s = newStackSameState(t, ctx, s, to)
+						ops := steps(t, func(evs chan<- events.EngineEvent) error {
+							_, err := s.Up(ctx, optup.EventStreams(evs))
+							return err
+						})
+						// The Kubernetes provider replaces a Secret whose data changes
+						// (enableSecretMutable is off): the same name, a new object;
+						// nothing reads it until a Job runs again.
+						assert.Equal(t, map[string][]apitype.OpType{
+							"kubernetes:core/v1:Secret::argo-secret-argo-db-admin": {apitype.OpDeleteReplaced, apitype.OpReplace, apitype.OpCreateReplacement},
+						}, ops, "only the admin Secret is replaced; no Job, Deployment or other object moves")
+						sec, err := cluster.Client.CoreV1().Secrets(to.Argo.Namespace).Get(ctx, "argo-db-admin", metav1.GetOptions{})
+						require.NoError(t, err)
+						assert.Equal(t, to.DatabaseAdminPassword, string(sec.Data["password"]), "the Secret holds the new password")
+						// The grant Job's script, run again as a re-created Job
+						// would (an upgrade, a namespace move), logs in with it.
+						out, err = live.RunJob(ctx, argoOptions(t), to.Argo.Namespace, "argo-db-bootstrap")
+						require.NoError(t, err, out)
+						assert.Contains(t, out, "argo database schema grants in place")
+						_, err = live.PG.SQL(admin, from.DatabaseAdminPassword, db, "SELECT 1;")
+						assert.Error(t, err, "the old password is refused")
+					}
+					rotated := *cfg
+					rotated.DatabaseAdminPassword = cfg.DatabaseAdminPassword + "-rotated"
+					rotate(t, cfg, &rotated)
+					// And back, so the subtests after this one deploy what they
+					// expect (a second rotation).
+					rotate(t, &rotated, cfg)
+				})
+			}
+
 			parallelism, namespaceParallelism := cfg.Argo.Parallelism+5, cfg.Argo.NamespaceParallelism+5
 			moreParallel := func(a map[string]any) {
 				a["parallelism"] = parallelism

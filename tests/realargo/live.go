@@ -91,6 +91,12 @@ func (l *Live) StartArgo(ctx context.Context, o Options, cfg *stacks.Loaded, dec
 	return l.start(ctx, o, cfg, decide, false)
 }
 
+// RunJob runs Job ns/name's script as it is in the cluster now, beside the
+// stand-ins of its Auth Proxies, as a re-created Job would run.
+func (l *Live) RunJob(ctx context.Context, o Options, ns, name string) (string, error) {
+	return RunJob(ctx, o, l.forwarders, l.PG.Bin, ns, name)
+}
+
 // start runs the grant Jobs' scripts (when jobs is set) and starts Argo on
 // l.PG.
 func (l *Live) start(ctx context.Context, o Options, cfg *stacks.Loaded, decide func(*corev1.Pod) Outcome, jobs bool) (err error) {
