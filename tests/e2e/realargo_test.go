@@ -69,10 +69,23 @@ func argoOptions(t *testing.T) realargo.Options {
 	}
 }
 
+// options are argoOptions with the logs in a new folder below l.dir, which
+// outlives the subtest that restarts Argo: the subtests after it read the
+// restarted controller's and server's logs (a subtest's own temporary
+// folder is removed when it ends, and a log read from there is empty).
+func (l *liveArgo) options(t *testing.T) realargo.Options {
+	t.Helper()
+	o := argoOptions(t)
+	dir, err := os.MkdirTemp(l.dir, "argo-")
+	require.NoError(t, err)
+	o.Dir = dir
+	return o
+}
+
 // restart restarts Argo as deployed now (cfg) on the same database.
 func (l *liveArgo) restart(t *testing.T, ctx context.Context, cfg *stacks.Loaded) *liveArgo {
 	t.Helper()
-	require.NoError(t, l.Restart(ctx, argoOptions(t), cfg, decide))
+	require.NoError(t, l.Restart(ctx, l.options(t), cfg, decide))
 	return &liveArgo{Live: l.Live, cfg: cfg, ns: cfg.Argo.WorkflowNamespace, archived: l.archived, dir: l.dir}
 }
 
@@ -732,12 +745,7 @@ func (l *liveArgo) checkRestore(t *testing.T, ctx context.Context) {
 
 	l.StopArgo()
 	require.NoError(t, l.PG.Restore(db, dump), "the restore")
-	// Logs below the stack's folder, not this subtest's: the next subtests
-	// read the controller's log.
-	o := argoOptions(t)
-	o.Dir = filepath.Join(l.dir, "after-restore")
-	require.NoError(t, os.MkdirAll(o.Dir, 0o755))
-	require.NoError(t, l.StartArgo(ctx, o, l.cfg, decide))
+	require.NoError(t, l.StartArgo(ctx, l.options(t), l.cfg, decide))
 
 	after := archivedWorkflows(t, l.ns)
 	for name, uid := range before {
