@@ -23,5 +23,9 @@ func ProviderArgs(kubeconfig pulumi.StringInput) *kubernetes.ProviderArgs {
 		// Argo's controller watches its ConfigMap and reloads it in place;
 		// a replacement would delete it under the running controller.
 		EnableConfigMapMutable: pulumi.Bool(true),
+		// Likewise a Secret (the admin password's rotation): a replacement
+		// deletes it first (its name is fixed), and a pod starting in that
+		// moment cannot read it.
+		EnableSecretMutable: pulumi.Bool(true),
 	}
 }

@@ -250,12 +250,10 @@ func TestStacks(t *testing.T) {
 							_, err := s.Up(ctx, optup.EventStreams(evs))
 							return err
 						})
-						// The Kubernetes provider replaces a Secret whose data changes
-						// (enableSecretMutable is off): the same name, a new object;
-						// nothing reads it until a Job runs again.
+						// The provider updates Secrets in place (enableSecretMutable).
 						assert.Equal(t, map[string][]apitype.OpType{
-							"kubernetes:core/v1:Secret::argo-secret-argo-db-admin": {apitype.OpDeleteReplaced, apitype.OpReplace, apitype.OpCreateReplacement},
-						}, ops, "only the admin Secret is replaced; no Job, Deployment or other object moves")
+							"kubernetes:core/v1:Secret::argo-secret-argo-db-admin": {apitype.OpUpdate},
+						}, ops, "only the admin Secret is updated, in place; no Job, Deployment or other object moves")
 						sec, err := cluster.Client.CoreV1().Secrets(to.Argo.Namespace).Get(ctx, "argo-db-admin", metav1.GetOptions{})
 						require.NoError(t, err)
 						assert.Equal(t, to.DatabaseAdminPassword, string(sec.Data["password"]), "the Secret holds the new password")
