@@ -192,12 +192,10 @@ func TestKubernetesProviderUsesTheClusterWithoutAToken(t *testing.T) {
 	forEachStack(t, func(t *testing.T, r *run) {
 		providers := r.rec.OfType("pulumi:providers:kubernetes")
 		require.Len(t, providers, 1, "one Kubernetes provider")
-		mutable := Prop(providers[0].Inputs, "enableConfigMapMutable")
-		assert.True(t, (mutable.IsBool() && mutable.BoolValue()) || (mutable.IsString() && mutable.StringValue() == "true"),
-			"Argo's ConfigMaps are updated in place, not replaced under the controller (got %v)", mutable)
-		secrets := Prop(providers[0].Inputs, "enableSecretMutable")
-		assert.True(t, (secrets.IsBool() && secrets.BoolValue()) || (secrets.IsString() && secrets.StringValue() == "true"),
-			"Secrets are updated in place, never missing for a moment (got %v)", secrets)
+		assert.True(t, ProviderFlag(providers[0].Inputs, "enableConfigMapMutable"),
+			"Argo's ConfigMaps are updated in place, not replaced under the controller (got %v)", Prop(providers[0].Inputs, "enableConfigMapMutable"))
+		assert.True(t, ProviderFlag(providers[0].Inputs, "enableSecretMutable"),
+			"Secrets are updated in place, never missing for a moment (got %v)", Prop(providers[0].Inputs, "enableSecretMutable"))
 		if r.dryRun {
 			assert.False(t, Known(providers[0].Inputs, "kubeconfig"), "under preview the endpoint is unknown")
 			return

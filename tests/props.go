@@ -57,6 +57,14 @@ func Bool(pm resource.PropertyMap, path string) (bool, bool) {
 	return false, false
 }
 
+// ProviderFlag reports whether the provider setting at path is on: the
+// engine hands a provider's configuration over as strings ("true"), a
+// resource's inputs as booleans, so either is read; absent is off.
+func ProviderFlag(pm resource.PropertyMap, path string) bool {
+	v := Prop(pm, path)
+	return (v.IsBool() && v.BoolValue()) || (v.IsString() && v.StringValue() == "true")
+}
+
 // MustBool returns the boolean at path, and fails t when there is none (absent,
 // unknown, or of another type): a provider's default is no stand-in for
 // what the program sets.

@@ -242,9 +242,8 @@ func TestStacks(t *testing.T) {
 					// played on the local PostgreSQL; the cluster's side is the
 					// real deploy.
 					rotate := func(t *testing.T, from, to *stacks.Loaded) {
-						admin, db := stacks.NamesFor(to.Settings).AdminUser, stacks.NamesFor(to.Settings).Database
-						out, err := live.PG.SQL("postgres", "", "postgres", fmt.Sprintf("ALTER ROLE %q PASSWORD '%s';", admin, strings.ReplaceAll(to.DatabaseAdminPassword, "'", "''")))
-						require.NoError(t, err, out)
+						n := stacks.NamesFor(to.Settings)
+						require.NoError(t, live.PG.SetPassword(n.AdminUser, to.DatabaseAdminPassword))
 						s = newStackSameState(t, ctx, s, to)
 						ops := steps(t, func(evs chan<- events.EngineEvent) error {
 							_, err := s.Up(ctx, optup.EventStreams(evs))
@@ -259,10 +258,10 @@ func TestStacks(t *testing.T) {
 						assert.Equal(t, to.DatabaseAdminPassword, string(sec.Data["password"]), "the Secret holds the new password")
 						// The grant Job's script, run again as a re-created Job
 						// would (an upgrade, a namespace move), logs in with it.
-						out, err = live.RunJob(ctx, argoOptions(t), to.Argo.Namespace, "argo-db-bootstrap")
+						out, err := live.RunJob(ctx, argoOptions(t), to.Argo.Namespace, "argo-db-bootstrap")
 						require.NoError(t, err, out)
 						assert.Contains(t, out, "argo database schema grants in place")
-						_, err = live.PG.SQL(admin, from.DatabaseAdminPassword, db, "SELECT 1;")
+						_, err = live.PG.SQL(n.AdminUser, from.DatabaseAdminPassword, n.Database, "SELECT 1;")
 						assert.Error(t, err, "the old password is refused")
 					}
 					rotated := *cfg

@@ -738,10 +738,7 @@ func (l *liveArgo) checkRestore(t *testing.T, ctx context.Context) {
 	// Archived after the backup: the restore loses it.
 	later := l.finished(t, l.submit(t, oneStep("after-backup-", "echo later", nil)))
 	require.Equal(t, "Succeeded", later.Status.Phase)
-	require.Eventually(t, func() bool {
-		_, ok := archivedWorkflows(t, l.ns)[later.Metadata.Name]
-		return ok
-	}, time.Minute, time.Second, "%s is archived", later.Metadata.Name)
+	l.awaitArchived(t, later.Metadata.Name, "after the backup")
 
 	l.StopArgo()
 	require.NoError(t, l.PG.Restore(db, dump), "the restore")
@@ -757,9 +754,16 @@ func (l *liveArgo) checkRestore(t *testing.T, ctx context.Context) {
 		map[string]any{"name": running, "namespace": l.ns}, nil))
 	wf := l.finished(t, running)
 	assert.Equal(t, "Succeeded", wf.Status.Phase, "the workflow that ran across the restore finishes: %s", wf.Status.Message)
-	require.Eventually(t, func() bool {
-		_, ok := archivedWorkflows(t, l.ns)[running]
-		return ok
-	}, time.Minute, time.Second, "%s is archived into the restored database (the controller's grants came back)", running)
+	l.awaitArchived(t, running, "into the restored database (the controller's grants came back)")
 	l.checkLogs(t)
+}
+
+// awaitArchived waits until the server lists workflow name in the archive;
+// where says which archive, for the failure's message.
+func (l *liveArgo) awaitArchived(t *testing.T, name, where string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		_, ok := archivedWorkflows(t, l.ns)[name]
+		return ok
+	}, time.Minute, time.Second, "%s is archived %s", name, where)
 }

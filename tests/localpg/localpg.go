@@ -119,6 +119,15 @@ func (s *Server) SQL(user, password, db, statements string) (string, error) {
 	return out.String(), err
 }
 
+// SetPassword gives user a new password, as Cloud SQL does when a built-in
+// user's password is updated (gcp:sql/user:User).
+func (s *Server) SetPassword(user, password string) error {
+	if out, err := s.SQL("postgres", "", "postgres", fmt.Sprintf("ALTER ROLE %s PASSWORD %s;", ident(user), literal(password))); err != nil {
+		return fmt.Errorf("password of %s: %w: %s", user, err, out)
+	}
+	return nil
+}
+
 // Dump writes database db to file in pg_dump's custom format, as the
 // postgres superuser: the whole database with its owners and grants, a
 // consistent snapshot even while others write (what a backup holds of the
