@@ -62,7 +62,13 @@ func ArgoArgs(cfg *stacks.Loaded, in ArgoInputs) *argo.WorkflowsArgs {
 
 // identity is principal p as the Argo component takes it: a Kubernetes
 // ServiceAccount annotated with its Google account.
-func identity(p Principal) argo.Identity { return argo.Identity{KSA: p.KSA, GSA: p.Email} }
+func identity(p Principal) argo.Identity {
+	id := argo.Identity{KSA: p.KSA, GSA: p.Email}
+	if p.RunsWorkflows && p.Key != Workflow {
+		id.Namespace = p.Namespace
+	}
+	return id
+}
 
 // workflowIdentities are the stack's workflow identities: the principals
 // workflow pods may run as, but the default workflow account.

@@ -73,6 +73,8 @@ func (p *Built) Outputs() map[string]pulumi.Input {
 		"clusterName":       g.Cluster.Name,
 		"argoNamespace":     p.Argo.Namespace,
 		"workflowNamespace": p.Argo.WorkflowNamespace,
+		// Where each workflow identity's workflows run, by its name.
+		"identityNamespaces": p.Argo.IdentityNamespaces,
 		// The team's dashboard in Cloud Monitoring.
 		"dashboardURL": g.Monitoring.DashboardID.ApplyT(func(id string) string {
 			return fmt.Sprintf("https://console.cloud.google.com/monitoring/dashboards/builder/%s?project=%s", path.Base(id), g.Settings.Project)

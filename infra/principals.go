@@ -49,7 +49,9 @@ func Principals(s stacks.Settings) []Principal {
 	}
 	for _, wi := range s.Identities {
 		a := gcp.Account{
-			ID: stacks.IdentityAccountID(wi, s.Environment), Namespace: s.Argo.WorkflowNamespace, KSA: wi.Name,
+			// Its own namespace: Argo trusts a step's results by namespace
+			// (stacks.IdentityNamespace).
+			ID: stacks.IdentityAccountID(wi, s.Environment), Namespace: stacks.IdentityNamespace(s, wi), KSA: wi.Name,
 			DisplayName: "Argo workflow identity " + wi.Name + env, Description: wi.Description,
 			Grants: wi.Grants,
 		}

@@ -1,6 +1,9 @@
 package stacks
 
-import "github.com/argo-platform/argo-platform/infra/gcp/google"
+import (
+	"github.com/argo-platform/argo-platform/infra/argo/argoproj"
+	"github.com/argo-platform/argo-platform/infra/gcp/google"
+)
 
 // Names are the resource names derived from a stack's settings: one place
 // decides them, so validation can check their length limits before anything
@@ -55,3 +58,9 @@ func NamesFor(s Settings) Names {
 
 // IdentityAccountID is workflow identity id's Google service account id.
 func IdentityAccountID(id Identity, environment string) string { return id.Name + "-" + environment }
+
+// IdentityNamespace is workflow identity id's namespace in the stack, where
+// its account lives and its workflows run (argoproj.IdentityNamespace).
+func IdentityNamespace(s Settings, id Identity) string {
+	return argoproj.IdentityNamespace(s.Argo.WorkflowNamespace, id.Name)
+}

@@ -57,8 +57,10 @@ type Settings struct {
 	Alerts google.Alerts `json:"alerts"`
 	// Identities are the workflow identities: each a Google service account
 	// with exactly the grants listed, and a Kubernetes ServiceAccount of the
-	// same name in the workflow namespace that workflows name in
-	// serviceAccountName. Default none (workflows run as argo-workflow).
+	// same name in a namespace of its own, <argo.workflowNamespace>-<name>
+	// (argoproj.IdentityNamespace): a workflow runs as it by running in that
+	// namespace and naming it in serviceAccountName. Default none (workflows
+	// run as argo-workflow in argo.workflowNamespace).
 	Identities []Identity `json:"identities"`
 }
 

@@ -312,3 +312,29 @@ func TestAHugeWholeNumberIsReportedAsOutOfRange(t *testing.T) {
 	assert.Contains(t, err.Error(), "argo-platform:settings.argo.parallelism: 100000000000000000000 is beyond any value the key accepts; want a whole number in its range")
 	assert.NotContains(t, err.Error(), "got a number")
 }
+
+// A workflow identity's namespace is <argo.workflowNamespace>-<name>: a
+// name that would make it longer than a namespace may be, or make it Argo's
+// own, is refused naming the identity's key, and the edge is accepted.
+func TestAnIdentitysNamespaceIsANamespaceOfItsOwn(t *testing.T) {
+	ws := strings.Repeat("w", 50)
+	for _, c := range []struct {
+		also map[string]any
+		name string
+		ok   bool
+	}{
+		{map[string]any{"argo.workflowNamespace": ws}, strings.Repeat("n", 12), true}, // 50 + 1 + 12 = 63
+		{map[string]any{"argo.workflowNamespace": ws}, strings.Repeat("n", 13), false},
+		{map[string]any{"argo.workflowNamespace": "wf", "argo.namespace": "wf-ld"}, "ld", false},
+		{map[string]any{"argo.workflowNamespace": "wf", "argo.namespace": "wf-ld"}, "le", true},
+	} {
+		_, err := Parse(withValues(t, Staging, c.also, "identities", []any{identity(c.name, nil)}))
+		if c.ok {
+			assert.NoError(t, err, "%v %s", c.also, c.name)
+			continue
+		}
+		require.Error(t, err, "%v %s", c.also, c.name)
+		assert.Contains(t, err.Error(), `settings.identities[0].name: invalid value "`+c.name+`"; accepted: a name that makes its namespace <argo.workflowNamespace>-<name>`)
+		assert.Equal(t, 1, strings.Count(err.Error(), "settings."), "only the name is at fault: %s", err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/argo-platform/argo-platform/infra/argo/argoproj"
 	"github.com/argo-platform/argo-platform/infra/gcp/google"
 	"github.com/argo-platform/argo-platform/infra/setting"
 )
@@ -234,6 +235,15 @@ func checkIdentities(s Settings, v *setting.Rules) {
 			// part-way.
 			r.Add("name", id.Name, "a name without -bucket-, -dataset- or -secret- (they separate the parts of its grants' resource names)")
 		default:
+			// Its workflows run in a namespace of its own.
+			ns := IdentityNamespace(s, id)
+			if problem := argoproj.NamespaceProblem(ns); problem != "" || ns == s.Argo.Namespace {
+				if problem == "" {
+					problem = "it is argo.namespace, Argo's own"
+				}
+				r.Add("name", id.Name, fmt.Sprintf("a name that makes its namespace <argo.workflowNamespace>-<name> (%s) a namespace of its own, at most 63 characters (%s)", ns, problem))
+				break
+			}
 			if j, dup := names[id.Name]; dup {
 				r.Say("name", "%q is already identities[%d].name; each identity once", id.Name, j)
 			}

@@ -84,7 +84,9 @@ func TestTheControllerAndServerRunHardenedBesideTheirCloudSQLProxy(t *testing.T)
 		ctrl := kube(t, r.rec, "kubernetes:apps/v1:Deployment", "workflow-controller")
 		c := container(t, ctrl, "spec.template.spec.containers[0]")
 		args := Strs(c, "args")
-		assert.Contains(t, args, "--namespaced")
+		// Every namespace: workflows run in one per account.
+		assert.NotContains(t, args, "--namespaced")
+		assert.Empty(t, flagValue(args, "--managed-namespace"))
 		assert.Equal(t, "workflow-controller-configmap", flagValue(args, "--configmap"))
 		assert.Equal(t, "quay.io/argoproj/argoexec:"+s.Argo.Version, flagValue(args, "--executor-image"))
 		assert.Equal(t, fmt.Sprint(s.Argo.WorkflowWorkers), flagValue(args, "--workflow-workers"))
@@ -107,9 +109,10 @@ func TestTheControllerAndServerRunHardenedBesideTheirCloudSQLProxy(t *testing.T)
 		sc := container(t, srv, "spec.template.spec.containers[0]")
 		sargs := Strs(sc, "args")
 		assert.Equal(t, "server", sargs[0])
-		for _, want := range []string{"--namespaced", "--secure=false", "--auth-mode=server", "--configmap=argo-server-configmap"} {
+		for _, want := range []string{"--secure=false", "--auth-mode=server", "--configmap=argo-server-configmap"} {
 			assert.Contains(t, sargs, want)
 		}
+		assert.NotContains(t, sargs, "--namespaced", "it serves every workflow namespace")
 		assert.Equal(t, "/", Str(sc, "readinessProbe.httpGet.path"))
 		assert.Equal(t, "HTTP", Str(sc, "readinessProbe.httpGet.scheme"), "IAP talks HTTP to the backend")
 		rport := MustNum(t, sc, "readinessProbe.httpGet.port")
@@ -291,29 +294,58 @@ func TestEachAccountMayDoOnlyWhatItsComponentNeeds(t *testing.T) {
 			}
 		}
 		// Every binding's subject is the account in the namespace it lives
-		// in: the platform's at home, the workflow account in its own.
+		// in: the platform's at home, each namespace's executor in its own;
+		// one workflow namespace per account (the identities' are
+		// <workflow namespace>-<name>), each with the same three Roles.
+		spaces := []string{wfNS}
+		for _, wi := range r.cfg.Identities {
+			spaces = append(spaces, wfNS+"-"+wi.Name)
+		}
 		bindings := map[string]string{}
 		for _, b := range r.rec.OfType("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding") {
+			require.Equal(t, 1, Len(b.Inputs, "subjects"), "one account per binding")
 			bindings[Str(b.Inputs, "metadata.namespace")+": "+Str(b.Inputs, "subjects[0].namespace")+"/"+Str(b.Inputs, "subjects[0].name")] = Str(b.Inputs, "roleRef.name")
 		}
-		assert.Equal(t, map[string]string{
+		want := map[string]string{
 			home + ": " + home + "/argo-workflow-controller": "argo-controller",
-			wfNS + ": " + home + "/argo-workflow-controller": "argo-controller",
 			home + ": " + home + "/argo-server":              "argo-server",
-			wfNS + ": " + home + "/argo-server":              "argo-server",
-			wfNS + ": " + wfNS + "/argo-executor":            "argo-executor",
-		}, bindings, "the workflow accounts, whose tokens the steps' own code holds, are bound to no Role")
+		}
+		for _, ns := range spaces {
+			want[ns+": "+home+"/argo-workflow-controller"] = "argo-controller"
+			want[ns+": "+home+"/argo-server"] = "argo-server"
+			want[ns+": "+ns+"/argo-executor"] = "argo-executor"
+			assert.Equal(t, ctrl, rulesOf(t, role(ns, "argo-controller")), "%s: the controller's rights are the same in every workflow namespace", ns)
+			assert.Equal(t, srvRules, rulesOf(t, role(ns, "argo-server")), ns)
+			assert.Equal(t, exec, rulesOf(t, role(ns, "argo-executor")), ns)
+		}
+		assert.Equal(t, want, bindings, "the workflow accounts, whose tokens the steps' own code holds, are bound to no Role")
 
-		// The only cluster-wide rights: the controller reads Namespaces
-		// (per-namespace parallelism), nothing else, and nobody else.
-		clusterRoles := r.rec.OfType("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")
-		require.Len(t, clusterRoles, 1)
-		assert.Equal(t, map[string][]string{"namespaces": {"get", "list", "watch"}}, rulesOf(t, clusterRoles[0]))
-		clusterBindings := r.rec.OfType("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding")
-		require.Len(t, clusterBindings, 1)
-		assert.Equal(t, "argo-workflow-controller", Str(clusterBindings[0].Inputs, "subjects[0].name"))
-		assert.Equal(t, r.cfg.Argo.Namespace, Str(clusterBindings[0].Inputs, "subjects[0].namespace"))
-		assert.Equal(t, "ClusterRole", Str(clusterBindings[0].Inputs, "roleRef.kind"))
+		// The only cluster-wide rights are reads, the controller's and the
+		// server's: Argo watches one namespace or all, and workflows run
+		// in several. Nobody else, and nothing written.
+		clusterRoles := map[string]map[string][]string{}
+		for _, cr := range r.rec.OfType("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole") {
+			clusterRoles[Str(cr.Inputs, "metadata.name")] = rulesOf(t, cr)
+		}
+		read := []string{"get", "list", "watch"}
+		assert.Equal(t, map[string]map[string][]string{
+			"argo-controller-" + home: {
+				"namespaces": read, "pods": read, "configmaps": read, "serviceaccounts": read,
+				"workflows": read, "workflowtemplates": read, "cronworkflows": read, "workflowtaskresults": read,
+				"workflowtasksets": read, "workflowartifactgctasks": read, "clusterworkflowtemplates": read,
+			},
+			"argo-server-" + home: {"workflows": read, "workflowtemplates": read, "clusterworkflowtemplates": read},
+		}, clusterRoles)
+		clusterBindings := map[string]string{}
+		for _, b := range r.rec.OfType("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding") {
+			require.Equal(t, 1, Len(b.Inputs, "subjects"))
+			assert.Equal(t, "ClusterRole", Str(b.Inputs, "roleRef.kind"))
+			clusterBindings[Str(b.Inputs, "roleRef.name")] = Str(b.Inputs, "subjects[0].namespace") + "/" + Str(b.Inputs, "subjects[0].name")
+		}
+		assert.Equal(t, map[string]string{
+			"argo-controller-" + home: home + "/argo-workflow-controller",
+			"argo-server-" + home:     home + "/argo-server",
+		}, clusterBindings)
 	})
 }
 
@@ -606,9 +638,9 @@ func TestTheAdminPasswordReachesOnlyTheSchemaGrant(t *testing.T) {
 	})
 }
 
-// The workflow namespace's admission policy: bound to that namespace only,
-// enforced (Deny, and an expression that fails refuses), for pods and
-// ephemeral containers, allowing the workflow account alone and the Secrets
+// The workflow namespaces' admission policy: bound to those namespaces
+// only, enforced (Deny, and an expression that fails refuses), for pods and
+// ephemeral containers, allowing each namespace's one account and the Secrets
 // of argo.workflowSecrets. e2e (TestStacks: admission policy) proves what
 // the real API server does with it.
 func TestWorkflowPodsAreHeldByAnAdmissionPolicy(t *testing.T) {
@@ -624,11 +656,17 @@ func TestWorkflowPodsAreHeldByAnAdmissionPolicy(t *testing.T) {
 		for i := range Len(policy.Inputs, "spec.variables") {
 			vars[Str(policy.Inputs, fmt.Sprintf("spec.variables[%d].name", i))] = Str(policy.Inputs, fmt.Sprintf("spec.variables[%d].expression", i))
 		}
-		accounts := []string{strconv.Quote("argo-workflow")}
+		// Each workflow namespace admits its one account: the workflow
+		// account in the workflow namespace, each identity in its own.
+		accounts := []string{strconv.Quote(wfNS) + ": " + strconv.Quote("argo-workflow")}
+		spaces := []string{wfNS}
 		for _, wi := range r.cfg.Identities {
-			accounts = append(accounts, strconv.Quote(wi.Name))
+			accounts = append(accounts, strconv.Quote(wfNS+"-"+wi.Name)+": "+strconv.Quote(wi.Name))
+			spaces = append(spaces, wfNS+"-"+wi.Name)
 		}
-		assert.Equal(t, "["+strings.Join(accounts, ", ")+"]", vars["accounts"], "the workflow account and the stack's workflow identities, no other")
+		assert.Equal(t, "{"+strings.Join(accounts, ", ")+"}", vars["accounts"], "the workflow account and the stack's workflow identities, each in its namespace, no other")
+		assert.Equal(t, "has(object.spec.serviceAccountName) && object.spec.serviceAccountName == variables.accounts[request.namespace]",
+			Str(policy.Inputs, "spec.validations[0].expression"), "a pod runs as its namespace's account")
 		var secrets []string
 		for _, s := range r.cfg.Argo.WorkflowSecrets {
 			secrets = append(secrets, strconv.Quote(s))
@@ -636,10 +674,12 @@ func TestWorkflowPodsAreHeldByAnAdmissionPolicy(t *testing.T) {
 		assert.Equal(t, "["+strings.Join(secrets, ", ")+"]", vars["secrets"], "the stack's argo.workflowSecrets")
 		assert.Equal(t, "argo-workflow-pods-"+wfNS, Str(binding.Inputs, "spec.policyName"))
 		assert.Equal(t, []string{"Deny"}, Strs(binding.Inputs, "spec.validationActions"))
-		labels := Prop(binding.Inputs, "spec.matchResources.namespaceSelector.matchLabels")
-		require.True(t, labels.IsObject(), "the binding selects namespaces by known labels")
-		assert.Len(t, labels.ObjectValue(), 1)
-		assert.Equal(t, wfNS, unwrap(labels.ObjectValue()["kubernetes.io/metadata.name"]).StringValue(), "the workflow namespace only")
+		sel := "spec.matchResources.namespaceSelector"
+		assert.Equal(t, 1, Len(binding.Inputs, sel+".matchExpressions"), "one requirement")
+		assert.Equal(t, "kubernetes.io/metadata.name", Str(binding.Inputs, sel+".matchExpressions[0].key"), "namespaces by the name Kubernetes labels them with")
+		assert.Equal(t, "In", Str(binding.Inputs, sel+".matchExpressions[0].operator"))
+		assert.Equal(t, spaces, Strs(binding.Inputs, sel+".matchExpressions[0].values"), "the workflow namespaces only")
+		assert.False(t, Prop(binding.Inputs, sel+".matchLabels").IsObject(), "no other selector")
 		controller := kube(t, r.rec, "kubernetes:apps/v1:Deployment", "workflow-controller")
 		assert.Contains(t, controller.DependsOn, binding.URN, "no step pod is created before the policy holds")
 	})

@@ -439,7 +439,7 @@ func TestTheStackExportsWhatOperatorsNeedToReachArgo(t *testing.T) {
 			names = append(names, name)
 		}
 		slices.Sort(names)
-		assert.Equal(t, []string{"argoNamespace", "argoURL", "clusterName", "dashboardURL", "kubeconfig", "logBucket", "serviceAccounts", "sqlConnectionName", "staticIP", "staticIPName", "workflowNamespace"}, names)
+		assert.Equal(t, []string{"argoNamespace", "argoURL", "clusterName", "dashboardURL", "identityNamespaces", "kubeconfig", "logBucket", "serviceAccounts", "sqlConnectionName", "staticIP", "staticIPName", "workflowNamespace"}, names)
 		assert.Equal(t, "https://"+r.cfg.Domain+"/", r.outputs["argoURL"].Value(t))
 		if r.dryRun {
 			assert.False(t, r.outputs["staticIP"].Known(), "the address is computed at create time")
@@ -453,6 +453,12 @@ func TestTheStackExportsWhatOperatorsNeedToReachArgo(t *testing.T) {
 		assert.Equal(t, "argo-"+r.stack, r.outputs["clusterName"].Value(t))
 		assert.Equal(t, r.cfg.Argo.Namespace, r.outputs["argoNamespace"].Value(t))
 		assert.Equal(t, r.cfg.Argo.WorkflowNamespace, r.outputs["workflowNamespace"].Value(t))
+		// Where to submit a workflow that runs as an identity.
+		ids := map[string]string{}
+		for _, wi := range r.cfg.Identities {
+			ids[wi.Name] = r.cfg.Argo.WorkflowNamespace + "-" + wi.Name
+		}
+		assert.Equal(t, ids, r.outputs["identityNamespaces"].Value(t))
 		// The console's address of the dashboard GCP created, by its id.
 		assert.Equal(t, "https://console.cloud.google.com/monitoring/dashboards/builder/"+DashboardID+"?project="+p, r.outputs["dashboardURL"].Value(t))
 		assert.Equal(t, map[string]string{

@@ -10,16 +10,18 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// The workflow namespace's admission policy: a ValidatingAdmissionPolicy,
+// The workflow namespaces' admission policy: a ValidatingAdmissionPolicy,
 // evaluated by the API server itself (no webhook to run or to fail open).
-// It holds for every pod created there, whoever creates it (the controller
-// for a workflow's steps, or anyone with pod rights): RBAC decides who may
-// create pods, this policy decides what a pod may use. A workflow names its
-// service account and volumes freely, so this is the boundary that keeps a
-// workflow from running as another account or reading another Secret.
+// It holds for every pod created in a workflow namespace, whoever creates
+// it (the controller for a workflow's steps, or anyone with pod rights):
+// RBAC decides who may create pods, this policy decides what a pod may use.
+// A workflow names its service account and volumes freely, so this is the
+// boundary that keeps a workflow from running as another account (each
+// namespace admits one: its space's) or reading another Secret.
 
 // AdmissionPolicyName is the policy's (cluster-wide) name for the workflow
-// namespace ns.
+// namespace ns (the workflow namespace; the policy covers the identities'
+// namespaces too).
 func AdmissionPolicyName(ns string) string { return "argo-workflow-pods-" + ns }
 
 // celList writes names as a CEL list literal.
@@ -108,28 +110,41 @@ var hostChecks = []string{
 	`!has(object.spec.volumes) || object.spec.volumes.all(v, !has(v.hostPath))`,
 }
 
-// admission installs the workflow namespace's pod policy and its binding.
+// celMap writes m as a CEL map literal, its keys in order.
+func celMap(keys []string, m map[string]string) string {
+	pairs := make([]string, len(keys))
+	for i, k := range keys {
+		pairs[i] = strconv.Quote(k) + ": " + strconv.Quote(m[k])
+	}
+	return "{" + strings.Join(pairs, ", ") + "}"
+}
+
+// admission installs the workflow namespaces' pod policy and its binding.
 func (b *builder) admission() error {
 	a := b.args
-	ns := a.WorkflowNamespace
-	// The default workflow account and the stack's workflow identities.
-	accounts := b.workflowAccounts()
+	// Each workflow namespace's one account: the default workflow account
+	// in the workflow namespace, an identity's in its own.
+	spaces := b.spaceNames()
+	ns := strings.Join(spaces, ", ")
+	accounts := map[string]string{}
+	for _, sp := range b.spaces() {
+		accounts[sp.ns] = sp.id.KSA
+	}
 	allowedSecrets := "none"
 	if len(a.WorkflowSecrets) > 0 {
 		allowedSecrets = strings.Join(a.WorkflowSecrets, ", ")
 	}
 	validations := admissionv1.ValidationArray{admissionv1.ValidationArgs{
-		Expression: pulumi.String("has(object.spec.serviceAccountName) && object.spec.serviceAccountName in variables.accounts"),
-		MessageExpression: pulumi.String(fmt.Sprintf(
-			`'service account ' + (has(object.spec.serviceAccountName) ? object.spec.serviceAccountName : 'default') + ' may not run in namespace %s; allowed: %s'`,
-			ns, strings.Join(accounts, ", "))),
+		Expression: pulumi.String("has(object.spec.serviceAccountName) && object.spec.serviceAccountName == variables.accounts[request.namespace]"),
+		MessageExpression: pulumi.String(
+			`'service account ' + (has(object.spec.serviceAccountName) ? object.spec.serviceAccountName : 'default') + ' may not run in namespace ' + request.namespace + '; allowed: ' + variables.accounts[request.namespace] + ' (each workflow identity runs in its own namespace)'`),
 		Reason: pulumi.String("Forbidden"),
 	}}
 	for _, expr := range podSecretChecks() {
 		validations = append(validations, admissionv1.ValidationArgs{
 			Expression: pulumi.String(expr),
 			Message: pulumi.String(fmt.Sprintf(
-				"pods in namespace %s may use only the Secrets of argo.workflowSecrets (%s), as a volume, a projected or CSI source, env or envFrom", ns, allowedSecrets)),
+				"pods in the workflow namespaces (%s) may use only the Secrets of argo.workflowSecrets (%s), as a volume, a projected or CSI source, env or envFrom", ns, allowedSecrets)),
 			Reason: pulumi.String("Forbidden"),
 		})
 	}
@@ -137,7 +152,7 @@ func (b *builder) admission() error {
 		validations = append(validations, admissionv1.ValidationArgs{
 			Expression: pulumi.String(expr),
 			Message: pulumi.String(fmt.Sprintf(
-				"in namespace %s only Argo's init and wait containers (%s, reporting for their own pod) may mount %s", ns, b.images.Executor, ExecutorTokenSecret)),
+				"in the workflow namespaces (%s) only Argo's init and wait containers (%s, reporting for their own pod) may mount %s", ns, b.images.Executor, ExecutorTokenSecret)),
 			Reason: pulumi.String("Forbidden"),
 		})
 	}
@@ -145,11 +160,11 @@ func (b *builder) admission() error {
 		validations = append(validations, admissionv1.ValidationArgs{
 			Expression: pulumi.String(expr),
 			Message: pulumi.String(fmt.Sprintf(
-				"pods in namespace %s may not share a process namespace, use the node's, or mount a hostPath: each reaches other containers' tokens", ns)),
+				"pods in the workflow namespaces (%s) may not share a process namespace, use the node's, or mount a hostPath: each reaches other containers' tokens", ns)),
 			Reason: pulumi.String("Forbidden"),
 		})
 	}
-	name := AdmissionPolicyName(ns)
+	name := AdmissionPolicyName(a.WorkflowNamespace)
 	policy, err := admissionv1.NewValidatingAdmissionPolicy(b.ctx, b.child("admission-policy"), &admissionv1.ValidatingAdmissionPolicyArgs{
 		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(name), Labels: b.labels(dataPlaneApp)},
 		Spec: admissionv1.ValidatingAdmissionPolicySpecArgs{
@@ -181,7 +196,8 @@ func (b *builder) admission() error {
 				}},
 			},
 			Variables: admissionv1.VariableArray{
-				admissionv1.VariableArgs{Name: pulumi.String("accounts"), Expression: pulumi.String(celList(accounts))},
+				// Namespace -> the one account pods there may run as.
+				admissionv1.VariableArgs{Name: pulumi.String("accounts"), Expression: pulumi.String(celMap(spaces, accounts))},
 				admissionv1.VariableArgs{Name: pulumi.String("secrets"), Expression: pulumi.String(celList(a.WorkflowSecrets))},
 				admissionv1.VariableArgs{Name: pulumi.String("executorSecret"), Expression: pulumi.String(strconv.Quote(ExecutorTokenSecret))},
 				admissionv1.VariableArgs{Name: pulumi.String("executorImage"), Expression: pulumi.String(strconv.Quote(b.images.Executor))},
@@ -210,15 +226,19 @@ func (b *builder) admission() error {
 			MatchResources: admissionv1.MatchResourcesArgs{
 				MatchPolicy:    pulumi.String("Equivalent"),
 				ObjectSelector: metav1.LabelSelectorArgs{},
-				// The workflow namespace only, by the name Kubernetes labels
+				// The workflow namespaces only, by the name Kubernetes labels
 				// every namespace with.
 				NamespaceSelector: metav1.LabelSelectorArgs{
-					MatchLabels: pulumi.StringMap{"kubernetes.io/metadata.name": pulumi.String(ns)},
+					MatchExpressions: metav1.LabelSelectorRequirementArray{metav1.LabelSelectorRequirementArgs{
+						Key:      pulumi.String("kubernetes.io/metadata.name"),
+						Operator: pulumi.String("In"),
+						Values:   pulumi.ToStringArray(spaces),
+					}},
 				},
 			},
 		},
-		// The policy guards the namespace: both exist before any pod can.
-	}, b.opts(pulumi.DependsOn([]pulumi.Resource{policy, b.wfNS}))...)
+		// The policy guards the namespaces: all exist before any pod can.
+	}, b.inNamespace(pulumi.DependsOn([]pulumi.Resource{policy}))...)
 	if err != nil {
 		return fmt.Errorf("argo: admission policy binding: %w", err)
 	}

@@ -58,7 +58,9 @@ type builder struct {
 	images Images
 	parent pulumi.Resource
 
-	ns, wfNS     *corev1.Namespace
+	ns, wfNS *corev1.Namespace
+	// idNS are the workflow identities' namespaces, in Identities' order.
+	idNS         []*corev1.Namespace
 	crdResources []pulumi.Resource
 	accounts     []pulumi.Resource
 	adminSecret  pulumi.Resource
@@ -105,7 +107,40 @@ func (b *builder) ownDeletion(extra ...pulumi.ResourceOption) []pulumi.ResourceO
 
 // inNamespace adds a dependency on the namespaces for namespaced objects.
 func (b *builder) inNamespace(extra ...pulumi.ResourceOption) []pulumi.ResourceOption {
-	return b.opts(append([]pulumi.ResourceOption{pulumi.DependsOn([]pulumi.Resource{b.ns, b.wfNS})}, extra...)...)
+	deps := []pulumi.Resource{b.ns, b.wfNS}
+	for _, ns := range b.idNS {
+		deps = append(deps, ns)
+	}
+	return b.opts(append([]pulumi.ResourceOption{pulumi.DependsOn(deps)}, extra...)...)
+}
+
+// A space is one namespace workflows run in and the one account they run
+// as there: WorkflowNamespace and the workflow account, then each workflow
+// identity's namespace and account.
+type space struct {
+	ns string
+	id Identity
+	// suffix tells its objects' resource names apart: none for
+	// WorkflowNamespace's (they keep the names they always had), the
+	// identity's name for an identity's.
+	suffix string
+}
+
+func (b *builder) spaces() []space {
+	out := []space{{ns: b.args.WorkflowNamespace, id: b.args.Workflow}}
+	for _, wi := range b.args.Identities {
+		out = append(out, space{ns: wi.Namespace, id: wi, suffix: "-" + wi.KSA})
+	}
+	return out
+}
+
+// spaceNames are the spaces' namespaces.
+func (b *builder) spaceNames() []string {
+	var out []string
+	for _, sp := range b.spaces() {
+		out = append(out, sp.ns)
+	}
+	return out
 }
 
 // child names a child resource after the component.
@@ -150,13 +185,19 @@ const (
 )
 
 func (b *builder) namespace() error {
-	for _, n := range []struct {
+	type nsArgs struct {
 		resource, name, role string
 		out                  **corev1.Namespace
-	}{
+	}
+	all := []nsArgs{
 		{"namespace", b.args.Namespace, roleHome, &b.ns},
 		{"namespace-workflows", b.args.WorkflowNamespace, roleWorkflow, &b.wfNS},
-	} {
+	}
+	b.idNS = make([]*corev1.Namespace, len(b.args.Identities))
+	for i, sp := range b.spaces()[1:] {
+		all = append(all, nsArgs{"namespace-workflows" + sp.suffix, sp.ns, roleWorkflow, &b.idNS[i]})
+	}
+	for _, n := range all {
 		labels := b.labels(dataPlaneApp)
 		labels[roleLabel] = pulumi.String(n.role)
 		ns, err := corev1.NewNamespace(b.ctx, b.child(n.resource), &corev1.NamespaceArgs{
@@ -183,17 +224,20 @@ func (b *builder) serviceAccounts() error {
 	all := []account{
 		{controllerName, b.args.Controller},
 		{serverName, b.args.Server},
-		{workflowComponent, b.args.Workflow},
 	}
-	for _, wi := range b.args.Identities {
-		all = append(all, account{workflowComponent, wi})
+	for _, sp := range b.spaces() {
+		all = append(all, account{workflowComponent, sp.id})
 	}
 	for _, id := range all {
 		meta := b.meta(id.id.KSA, id.component)
 		if id.component == workflowComponent {
 			// Seed lesson kept, now with a boundary: workflows run as
-			// their own account, in their own namespace.
-			meta = b.metaIn(b.args.WorkflowNamespace, id.id.KSA, id.component)
+			// their own account, each in its own namespace.
+			ns := b.args.WorkflowNamespace
+			if id.id.Namespace != "" {
+				ns = id.id.Namespace
+			}
+			meta = b.metaIn(ns, id.id.KSA, id.component)
 		}
 		meta.Annotations = pulumi.StringMap{gsaAnnotation: id.id.GSA}
 		sa, err := corev1.NewServiceAccount(b.ctx, b.child("sa-"+id.id.KSA), &corev1.ServiceAccountArgs{
@@ -204,29 +248,35 @@ func (b *builder) serviceAccounts() error {
 		}
 		b.accounts = append(b.accounts, sa)
 	}
-	return b.executorAccount()
+	for _, sp := range b.spaces() {
+		if err := b.executorAccount(sp); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// executorAccount creates ExecutorKSA and its token Secret, which
-// Kubernetes fills in (a legacy token: Argo mounts a Secret, not a
-// projected token, into the executor's containers).
-func (b *builder) executorAccount() error {
-	ns := b.args.WorkflowNamespace
-	sa, err := corev1.NewServiceAccount(b.ctx, b.child("sa-"+ExecutorKSA), &corev1.ServiceAccountArgs{
+// executorAccount creates ExecutorKSA and its token Secret in space sp,
+// which Kubernetes fills in (a legacy token: Argo mounts a Secret, not a
+// projected token, into the executor's containers). One per namespace: the
+// token reports results for its namespace's workflows only.
+func (b *builder) executorAccount(sp space) error {
+	ns := sp.ns
+	sa, err := corev1.NewServiceAccount(b.ctx, b.child("sa-"+ExecutorKSA+sp.suffix), &corev1.ServiceAccountArgs{
 		Metadata: b.metaIn(ns, ExecutorKSA, executorComponent),
 	}, b.inNamespace()...)
 	if err != nil {
-		return fmt.Errorf("argo: executor account: %w", err)
+		return fmt.Errorf("argo: executor account in %s: %w", ns, err)
 	}
 	meta := b.metaIn(ns, ExecutorTokenSecret, executorComponent)
 	meta.Annotations = pulumi.StringMap{"kubernetes.io/service-account.name": pulumi.String(ExecutorKSA)}
-	token, err := corev1.NewSecret(b.ctx, b.child("secret-"+ExecutorTokenSecret), &corev1.SecretArgs{
+	token, err := corev1.NewSecret(b.ctx, b.child("secret-"+ExecutorTokenSecret+sp.suffix), &corev1.SecretArgs{
 		Metadata: meta,
 		Type:     pulumi.String("kubernetes.io/service-account-token"),
 		// Kubernetes deletes a token Secret whose account does not exist.
 	}, b.inNamespace(pulumi.DependsOn([]pulumi.Resource{sa}))...)
 	if err != nil {
-		return fmt.Errorf("argo: executor token: %w", err)
+		return fmt.Errorf("argo: executor token in %s: %w", ns, err)
 	}
 	b.accounts = append(b.accounts, sa, token)
 	return nil

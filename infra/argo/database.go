@@ -1,6 +1,7 @@
 package argo
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 
@@ -87,9 +88,12 @@ echo "argo database schema grants in place"
 //
 // Nothing else: no UPDATE anywhere, no writes to the archive but deletes,
 // no sequences, and any broader right an older version granted is revoked.
-// It also keeps the archive visible when the workflow namespace moves:
-// argo-server lists only rows of its managed namespace, so the rows of this
-// cluster written under another namespace are moved to the current one.
+// It also keeps the archive where its readers look when a workflow
+// namespace moves (argo.workflowNamespace, or an identity getting a
+// namespace of its own): each row of this cluster goes to the namespace of
+// the account it ran as (SPACES, account -> namespace; a row naming no
+// account ran as WORKFLOW_ACCOUNT). A row of an account no longer declared
+// stays where it is.
 // Idempotent; the Job is replaced (and so runs again) whenever its
 // settings change.
 const ServerGrantScript = `set -eu
@@ -107,7 +111,7 @@ done
 # the step under way and holds the next one back until COMMIT. Without it
 # the two can deadlock, and PostgreSQL may pick the controller's migration
 # (the controller exits). A failed attempt is retried.
-until psql "$dsn" -v ON_ERROR_STOP=1 -v srv="$SERVER_USER" -v ns="$WORKFLOW_NAMESPACE" -v cluster="$CLUSTER_NAME" <<'SQL'
+until psql "$dsn" -v ON_ERROR_STOP=1 -v srv="$SERVER_USER" -v spaces="$SPACES" -v wfsa="$WORKFLOW_ACCOUNT" -v cluster="$CLUSTER_NAME" <<'SQL'
 BEGIN;
 LOCK TABLE schema_history IN EXCLUSIVE MODE;
 REVOKE ALL ON ALL TABLES IN SCHEMA public FROM :"srv";
@@ -118,10 +122,15 @@ GRANT SELECT ON ALL TABLES IN SCHEMA public TO :"srv";
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO :"srv";
 GRANT DELETE ON argo_archived_workflows TO :"srv";
 GRANT INSERT ON argo_workflows TO :"srv";
-UPDATE argo_archived_workflows
-   SET namespace = :'ns',
-       workflow = jsonb_set(workflow::jsonb, '{metadata,namespace}', to_jsonb(CAST(:'ns' AS text)))
- WHERE clustername = :'cluster' AND namespace <> :'ns';
+UPDATE argo_archived_workflows AS a
+   SET namespace = t.ns,
+       workflow = jsonb_set(a.workflow::jsonb, '{metadata,namespace}', to_jsonb(t.ns))
+  FROM (SELECT clustername, uid, CAST(:'spaces' AS jsonb) ->> COALESCE(
+               workflow::jsonb #>> '{spec,serviceAccountName}',
+               workflow::jsonb #>> '{status,storedWorkflowTemplateSpec,serviceAccountName}',
+               :'wfsa') AS ns
+          FROM argo_archived_workflows WHERE clustername = :'cluster') AS t
+ WHERE a.clustername = t.clustername AND a.uid = t.uid AND t.ns IS NOT NULL AND a.namespace <> t.ns;
 COMMIT;
 SQL
 do
@@ -214,7 +223,8 @@ func (b *builder) serverGrants() error {
 		envVar("IAM_PORT", pulumi.String(strconv.Itoa(postgresPort))),
 		envVar("CONTROLLER_USER", a.Database.ControllerUser),
 		envVar("SERVER_USER", a.Database.ServerUser),
-		envVar("WORKFLOW_NAMESPACE", pulumi.String(a.WorkflowNamespace)),
+		envVar("SPACES", pulumi.String(b.spacesJSON())),
+		envVar("WORKFLOW_ACCOUNT", pulumi.String(a.Workflow.KSA)),
 		envVar("CLUSTER_NAME", pulumi.String(a.ClusterName)),
 		envVar("WAIT_SECONDS", pulumi.String(strconv.Itoa(serverGrantWaitSeconds))),
 	}
@@ -226,4 +236,18 @@ func (b *builder) serverGrants() error {
 	}
 	b.serverGrant = job
 	return nil
+}
+
+// spacesJSON is each workflow account's namespace, as the server grant
+// Job's SPACES: a JSON object, account -> namespace.
+func (b *builder) spacesJSON() string {
+	m := map[string]string{}
+	for _, sp := range b.spaces() {
+		m[sp.id.KSA] = sp.ns
+	}
+	text, err := json.Marshal(m) // sorted keys: the same text every run
+	if err != nil {
+		panic(err) // a map of strings always marshals
+	}
+	return string(text)
 }

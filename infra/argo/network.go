@@ -16,7 +16,7 @@ var LoadBalancerRanges = []string{"130.211.0.0/22", "35.191.0.0/16"}
 // PrometheusNamespaces are where GKE Managed Prometheus's collectors run.
 var PrometheusNamespaces = []string{"gke-gmp-system", "gmp-system"}
 
-// networkPolicies deny all ingress in both namespaces, then open argo-server to
+// networkPolicies deny all ingress in every namespace, then open argo-server to
 // the load balancer and the controller's metrics to Managed Prometheus.
 func (b *builder) networkPolicies() error {
 	tcp := pulumi.String("TCP")
@@ -28,14 +28,13 @@ func (b *builder) networkPolicies() error {
 		PodSelector: metav1.LabelSelectorArgs{},
 		PolicyTypes: pulumi.StringArray{pulumi.String("Ingress")},
 	}
-	policies := []struct {
-		name, ns string
-		spec     networkingv1.NetworkPolicySpecArgs
-	}{
-		{"default-deny-ingress", b.args.Namespace, denyAll},
-		// Workflow pods serve nothing: no one may connect to them.
-		{"default-deny-ingress", b.args.WorkflowNamespace, denyAll},
-		{"argo-server-from-load-balancer", b.args.Namespace, networkingv1.NetworkPolicySpecArgs{
+	type policy struct {
+		name, ns, suffix string
+		spec             networkingv1.NetworkPolicySpecArgs
+	}
+	policies := []policy{
+		{"default-deny-ingress", b.args.Namespace, "", denyAll},
+		{"argo-server-from-load-balancer", b.args.Namespace, "", networkingv1.NetworkPolicySpecArgs{
 			PodSelector: metav1.LabelSelectorArgs{MatchLabels: b.selector(serverName)},
 			PolicyTypes: pulumi.StringArray{pulumi.String("Ingress")},
 			Ingress: networkingv1.NetworkPolicyIngressRuleArray{networkingv1.NetworkPolicyIngressRuleArgs{
@@ -43,7 +42,7 @@ func (b *builder) networkPolicies() error {
 				Ports: networkingv1.NetworkPolicyPortArray{networkingv1.NetworkPolicyPortArgs{Port: pulumi.Int(serverPort), Protocol: tcp}},
 			}},
 		}},
-		{"controller-metrics-from-prometheus", b.args.Namespace, networkingv1.NetworkPolicySpecArgs{
+		{"controller-metrics-from-prometheus", b.args.Namespace, "", networkingv1.NetworkPolicySpecArgs{
 			PodSelector: metav1.LabelSelectorArgs{MatchLabels: b.selector(controllerName)},
 			PolicyTypes: pulumi.StringArray{pulumi.String("Ingress")},
 			Ingress: networkingv1.NetworkPolicyIngressRuleArray{networkingv1.NetworkPolicyIngressRuleArgs{
@@ -62,10 +61,14 @@ func (b *builder) networkPolicies() error {
 			}},
 		}},
 	}
+	for _, sp := range b.spaces() {
+		// Workflow pods serve nothing: no one may connect to them.
+		policies = append(policies, policy{"default-deny-ingress", sp.ns, sp.suffix, denyAll})
+	}
 	for _, p := range policies {
 		resource := "netpol-" + p.name
 		if p.ns != b.args.Namespace {
-			resource += "-workloads"
+			resource += "-workloads" + p.suffix
 		}
 		if _, err := networkingv1.NewNetworkPolicy(b.ctx, b.child(resource), &networkingv1.NetworkPolicyArgs{
 			Metadata: b.metaIn(p.ns, p.name, dataPlaneApp),

@@ -120,9 +120,10 @@ func (b *builder) controller() error {
 	args := pulumi.StringArray{
 		pulumi.String("--configmap=" + controllerConfigMap),
 		pulumi.String("--executor-image=" + b.images.Executor),
-		pulumi.String("--namespaced"),
-		// Workflows run in their own namespace, apart from the controller.
-		pulumi.String("--managed-namespace=" + a.WorkflowNamespace),
+		// No --namespaced: workflows run in a namespace per account, apart
+		// from the controller, and Argo watches one namespace or all
+		// (ControllerClusterRules are reads; it writes only in the
+		// workflow namespaces).
 		pulumi.String("--workflow-workers=" + strconv.Itoa(t.WorkflowWorkers)),
 		pulumi.String("--qps=" + strconv.FormatFloat(t.APIQPS, 'f', -1, 64)),
 		pulumi.String("--burst=" + strconv.Itoa(t.APIBurst)),
@@ -206,8 +207,8 @@ func (b *builder) server() error {
 						Image: pulumi.String(b.images.Server),
 						Args: pulumi.StringArray{
 							pulumi.String("server"),
-							pulumi.String("--namespaced"),
-							pulumi.String("--managed-namespace=" + a.WorkflowNamespace),
+							// No --namespaced: it serves every workflow
+							// namespace (ServerClusterRules are reads).
 							pulumi.String("--configmap=" + serverConfigMap),
 							// Seed lesson: IAP terminates TLS and talks plain
 							// HTTP to the backend, so the server must too.

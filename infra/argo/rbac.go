@@ -18,11 +18,12 @@ var (
 	argo = []string{"argoproj.io"}
 )
 
-// Argo's namespace install, split in two: the controller and the server
-// live in Argo's home namespace and act on workflows in the workflow
-// namespace (--managed-namespace). Each gets one Role in each namespace, so
-// nothing a workflow can name (the workflow namespace's accounts and
-// Secrets) reaches what the platform runs on.
+// Argo's install, split by trust: the controller and the server live in
+// Argo's home namespace and act on workflows in the workflow namespaces
+// (the workflow namespace and one per workflow identity). Each gets one Role
+// in each namespace, so nothing a workflow can name (its namespace's
+// accounts and Secrets) reaches what the platform runs on; their only
+// cluster-wide rights are reads (ControllerClusterRules, ServerClusterRules).
 
 // ControllerHomeRules are what the workflow-controller needs in its own
 // namespace: its ConfigMap (and the fallback artifact-repositories
@@ -41,7 +42,7 @@ var ControllerHomeRules = []Rule{
 	{Groups: core, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
 }
 
-// ControllerWorkloadRules are what the workflow-controller needs in the
+// ControllerWorkloadRules are what the workflow-controller needs in each
 // workflow namespace (Argo's namespace-install Role). Seed lesson: its
 // workflows failed because pods patch/update was missing; today only the
 // controller needs it. No Secrets: artifacts go to GCS as the pods'
@@ -72,7 +73,7 @@ func ServerHomeRules(databaseSecret string) []Rule {
 	}
 }
 
-// ServerWorkloadRules are what argo-server needs in the workflow namespace:
+// ServerWorkloadRules are what argo-server needs in each workflow namespace:
 // everything the UI does runs as this account, so it gets no more than the
 // UI needs.
 var ServerWorkloadRules = []Rule{
@@ -84,11 +85,15 @@ var ServerWorkloadRules = []Rule{
 }
 
 // ExecutorRules are all Argo's executor needs since 3.4: report a step's
-// results. They belong to ExecutorKSA, whose token Argo mounts into the
-// init and wait containers only (workflowDefaults' executor account); the
-// step's own code runs with its workflow account's token, which is bound to
-// no Role. So a step cannot create or patch a WorkflowTaskResult, which the
-// controller copies into the node it names without asking who wrote it.
+// results. They belong to each workflow namespace's ExecutorKSA, whose
+// token Argo mounts into the init and wait containers only
+// (workflowDefaults' executor account); the step's own code runs with its
+// workflow account's token, which is bound to no Role. The controller
+// copies a WorkflowTaskResult into the node it names without asking who
+// wrote it, but only for a workflow of the result's own namespace: a step
+// that got hold of its wait container's token (the wait container reads
+// an output's path the step chooses) can report only for workflows that
+// run as its own account, in its own namespace.
 var ExecutorRules = []Rule{
 	{Groups: argo, Resources: []string{"workflowtaskresults"}, Verbs: []string{"create", "patch"}},
 }
@@ -130,29 +135,27 @@ type grant struct {
 	role, ns, accountNS string
 	ksas                []string
 	rules               []Rule
-}
-
-// workflowAccounts are every account a workflow may run as: the default
-// workflow account and the workflow identities.
-func (b *builder) workflowAccounts() []string {
-	out := []string{b.args.Workflow.KSA}
-	for _, wi := range b.args.Identities {
-		out = append(out, wi.KSA)
-	}
-	return out
+	// suffix is the namespace's space suffix (space.suffix).
+	suffix string
 }
 
 func (b *builder) grants() []grant {
-	home, wf := b.args.Namespace, b.args.WorkflowNamespace
-	return []grant{
-		{"argo-controller", home, home, []string{b.args.Controller.KSA}, ControllerHomeRules},
-		{"argo-controller", wf, home, []string{b.args.Controller.KSA}, ControllerWorkloadRules},
-		{"argo-server", home, home, []string{b.args.Server.KSA}, ServerHomeRules(databaseSecretName(serverName))},
-		{"argo-server", wf, home, []string{b.args.Server.KSA}, ServerWorkloadRules},
-		// Only the executor reports results; the workflow accounts (the
-		// step's own token) hold no Kubernetes right at all.
-		{ExecutorKSA, wf, wf, []string{ExecutorKSA}, ExecutorRules},
+	home := b.args.Namespace
+	ctrl, srv := []string{b.args.Controller.KSA}, []string{b.args.Server.KSA}
+	out := []grant{
+		{"argo-controller", home, home, ctrl, ControllerHomeRules, ""},
+		{"argo-server", home, home, srv, ServerHomeRules(databaseSecretName(serverName)), ""},
 	}
+	for _, sp := range b.spaces() {
+		out = append(out,
+			grant{"argo-controller", sp.ns, home, ctrl, ControllerWorkloadRules, sp.suffix},
+			grant{"argo-server", sp.ns, home, srv, ServerWorkloadRules, sp.suffix},
+			// Only the executor reports results; the workflow accounts
+			// (the step's own token) hold no Kubernetes right at all.
+			grant{ExecutorKSA, sp.ns, sp.ns, []string{ExecutorKSA}, ExecutorRules, sp.suffix},
+		)
+	}
+	return out
 }
 
 func (b *builder) rbac() error {
@@ -161,7 +164,7 @@ func (b *builder) rbac() error {
 		// namespace's are the role's "workloads" half.
 		suffix := g.role
 		if g.ns != b.args.Namespace {
-			suffix += "-workloads"
+			suffix += "-workloads" + g.suffix
 		}
 		role, err := rbacv1.NewRole(b.ctx, b.child("role-"+suffix), &rbacv1.RoleArgs{
 			Metadata: b.metaIn(g.ns, g.role, dataPlaneApp),
@@ -178,39 +181,60 @@ func (b *builder) rbac() error {
 			return fmt.Errorf("argo: role binding %s/%s: %w", g.ns, g.role, err)
 		}
 	}
-	return b.namespaceReader()
+	return b.clusterReads()
 }
 
-// NamespaceRules are the controller's only cluster-wide rights: reading
-// Namespace objects. Per-namespace parallelism (argo.namespaceParallelism)
-// needs them; without them the real controller warns at start that it "will
-// not work" and ignores the setting (seen in the e2e on the real
-// controller, whose log must carry no such warning).
-var NamespaceRules = []Rule{
-	{Groups: core, Resources: []string{"namespaces"}, Verbs: []string{"get", "list", "watch"}},
+// ControllerClusterRules are the controller's only cluster-wide rights:
+// reads. Argo's controller watches one namespace or every namespace, never
+// a list (argo-workflows #16980), so with a namespace per workflow identity
+// its informers list and watch these kinds in all namespaces; it writes
+// only where ControllerWorkloadRules are bound. A Workflow made in another
+// namespace is seen, and its pods are refused. What else this reaches: the
+// pods and ConfigMaps of every namespace, to read (no Secrets). Namespaces:
+// per-namespace parallelism (argo.namespaceParallelism) reads them; without
+// them the real controller warns that it "will not work" (the e2e's
+// controller log must carry no such warning).
+var ControllerClusterRules = []Rule{
+	{Groups: core, Resources: []string{"namespaces", "pods", "configmaps", "serviceaccounts"}, Verbs: []string{"get", "list", "watch"}},
+	{Groups: argo, Resources: []string{"workflows", "workflowtemplates", "cronworkflows", "workflowtaskresults", "workflowtasksets", "workflowartifactgctasks", "clusterworkflowtemplates"}, Verbs: []string{"get", "list", "watch"}},
 }
 
-// namespaceReaderName names the ClusterRole and its binding (cluster-wide
-// names, so they carry the namespace).
-func (b *builder) namespaceReaderName() string {
-	return "argo-controller-namespaces-" + b.args.Namespace
+// ServerClusterRules are argo-server's only cluster-wide rights: reading
+// what its informers list across namespaces (it waits for them before it
+// serves: workflows for its list, WorkflowTemplates and
+// ClusterWorkflowTemplates for validating what is submitted). It changes
+// things only where ServerWorkloadRules are bound. What else this reaches:
+// the Workflows and WorkflowTemplates of any namespace, to read.
+var ServerClusterRules = []Rule{
+	{Groups: argo, Resources: []string{"workflows", "workflowtemplates", "clusterworkflowtemplates"}, Verbs: []string{"get", "list", "watch"}},
 }
 
-func (b *builder) namespaceReader() error {
-	name := b.namespaceReaderName()
-	role, err := rbacv1.NewClusterRole(b.ctx, b.child("clusterrole-namespaces"), &rbacv1.ClusterRoleArgs{
-		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(name), Labels: b.labels(controllerName)},
-		Rules:    policyRules(NamespaceRules),
-	}, b.opts()...)
-	if err != nil {
-		return fmt.Errorf("argo: namespace reader role: %w", err)
-	}
-	if _, err := rbacv1.NewClusterRoleBinding(b.ctx, b.child("clusterrolebinding-namespaces"), &rbacv1.ClusterRoleBindingArgs{
-		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(name), Labels: b.labels(controllerName)},
-		RoleRef:  roleRef("ClusterRole", role.Metadata.Name().Elem()),
-		Subjects: accountSubject(b.args.Namespace, b.args.Controller.KSA),
-	}, b.opts()...); err != nil {
-		return fmt.Errorf("argo: namespace reader binding: %w", err)
+// clusterReads binds ControllerClusterRules to the controller and
+// ServerClusterRules to the server: ClusterRoles and bindings named with
+// Argo's home namespace (cluster-wide names).
+func (b *builder) clusterReads() error {
+	home := b.args.Namespace
+	for _, c := range []struct {
+		resource, name, component, ksa string
+		rules                          []Rule
+	}{
+		{"controller", "argo-controller-" + home, controllerName, b.args.Controller.KSA, ControllerClusterRules},
+		{"server", "argo-server-" + home, serverName, b.args.Server.KSA, ServerClusterRules},
+	} {
+		role, err := rbacv1.NewClusterRole(b.ctx, b.child("clusterrole-"+c.resource), &rbacv1.ClusterRoleArgs{
+			Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(c.name), Labels: b.labels(c.component)},
+			Rules:    policyRules(c.rules),
+		}, b.opts()...)
+		if err != nil {
+			return fmt.Errorf("argo: cluster role %s: %w", c.name, err)
+		}
+		if _, err := rbacv1.NewClusterRoleBinding(b.ctx, b.child("clusterrolebinding-"+c.resource), &rbacv1.ClusterRoleBindingArgs{
+			Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(c.name), Labels: b.labels(c.component)},
+			RoleRef:  roleRef("ClusterRole", role.Metadata.Name().Elem()),
+			Subjects: accountSubject(home, c.ksa),
+		}, b.opts()...); err != nil {
+			return fmt.Errorf("argo: cluster role binding %s: %w", c.name, err)
+		}
 	}
 	return nil
 }

@@ -1,4 +1,5 @@
-// Package argo deploys Argo Workflows' namespace install into a cluster:
+// Package argo deploys Argo Workflows into a cluster, its home namespace
+// apart from the workflow namespaces (one per account workflows run as):
 // CRDs, service accounts, RBAC (rbac.go), the controller ConfigMap
 // (config.go, configmap.go), the database grants (database.go), the
 // controller and the server with their Cloud SQL Auth Proxy sidecars
@@ -23,6 +24,11 @@ const typeToken = "argo-platform:argo:Workflows"
 type Identity struct {
 	// KSA is the Kubernetes ServiceAccount name. Required.
 	KSA string
+	// Namespace is a workflow identity's own namespace, where its account
+	// lives and its workflows run (argoproj.IdentityNamespace). Required for
+	// Identities, unused for the components (Argo's home) and the workflow
+	// account (WorkflowNamespace).
+	Namespace string
 	// GSA is the Google service account e-mail (the KSA's
 	// iam.gke.io/gcp-service-account annotation). Required.
 	GSA pulumi.StringInput
@@ -52,9 +58,10 @@ type WorkflowsArgs struct {
 	// its own rules before anything is registered): the release; Namespace,
 	// created as Argo's home (the controller, the server, the database
 	// grant Job and their Secrets); WorkflowNamespace, created as where
-	// workflows run (Argo's managed namespace: it holds only the workflow
-	// accounts and WorkflowSecrets, and an admission policy refuses pods
-	// that use anything else); the controller's throughput; the server's
+	// workflows that name no identity run (it holds only the workflow
+	// account, the executor's account and WorkflowSecrets, and an admission
+	// policy refuses pods that use anything else); the controller's
+	// throughput; the server's
 	// replicas; how long workflows are kept; Spot steps. Required.
 	argoproj.Settings
 	// Environment labels every object (env=<environment>). Required.
@@ -74,9 +81,14 @@ type WorkflowsArgs struct {
 	ClusterName string
 	// Controller, Server and Workflow are the three identities. Required.
 	Controller, Server, Workflow Identity
-	// Identities are the workflow identities: KSAs in WorkflowNamespace
-	// that workflows may name, each with the workflow account's RBAC and on
-	// the admission policy's allowlist. Optional.
+	// Identities are the workflow identities, each a KSA in a namespace of
+	// its own (Identity.Namespace, created here like WorkflowNamespace, with
+	// its own executor account): a workflow runs as an identity by running
+	// in its namespace and naming it. One namespace per account, because
+	// Argo trusts a step's results by namespace: a WorkflowTaskResult counts
+	// only for workflows of its own namespace, so whatever a step can do
+	// with its namespace's executor token reaches only workflows that run as
+	// the same account. Optional.
 	Identities []Identity
 	// Links are buttons in the UI (e.g. Cloud Logging for a workflow or pod).
 	// Optional.
@@ -142,8 +154,12 @@ func (a *WorkflowsArgs) images() Images {
 type Workflows struct {
 	pulumi.ResourceState
 
-	// Namespace is Argo's home; WorkflowNamespace where workflows run.
+	// Namespace is Argo's home; WorkflowNamespace where workflows that name
+	// no identity run.
 	Namespace, WorkflowNamespace pulumi.StringOutput
+	// IdentityNamespaces are where each workflow identity's workflows run,
+	// by its account's name.
+	IdentityNamespaces pulumi.StringMapOutput
 }
 
 // NewWorkflows installs Argo Workflows.
@@ -153,6 +169,13 @@ func NewWorkflows(ctx *pulumi.Context, name string, args *WorkflowsArgs, opts ..
 	}
 	if args.WorkflowNamespace == args.Namespace {
 		return nil, fmt.Errorf("argo: the workflow namespace must not be Argo's own (%s): workflows would reach its accounts and Secrets", args.Namespace)
+	}
+	seen := map[string]bool{args.Namespace: true, args.WorkflowNamespace: true}
+	for _, wi := range args.Identities {
+		if wi.Namespace == "" || seen[wi.Namespace] {
+			return nil, fmt.Errorf("argo: workflow identity %s needs a namespace of its own, not %q", wi.KSA, wi.Namespace)
+		}
+		seen[wi.Namespace] = true
 	}
 	w := &Workflows{}
 	if err := ctx.RegisterComponentResource(typeToken, name, w, opts...); err != nil {
@@ -172,8 +195,14 @@ func NewWorkflows(ctx *pulumi.Context, name string, args *WorkflowsArgs, opts ..
 	}
 	w.Namespace = b.ns.Metadata.Name().Elem()
 	w.WorkflowNamespace = b.wfNS.Metadata.Name().Elem()
+	ids := pulumi.StringMap{}
+	for i, wi := range args.Identities {
+		ids[wi.KSA] = b.idNS[i].Metadata.Name().Elem()
+	}
+	w.IdentityNamespaces = ids.ToStringMapOutput()
 	return w, ctx.RegisterResourceOutputs(w, pulumi.Map{
-		"namespace":         w.Namespace,
-		"workflowNamespace": w.WorkflowNamespace,
+		"namespace":          w.Namespace,
+		"workflowNamespace":  w.WorkflowNamespace,
+		"identityNamespaces": w.IdentityNamespaces,
 	})
 }

@@ -51,7 +51,7 @@ func runScript(t *testing.T, p *localpg.Server, script string, env ...string) (s
 		"ADMIN_PORT="+strconv.Itoa(p.Port), "IAM_PORT="+strconv.Itoa(p.Port),
 		"DATABASE=argo", "ADMIN_USER=argo-admin",
 		"CONTROLLER_USER="+grantCtrl, "SERVER_USER="+grantSrv,
-		"WORKFLOW_NAMESPACE=workflows", "CLUSTER_NAME=argo-staging",
+		`SPACES={"argo-workflow":"workflows","loader":"workflows-loader"}`, "WORKFLOW_ACCOUNT=argo-workflow", "CLUSTER_NAME=argo-staging",
 	)
 	cmd.Env = append(cmd.Env, env...)
 	cmd.Dir = t.TempDir()
@@ -71,7 +71,11 @@ CREATE TABLE argo_workflows (clustername varchar(64) NOT NULL, uid varchar(128) 
 INSERT INTO argo_archived_workflows VALUES
   ('argo-staging', 'u1', 'argo', '{"metadata": {"name": "old", "namespace": "argo"}}'),
   ('argo-staging', 'u2', 'argo', '{"metadata": {"name": "gone", "namespace": "argo"}}'),
-  ('other-cluster', 'u3', 'argo', '{"metadata": {"name": "theirs", "namespace": "argo"}}');
+  ('other-cluster', 'u3', 'argo', '{"metadata": {"name": "theirs", "namespace": "argo"}}'),
+  ('argo-staging', 'u4', 'workflows', '{"metadata": {"name": "loads", "namespace": "workflows"}, "spec": {"serviceAccountName": "loader"}}'),
+  ('argo-staging', 'u5', 'argo', '{"metadata": {"name": "by-ref", "namespace": "argo"}, "status": {"storedWorkflowTemplateSpec": {"serviceAccountName": "loader"}}}'),
+  ('argo-staging', 'u6', 'workflows', '{"metadata": {"name": "removed", "namespace": "workflows"}, "spec": {"serviceAccountName": "retired"}}'),
+  ('argo-staging', 'u7', 'argo', '{"metadata": {"name": "default", "namespace": "argo"}, "spec": {"serviceAccountName": "argo-workflow"}}');
 `
 
 // TestGrantScriptsOnRealPostgres runs both grant Jobs' scripts against a
@@ -179,7 +183,13 @@ COMMIT;`)
 
 	out, err = p.SQL(grantCtrl, "", "argo", `SELECT clustername || ':' || uid || ':' || namespace || ':' || (workflow->'metadata'->>'namespace') FROM argo_archived_workflows ORDER BY uid;`)
 	require.NoError(t, err, out)
+	// Each row of this cluster goes to the namespace of the account it ran
+	// as: none named is the workflow account's.
 	assert.Contains(t, out, "argo-staging:u1:workflows:workflows", "this cluster's archive follows the workflow namespace")
+	assert.Contains(t, out, "argo-staging:u4:workflows-loader:workflows-loader", "an identity's rows follow its namespace")
+	assert.Contains(t, out, "argo-staging:u5:workflows-loader:workflows-loader", "a workflow run from a template by reference ran as the template's account")
+	assert.Contains(t, out, "argo-staging:u6:workflows:workflows", "a row of an account no longer declared stays where it is")
+	assert.Contains(t, out, "argo-staging:u7:workflows:workflows")
 	assert.Contains(t, out, "other-cluster:u3:argo:argo", "another cluster's rows are left alone")
 
 	out, err = runScript(t, p, argo.SchemaGrantScript, "PGPASSWORD=unused-with-trust")

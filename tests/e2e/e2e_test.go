@@ -71,6 +71,7 @@ import (
 	"github.com/argo-platform/argo-platform/tests"
 	"github.com/argo-platform/argo-platform/tests/localcluster"
 	"github.com/argo-platform/argo-platform/tests/localdeploy"
+	"github.com/argo-platform/argo-platform/tests/realargo"
 )
 
 var (
@@ -317,10 +318,15 @@ func TestStacks(t *testing.T) {
 					}
 				}
 				for _, d := range []string{"argo-deployment-workflow-controller", "argo-deployment-argo-server"} {
-					assert.Equal(t, []apitype.OpType{apitype.OpUpdate}, ops["kubernetes:apps/v1:Deployment::"+d], "%s is updated in place (its --managed-namespace)", d)
+					assert.NotContains(t, ops, "kubernetes:apps/v1:Deployment::"+d, "%s watches every namespace: a move does not restart it", d)
 				}
+				assert.Contains(t, ops["kubernetes:batch/v1:Job::argo-job-argo-db-grant-server"], apitype.OpCreateReplacement, "the grant Job runs again, moving the archive's rows")
 				assert.Contains(t, ops["kubernetes:core/v1:Namespace::argo-namespace-workflows"], apitype.OpCreateReplacement, "the workflow namespace is replaced")
 				assert.Contains(t, ops["kubernetes:core/v1:ServiceAccount::argo-sa-argo-workflow"], apitype.OpCreateReplacement, "the workflow account moves")
+				for _, wi := range cfg.Identities {
+					assert.Contains(t, ops["kubernetes:core/v1:Namespace::argo-namespace-workflows-"+wi.Name], apitype.OpCreateReplacement, "%s's namespace moves with it", wi.Name)
+					assert.Contains(t, ops["kubernetes:core/v1:ServiceAccount::argo-sa-"+wi.Name], apitype.OpCreateReplacement, "%s's account moves", wi.Name)
+				}
 				assert.NotContains(t, ops, "kubernetes:core/v1:Namespace::argo-namespace", "Argo's home stays")
 
 				_, err = s.Up(ctx)
@@ -341,6 +347,10 @@ func TestStacks(t *testing.T) {
 					_, err := cluster.Client.CoreV1().Namespaces().Get(ctx, old, metav1.GetOptions{})
 					return apierrors.IsNotFound(err)
 				}, 2*time.Minute, 250*time.Millisecond, "the old workflow namespace is deleted")
+				for _, wi := range cfg.Identities {
+					_, err := cluster.Client.CoreV1().Namespaces().Get(ctx, moved.Argo.WorkflowNamespace+"-"+wi.Name, metav1.GetOptions{})
+					require.NoError(t, err, "%s's namespace moved", wi.Name)
+				}
 				checkRBAC(t, ctx, moved)
 				checkAdmission(t, ctx, moved)
 
@@ -377,14 +387,33 @@ func TestStacks(t *testing.T) {
 					update := []apitype.OpType{apitype.OpUpdate}
 					want := map[string][]apitype.OpType{
 						// The allowlist shrinks in place (the workflow accounts are
-						// bound to no Role); the stand-in plays the accounts'
-						// deletion.
-						"kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy::argo-admission-policy": update,
-						"kubernetes:core/v1:ConfigMap::stand-in-service-accounts":                                     update,
+						// bound to no Role), and its binding's namespaces; the
+						// stand-in plays the accounts' deletion.
+						"kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy::argo-admission-policy":                update,
+						"kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding::argo-admission-policy-binding": update,
+						"kubernetes:core/v1:ConfigMap::stand-in-service-accounts":                                                    update,
 					}
+					// Its namespace and everything the platform put there go.
 					for _, wi := range cfg.Identities {
-						want["kubernetes:core/v1:ServiceAccount::argo-sa-"+wi.Name] = []apitype.OpType{apitype.OpDelete}
+						for _, name := range []string{
+							"core/v1:Namespace::argo-namespace-workflows-" + wi.Name,
+							"core/v1:ServiceAccount::argo-sa-" + wi.Name,
+							"core/v1:ServiceAccount::argo-sa-argo-executor-" + wi.Name,
+							"core/v1:Secret::argo-secret-argo-executor.service-account-token-" + wi.Name,
+							"networking.k8s.io/v1:NetworkPolicy::argo-netpol-default-deny-ingress-workloads-" + wi.Name,
+						} {
+							want["kubernetes:"+name] = []apitype.OpType{apitype.OpDelete}
+						}
+						for _, role := range []string{"argo-controller", "argo-server", "argo-executor"} {
+							want["kubernetes:rbac.authorization.k8s.io/v1:Role::argo-role-"+role+"-workloads-"+wi.Name] = []apitype.OpType{apitype.OpDelete}
+							want["kubernetes:rbac.authorization.k8s.io/v1:RoleBinding::argo-rolebinding-"+role+"-workloads-"+wi.Name] = []apitype.OpType{apitype.OpDelete}
+						}
 					}
+					// The server grant Job's map of accounts to namespaces
+					// loses the identity: the Job is replaced (and runs again).
+					job := "kubernetes:batch/v1:Job::argo-job-argo-db-grant-server"
+					assert.Contains(t, ops[job], apitype.OpCreateReplacement)
+					delete(ops, job)
 					assert.Equal(t, want, ops, "the identities' objects go, the allowlist shrinks, nothing else changes")
 					_, err = s.Up(ctx)
 					require.NoError(t, err)
@@ -579,7 +608,7 @@ func cleanCluster(t *testing.T, ctx context.Context, cfg *stacks.Loaded) {
 	t.Helper()
 	c := cluster.Client
 	ns := cfg.Argo.Namespace
-	namespaces := []string{ns, cfg.Argo.WorkflowNamespace, localdeploy.StandInNamespace}
+	namespaces := append([]string{ns, localdeploy.StandInNamespace}, realargo.WorkflowNamespaces(cfg)...)
 	for _, name := range namespaces {
 		require.NoError(t, ignoreNotFound(c.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{})))
 	}
@@ -624,8 +653,10 @@ func cleanCluster(t *testing.T, ctx context.Context, cfg *stacks.Loaded) {
 		require.NoError(t, ignoreNotFound(client.ApiextensionsV1().CustomResourceDefinitions().Delete(ctx, plural+".argoproj.io", metav1.DeleteOptions{})))
 	}
 	require.NoError(t, ignoreNotFound(c.SchedulingV1().PriorityClasses().Delete(ctx, "workflow-controller", metav1.DeleteOptions{})))
-	require.NoError(t, ignoreNotFound(c.RbacV1().ClusterRoles().Delete(ctx, namespaceReader(ns), metav1.DeleteOptions{})))
-	require.NoError(t, ignoreNotFound(c.RbacV1().ClusterRoleBindings().Delete(ctx, namespaceReader(ns), metav1.DeleteOptions{})))
+	for _, name := range clusterReaders(ns) {
+		require.NoError(t, ignoreNotFound(c.RbacV1().ClusterRoles().Delete(ctx, name, metav1.DeleteOptions{})))
+		require.NoError(t, ignoreNotFound(c.RbacV1().ClusterRoleBindings().Delete(ctx, name, metav1.DeleteOptions{})))
+	}
 	crdsGone := func() bool {
 		left = nil
 		for _, plural := range argoCRDs {
@@ -904,6 +935,18 @@ func checkServiceAccounts(t *testing.T, ctx context.Context, cfg *stacks.Loaded)
 		require.NoError(t, err)
 		assert.Equal(t, a.ID+"@"+cfg.Project+".iam.gserviceaccount.com", sa.Annotations["iam.gke.io/gcp-service-account"])
 	}
+	// Each identity in its own namespace, beside an executor account of
+	// that namespace's own.
+	for _, wi := range cfg.Identities {
+		ns := cfg.Argo.WorkflowNamespace + "-" + wi.Name
+		sa, err := cluster.Client.CoreV1().ServiceAccounts(ns).Get(ctx, wi.Name, metav1.GetOptions{})
+		require.NoError(t, err)
+		assert.Equal(t, wi.Name+"-"+cfg.Environment+"@"+cfg.Project+".iam.gserviceaccount.com", sa.Annotations["iam.gke.io/gcp-service-account"])
+		_, err = cluster.Client.CoreV1().ServiceAccounts(ns).Get(ctx, argo.ExecutorKSA, metav1.GetOptions{})
+		assert.NoError(t, err)
+		_, err = cluster.Client.CoreV1().ServiceAccounts(cfg.Argo.WorkflowNamespace).Get(ctx, wi.Name, metav1.GetOptions{})
+		assert.True(t, apierrors.IsNotFound(err), "%s is not in the workflow namespace: %v", wi.Name, err)
+	}
 }
 
 func checkConfigMap(t *testing.T, ctx context.Context, cfg *stacks.Loaded, parallelism int) {
@@ -1070,8 +1113,38 @@ func checkRBAC(t *testing.T, ctx context.Context, cfg *stacks.Loaded) {
 			},
 		},
 	}
+	// Each identity's namespace: the controller and the server act there as
+	// in the workflow namespace; the identity holds no right, like the
+	// workflow account; its executor reports there and nowhere else, and
+	// the workflow namespace's executor does not report there.
+	wfExecutor := wfNS + "/" + argo.ExecutorKSA
+	reports := []access{{verb: "create", group: wf, resource: "workflowtaskresults"}, {verb: "patch", group: wf, resource: "workflowtaskresults"}}
 	for _, wi := range cfg.Identities {
-		cases[wfNS+"/"+wi.Name] = map[string]rights{wfNS: cases[workflow][wfNS]}
+		ns := wfNS + "-" + wi.Name
+		cases[controller][ns] = cases[controller][wfNS]
+		cases[server][ns] = cases[server][wfNS]
+		cases[ns+"/"+wi.Name] = map[string]rights{ns: cases[workflow][wfNS], wfNS: {deny: cases[workflow][wfNS].deny}}
+		cases[ns+"/"+argo.ExecutorKSA] = map[string]rights{ns: cases[wfExecutor][wfNS], wfNS: {deny: reports}}
+		cases[wfExecutor][ns] = rights{deny: reports}
+	}
+	// Cluster-wide, the controller and the server only read (Argo watches
+	// one namespace or all): nothing written outside the workflow
+	// namespaces, no Secret read anywhere.
+	for _, ns := range []string{"kube-system", "default"} {
+		cases[controller][ns] = rights{
+			allow: []access{{verb: "list", resource: "pods"}, {verb: "watch", group: wf, resource: "workflows"}, {verb: "list", resource: "configmaps"}},
+			deny: []access{
+				{verb: "create", resource: "pods"}, {verb: "delete", resource: "pods"}, {verb: "update", group: wf, resource: "workflows"},
+				{verb: "list", resource: "secrets"}, {verb: "create", resource: "configmaps"}, {verb: "create", resource: "pods", subresource: "exec"},
+			},
+		}
+		cases[server][ns] = rights{
+			allow: []access{{verb: "list", group: wf, resource: "workflows"}},
+			deny: []access{
+				{verb: "create", group: wf, resource: "workflows"}, {verb: "delete", group: wf, resource: "workflows"},
+				{verb: "list", resource: "pods"}, {verb: "get", resource: "pods", subresource: "log"}, {verb: "list", resource: "secrets"},
+			},
+		}
 	}
 	for account, byNS := range cases {
 		for ns, c := range byNS {
@@ -1154,11 +1227,16 @@ func checkAdmission(t *testing.T, ctx context.Context, cfg *stacks.Loaded) {
 		}), true},
 	}
 	for _, wi := range cfg.Identities {
+		// It exists only in its own namespace; one made here by hand would
+		// be refused all the same.
 		cases = append(cases, struct {
 			what   string
 			pod    *corev1.Pod
 			refuse bool
-		}{"the workflow identity " + wi.Name, pod(wi.Name, nil), false})
+		}{"the workflow identity " + wi.Name + " outside its namespace", pod(wi.Name, nil), true})
+		_, err := cluster.Client.CoreV1().ServiceAccounts(wfNS).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: wi.Name}}, metav1.CreateOptions{})
+		require.NoError(t, err)
+		defer cluster.Client.CoreV1().ServiceAccounts(wfNS).Delete(ctx, wi.Name, metav1.DeleteOptions{})
 	}
 	// The executor's token: only in Argo's own init and wait containers, as
 	// Argo's controller writes them, reporting for their own pod.
@@ -1289,7 +1367,33 @@ func checkAdmission(t *testing.T, ctx context.Context, cfg *stacks.Loaded) {
 			assert.Contains(t, err.Error(), policy, "%s: refused by the workflow namespace's policy", c.what)
 		}
 	}
-	// The policy holds for the workflow namespace only: the same pod in
+	// Each identity's namespace admits the identity alone (Argo's executor
+	// beside it), never the workflow account.
+	for _, wi := range cfg.Identities {
+		ns := wfNS + "-" + wi.Name
+		_, err := cluster.Client.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: n.Workflow.KSA}}, metav1.CreateOptions{})
+		require.NoError(t, err)
+		defer cluster.Client.CoreV1().ServiceAccounts(ns).Delete(ctx, n.Workflow.KSA, metav1.DeleteOptions{})
+		for _, c := range []struct {
+			what   string
+			pod    *corev1.Pod
+			refuse bool
+		}{
+			{"the workflow identity " + wi.Name, pod(wi.Name, nil), false},
+			{"the workflow identity " + wi.Name + " with Argo's executor", argoPod(func(p *corev1.Pod) { p.Spec.ServiceAccountName = wi.Name }), false},
+			{"the workflow account", pod(n.Workflow.KSA, nil), true},
+			{"the namespace's default account", pod("", nil), true},
+			{"the admin's Secret as a volume", pod(wi.Name, secretVolume(admin)), true},
+		} {
+			_, err := cluster.Client.CoreV1().Pods(ns).Create(ctx, c.pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+			if !c.refuse {
+				assert.NoError(t, err, "in %s a pod using %s is admitted", ns, c.what)
+			} else if assert.Error(t, err, "in %s a pod using %s is refused", ns, c.what) {
+				assert.Contains(t, err.Error(), policy, "%s: refused by the workflow namespaces' policy", c.what)
+			}
+		}
+	}
+	// The policy holds for the workflow namespaces only: the same pod in
 	// Argo's home namespace is a matter for RBAC (only the deployer may
 	// create pods there), not for this policy.
 	_, err = cluster.Client.CoreV1().Pods(cfg.Argo.Namespace).Create(ctx, pod(n.Controller.KSA, nil), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
@@ -1325,7 +1429,7 @@ func checkDestroyed(t *testing.T, ctx context.Context, cfg *stacks.Loaded, since
 	for what := range want {
 		assert.True(t, released[what], "destroy waited for GKE to release the %s", what)
 	}
-	for _, name := range []string{ns, cfg.Argo.WorkflowNamespace, localdeploy.StandInNamespace} {
+	for _, name := range append([]string{ns, localdeploy.StandInNamespace}, realargo.WorkflowNamespaces(cfg)...) {
 		_, err := cluster.Client.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
 		if cfg.Protect && name != localdeploy.StandInNamespace {
 			// Production's namespaces are retained on delete: what was
@@ -1346,16 +1450,21 @@ func checkDestroyed(t *testing.T, ctx context.Context, cfg *stacks.Loaded, since
 	}
 	_, err = pcs.Get(ctx, "workflow-controller", metav1.GetOptions{})
 	assert.NoError(t, err, "the PriorityClass is DeletedWith the cluster: destroy skips it")
-	_, err = cluster.Client.RbacV1().ClusterRoles().Get(ctx, namespaceReader(ns), metav1.GetOptions{})
-	assert.NoError(t, err, "the namespace reader ClusterRole is DeletedWith the cluster: destroy skips it")
+	for _, name := range clusterReaders(ns) {
+		_, err = cluster.Client.RbacV1().ClusterRoles().Get(ctx, name, metav1.GetOptions{})
+		assert.NoError(t, err, "the ClusterRole %s is DeletedWith the cluster: destroy skips it", name)
+	}
 	_, err = cluster.Client.AdmissionregistrationV1().ValidatingAdmissionPolicies().Get(ctx, argo.AdmissionPolicyName(cfg.Argo.WorkflowNamespace), metav1.GetOptions{})
 	assert.NoError(t, err, "the admission policy is DeletedWith the cluster: destroy skips it")
 	// What deleting the cluster does.
 	cleanCluster(t, ctx, cfg)
 }
 
-// namespaceReader names the controller's ClusterRole and its binding.
-func namespaceReader(ns string) string { return "argo-controller-namespaces-" + ns }
+// clusterReaders name the controller's and the server's ClusterRoles and
+// their bindings, for Argo's home namespace ns.
+func clusterReaders(ns string) []string {
+	return []string{"argo-controller-" + ns, "argo-server-" + ns}
+}
 
 func ignoreNotFound(err error) error {
 	if apierrors.IsNotFound(err) {

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -52,9 +53,35 @@ type liveArgo struct {
 	dir string
 }
 
+// holdUntil is the annotation of a step whose main container runs until
+// the test releases it: its value is a key of holds.
+const holdUntil = "e2e.argo-platform.dev/hold-until"
+
+// holds are the release channels of held steps, by key.
+var holds sync.Map
+
+// hold returns the annotations of a step that runs until release is called
+// (or five minutes pass: a test that fails before releasing it does not
+// hang the run).
+func hold(key string) (annotations map[string]string, release func()) {
+	ch := make(chan struct{})
+	holds.Store(key, ch)
+	var once sync.Once
+	return map[string]string{holdUntil: key}, func() { once.Do(func() { close(ch) }) }
+}
+
 // decide is the executor's outcome for the e2e's steps: as written, except
-// a first attempt annotated preemptFirstAttempt, which is preempted.
+// a first attempt annotated preemptFirstAttempt, which is preempted, and a
+// step annotated holdUntil, which ends once released.
 func decide(p *corev1.Pod) realargo.Outcome {
+	if key := p.Annotations[holdUntil]; key != "" {
+		if ch, ok := holds.Load(key); ok {
+			select {
+			case <-ch.(chan struct{}):
+			case <-time.After(5 * time.Minute):
+			}
+		}
+	}
 	if p.Annotations[preemptFirstAttempt] == "true" && realargo.Attempt(p) == 0 {
 		return realargo.Outcome{Preempted: true}
 	}
@@ -159,6 +186,12 @@ type workflow struct {
 			MemoizationStatus *struct {
 				Hit bool `json:"hit"`
 			} `json:"memoizationStatus"`
+			Outputs *struct {
+				Parameters []struct {
+					Name  string `json:"name"`
+					Value string `json:"value"`
+				} `json:"parameters"`
+			} `json:"outputs"`
 		} `json:"nodes"`
 	} `json:"status"`
 }
@@ -167,8 +200,14 @@ type workflow struct {
 // does, and returns its name.
 func (l *liveArgo) submit(t *testing.T, wf map[string]any) string {
 	t.Helper()
+	return l.submitIn(t, l.ns, wf)
+}
+
+// submitIn is submit into namespace ns.
+func (l *liveArgo) submitIn(t *testing.T, ns string, wf map[string]any) string {
+	t.Helper()
 	var created workflow
-	code := api(t, http.MethodPost, "/api/v1/workflows/"+l.ns, map[string]any{"workflow": wf}, &created)
+	code := api(t, http.MethodPost, "/api/v1/workflows/"+ns, map[string]any{"workflow": wf}, &created)
 	require.Equal(t, http.StatusOK, code, "the server accepts the workflow; its log:\n%s", l.Server.Tail(20))
 	return created.Metadata.Name
 }
@@ -177,10 +216,16 @@ func (l *liveArgo) submit(t *testing.T, wf map[string]any) string {
 // shows it (nodes included, from the offload table when offloaded).
 func (l *liveArgo) finished(t *testing.T, name string) workflow {
 	t.Helper()
+	return l.finishedIn(t, l.ns, name)
+}
+
+// finishedIn is finished for a workflow of namespace ns.
+func (l *liveArgo) finishedIn(t *testing.T, ns, name string) workflow {
+	t.Helper()
 	var wf workflow
 	require.Eventually(t, func() bool {
 		wf = workflow{}
-		if api(t, http.MethodGet, "/api/v1/workflows/"+l.ns+"/"+name, nil, &wf) != http.StatusOK {
+		if api(t, http.MethodGet, "/api/v1/workflows/"+ns+"/"+name, nil, &wf) != http.StatusOK {
 			return false
 		}
 		return slices.Contains([]string{"Succeeded", "Failed", "Error"}, wf.Status.Phase)
@@ -261,17 +306,24 @@ func (l *liveArgo) check(t *testing.T, ctx context.Context) {
 		map[string]any{"name": "db", "mountPath": "/db"},
 	}
 	adminSecret := l.submit(t, mountsAdmin)
-	asIdentity := map[string]string{}
+	// Each identity's workflows run in its own namespace; naming an
+	// identity anywhere else starts no pod.
+	asIdentity, elsewhere, idNS := map[string]string{}, map[string]string{}, map[string]string{}
 	for _, wi := range l.cfg.Identities {
-		asIdentity[wi.Name] = l.submit(t, asAccount("as-"+wi.Name+"-", wi.Name))
+		idNS[wi.Name] = stacks.IdentityNamespace(l.cfg.Settings, wi)
+		asIdentity[wi.Name] = l.submitIn(t, idNS[wi.Name], asAccount("as-"+wi.Name+"-", wi.Name))
+		elsewhere[wi.Name] = l.submit(t, asAccount(refusedPrefix+"elsewhere-"+wi.Name+"-", wi.Name))
 	}
-	// A step whose template names another account than its workflow: it
-	// runs as that account, whose folder its archive key is not in.
-	var mixed string
+	// A step whose template names another account than its workflow (which
+	// names none, so runs as the default workflow account): in the
+	// identity's namespace it runs as the identity, whose folder its
+	// archive key (the workflow's account's) is not in.
+	var mixed, mixedNS string
 	if len(l.cfg.Identities) > 0 {
 		wf := oneStep(refusedPrefix+"mixed-", "echo mixed", nil)
 		wf["spec"].(map[string]any)["templates"].([]any)[0].(map[string]any)["serviceAccountName"] = l.cfg.Identities[0].Name
-		mixed = l.submit(t, wf)
+		mixedNS = idNS[l.cfg.Identities[0].Name]
+		mixed = l.submitIn(t, mixedNS, wf)
 	}
 	// A step whose podSpecPatch makes its wait container report for
 	// another workflow's node (hello's: a one-step workflow's node id is
@@ -298,14 +350,18 @@ func (l *liveArgo) check(t *testing.T, ctx context.Context) {
 		l.checkArchived(t, played[0], workflowKSA, hello)
 	})
 
-	for _, c := range []struct{ what, name, because string }{
+	refused := []struct{ what, name, because string }{
 		{"the controller's account", asController, names.Controller.KSA},
 		{"the server's account", asServer, names.Server.KSA},
 		{"an account outside the allowlist", asIntruder, argo.AdmissionPolicyName(l.ns)},
 		{"the database admin's Secret", adminSecret, argo.AdmissionPolicyName(l.ns)},
 		{"a podSpecPatch that makes its wait container report for another workflow", forged, argo.ExecutorTokenSecret},
 		{"a resource template (its main container would hold the executor's token)", resource, argo.ExecutorTokenSecret},
-	} {
+	}
+	for _, wi := range l.cfg.Identities {
+		refused = append(refused, struct{ what, name, because string }{"the workflow identity " + wi.Name + " outside its namespace", elsewhere[wi.Name], wi.Name})
+	}
+	for _, c := range refused {
 		t.Run("a workflow using "+c.what+" cannot start a pod", func(t *testing.T) {
 			wf := l.finished(t, c.name)
 			assert.NotEqual(t, "Succeeded", wf.Status.Phase)
@@ -320,12 +376,18 @@ func (l *liveArgo) check(t *testing.T, ctx context.Context) {
 
 	for _, wi := range l.cfg.Identities {
 		t.Run("a workflow naming the workflow identity "+wi.Name+" runs as it", func(t *testing.T) {
-			wf := l.finished(t, asIdentity[wi.Name])
+			wf := l.finishedIn(t, idNS[wi.Name], asIdentity[wi.Name])
 			assert.Equal(t, "Succeeded", wf.Status.Phase, wf.Status.Message)
 			played := l.Executor.Played(wf.Metadata.Name)
 			require.Len(t, played, 1)
 			assert.Equal(t, wi.Name, played[0].ServiceAccount, "its pod ran, and reported, as %s", wi.Name)
 			l.checkArchived(t, played[0], wi.Name, wf.Metadata.Name)
+		})
+	}
+
+	if len(l.cfg.Identities) > 0 {
+		t.Run("a step holding its namespace's executor token reports only for workflows of its own account", func(t *testing.T) {
+			l.checkForging(t, ctx, l.cfg.Identities[0])
 		})
 	}
 
@@ -361,9 +423,13 @@ func (l *liveArgo) check(t *testing.T, ctx context.Context) {
 			assert.NoError(t, err, "the server reads %s for the UI", k)
 		}
 		for _, ksa := range accounts {
-			sa, err := cluster.Client.CoreV1().ServiceAccounts(l.ns).Get(ctx, ksa, metav1.GetOptions{})
+			ns := l.ns
+			if idNS[ksa] != "" {
+				ns = idNS[ksa]
+			}
+			sa, err := cluster.Client.CoreV1().ServiceAccounts(ns).Get(ctx, ksa, metav1.GetOptions{})
 			require.NoError(t, err)
-			me, err := l.Cloud.Identity(l.ns, ksa, sa.Annotations["iam.gke.io/gcp-service-account"])
+			me, err := l.Cloud.Identity(ns, ksa, sa.Annotations["iam.gke.io/gcp-service-account"])
 			require.NoError(t, err, "GKE gives %s its own Google account", ksa)
 			_, err = l.Cloud.List(me, bucket, "argo/")
 			assert.ErrorContains(t, err, "403", "%s lists every pipeline's folder", ksa)
@@ -384,7 +450,7 @@ func (l *liveArgo) check(t *testing.T, ctx context.Context) {
 
 	if mixed != "" {
 		t.Run("a step whose template names another account cannot archive its log, and errors as Argo's executor does", func(t *testing.T) {
-			wf := l.finished(t, mixed)
+			wf := l.finishedIn(t, mixedNS, mixed)
 			assert.NotEqual(t, "Succeeded", wf.Status.Phase)
 			played := l.Executor.Played(mixed)
 			require.NotEmpty(t, played)

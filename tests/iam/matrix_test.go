@@ -54,7 +54,8 @@ func matrix(t *testing.T, stack string) ([]row, Policy) {
 	server := account{"the server", "argo-server-" + env, home, "argo-server"}
 	workflows := []account{{"the default workflow account", "argo-wf-" + env, wfNS, "argo-workflow"}}
 	for _, wi := range cfg.Identities {
-		workflows = append(workflows, account{"the workflow identity " + wi.Name, wi.Name + "-" + env, wfNS, wi.Name})
+		// Each identity in a namespace of its own: <workflow namespace>-<name>.
+		workflows = append(workflows, account{"the workflow identity " + wi.Name, wi.Name + "-" + env, wfNS + "-" + wi.Name, wi.Name})
 	}
 	nodes := "serviceAccount:" + email("argo-nodes-"+env)
 

@@ -68,7 +68,7 @@ type Outcome struct {
 // line naming the pod), load input artifacts, or save output parameters.
 type Executor struct {
 	o      Options
-	ns     string
+	ns     []string
 	cloud  *iam.Cloud
 	decide func(*corev1.Pod) Outcome
 	mu     sync.Mutex
@@ -87,9 +87,9 @@ type Played struct {
 	ArchiveError string
 }
 
-// PlayExecutor starts playing the executor in ns until ctx ends; cloud
-// plays GKE's metadata server and GCS.
-func PlayExecutor(ctx context.Context, o Options, ns string, cloud *iam.Cloud, decide func(*corev1.Pod) Outcome) *Executor {
+// PlayExecutor starts playing the executor in the workflow namespaces ns
+// until ctx ends; cloud plays GKE's metadata server and GCS.
+func PlayExecutor(ctx context.Context, o Options, ns []string, cloud *iam.Cloud, decide func(*corev1.Pod) Outcome) *Executor {
 	e := &Executor{o: o, ns: ns, cloud: cloud, decide: decide, seen: map[types.UID]bool{}, played: map[string][]Played{}}
 	go e.loop(ctx)
 	return e
@@ -117,23 +117,28 @@ func (e *Executor) fail(err error) {
 
 func (e *Executor) loop(ctx context.Context) {
 	for {
-		pods, err := e.o.Client.CoreV1().Pods(e.ns).List(ctx, metav1.ListOptions{LabelSelector: labelWorkflow})
+		var running []*corev1.Pod
+		for _, ns := range e.ns {
+			pods, err := e.o.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: labelWorkflow})
+			if err == nil {
+				for i := range pods.Items {
+					running = append(running, &pods.Items[i])
+				}
+			}
+		}
 		if ctx.Err() != nil {
 			return
 		}
-		if err == nil {
-			for i := range pods.Items {
-				p := &pods.Items[i]
-				if p.Status.Phase != corev1.PodRunning || p.DeletionTimestamp != nil {
-					continue
-				}
-				e.mu.Lock()
-				done := e.seen[p.UID]
-				e.seen[p.UID] = true
-				e.mu.Unlock()
-				if !done {
-					go e.play(ctx, p)
-				}
+		for _, p := range running {
+			if p.Status.Phase != corev1.PodRunning || p.DeletionTimestamp != nil {
+				continue
+			}
+			e.mu.Lock()
+			done := e.seen[p.UID]
+			e.seen[p.UID] = true
+			e.mu.Unlock()
+			if !done {
+				go e.play(ctx, p)
 			}
 		}
 		select {
@@ -201,7 +206,7 @@ func (e *Executor) podTemplate(ctx context.Context, pod *corev1.Pod) (*template,
 			}
 			text := env.Value
 			if text == "offloaded" {
-				cm, err := e.o.Client.CoreV1().ConfigMaps(e.ns).Get(ctx, pod.Name, metav1.GetOptions{})
+				cm, err := e.o.Client.CoreV1().ConfigMaps(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
 				if err != nil {
 					return nil, fmt.Errorf("offloaded template: %w", err)
 				}
@@ -234,11 +239,11 @@ func (e *Executor) archive(ctx context.Context, pod *corev1.Pod) ([]map[string]a
 		return nil, fmt.Errorf("archive key %q still holds a variable the controller did not expand", loc.GCS.Key)
 	}
 	ksa := pod.Spec.ServiceAccountName
-	sa, err := e.o.Client.CoreV1().ServiceAccounts(e.ns).Get(ctx, ksa, metav1.GetOptions{})
+	sa, err := e.o.Client.CoreV1().ServiceAccounts(pod.Namespace).Get(ctx, ksa, metav1.GetOptions{})
 	if err != nil {
 		return nil, err
 	}
-	principal, err := e.cloud.Identity(e.ns, ksa, sa.Annotations["iam.gke.io/gcp-service-account"])
+	principal, err := e.cloud.Identity(pod.Namespace, ksa, sa.Annotations["iam.gke.io/gcp-service-account"])
 	if err != nil {
 		return nil, err
 	}
@@ -283,7 +288,7 @@ func (e *Executor) waitToken(ctx context.Context, pod *corev1.Pod) (string, erro
 	}
 	for _, v := range pod.Spec.Volumes {
 		if v.Name == mounted && v.Secret != nil {
-			secret, err := e.o.Client.CoreV1().Secrets(e.ns).Get(ctx, v.Secret.SecretName, metav1.GetOptions{})
+			secret, err := e.o.Client.CoreV1().Secrets(pod.Namespace).Get(ctx, v.Secret.SecretName, metav1.GetOptions{})
 			if err != nil {
 				return "", fmt.Errorf("the executor's token: %w", err)
 			}
@@ -293,7 +298,7 @@ func (e *Executor) waitToken(ctx context.Context, pod *corev1.Pod) (string, erro
 			return string(secret.Data["token"]), nil
 		}
 	}
-	return Token(ctx, e.o.Client, e.ns, pod.Spec.ServiceAccountName, &authv1.BoundObjectReference{
+	return Token(ctx, e.o.Client, pod.Namespace, pod.Spec.ServiceAccountName, &authv1.BoundObjectReference{
 		Kind: "Pod", APIVersion: "v1", Name: pod.Name, UID: pod.UID,
 	})
 }
@@ -324,7 +329,7 @@ func (e *Executor) report(ctx context.Context, pod *corev1.Pod, out Outcome, sav
 	if err != nil {
 		return err
 	}
-	results := client.Resource(taskResults).Namespace(e.ns)
+	results := client.Resource(taskResults).Namespace(pod.Namespace)
 	obj := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "argoproj.io/v1alpha1",
 		"kind":       "WorkflowTaskResult",
@@ -370,7 +375,7 @@ func exitCode(out Outcome) int {
 // end sets the pod's final status as the kubelet would: the wait container
 // exits 1 with the executor's error as its message when archiving failed.
 func (e *Executor) end(ctx context.Context, pod *corev1.Pod, out Outcome, archiveErr error) error {
-	pods := e.o.Client.CoreV1().Pods(e.ns)
+	pods := e.o.Client.CoreV1().Pods(pod.Namespace)
 	for attempt := 0; ; attempt++ {
 		p, err := pods.Get(ctx, pod.Name, metav1.GetOptions{})
 		if err != nil {

@@ -152,7 +152,7 @@ func (l *Live) start(ctx context.Context, o Options, cfg *stacks.Loaded, decide 
 	l.Cloud.Policy = policy
 	var playCtx context.Context
 	playCtx, l.stopPlayer = context.WithCancel(ctx)
-	l.Executor = PlayExecutor(playCtx, o, wfNS, l.Cloud, decide)
+	l.Executor = PlayExecutor(playCtx, o, WorkflowNamespaces(cfg), l.Cloud, decide)
 	return nil
 }
 
@@ -231,4 +231,14 @@ func (l *Live) stopArgo() {
 	if l.forwarders != nil {
 		l.forwarders.Close()
 	}
+}
+
+// WorkflowNamespaces are the stack's workflow namespaces: the workflow
+// namespace, then each identity's.
+func WorkflowNamespaces(cfg *stacks.Loaded) []string {
+	out := []string{cfg.Argo.WorkflowNamespace}
+	for _, wi := range cfg.Identities {
+		out = append(out, stacks.IdentityNamespace(cfg.Settings, wi))
+	}
+	return out
 }

@@ -88,8 +88,8 @@ func Defaults() Settings {
 		// accounts) is in reach of a workflow.
 		WorkflowNamespace: "workflows",
 		// Twice the seed's 10 running workflows: a developer's test runs
-		// beside the daily batch. Namespace install: one namespace, so
-		// its cap equals the global one.
+		// beside the daily batch. Most run in the workflow namespace,
+		// so its cap equals the global one.
 		Parallelism:          20,
 		NamespaceParallelism: 20,
 		// Pod creation at 10/s. Argo creates a workflow's pods only when
@@ -178,6 +178,25 @@ func (a Settings) Check(r *setting.Rules) {
 	if a.APIQPS <= 0 || a.APIQPS > 1000 {
 		r.Add("apiQPS", setting.Ftoa(a.APIQPS), "a number above 0 and at most 1000")
 	}
+}
+
+// IdentityNamespace is the namespace of the workflow identity named name,
+// where its account lives and its workflows run: the workflow namespace's
+// name, a dash and the identity's.
+func IdentityNamespace(workflowNamespace, name string) string {
+	return workflowNamespace + "-" + name
+}
+
+// NamespaceProblem says what is wrong with ns as a namespace of the
+// platform's, or "" if nothing is.
+func NamespaceProblem(ns string) string {
+	if errs := k8sname.IsDNS1035Label(ns); len(errs) > 0 {
+		return strings.Join(errs, "; ")
+	}
+	if reservedNamespace(ns) {
+		return "default and the kube-, gke- and gmp- namespaces are Kubernetes' and GKE's"
+	}
+	return ""
 }
 
 // reservedNamespace reports whether ns belongs to Kubernetes or GKE.
