@@ -21,6 +21,10 @@ type ArgoInputs struct {
 	// target. Both optional.
 	Prerequisites []pulumi.Resource
 	Cluster       pulumi.Resource
+	// SignInIssuer is the OpenID Connect issuer argo-server signs people
+	// in with. Optional: Google's (the end-to-end tests' provider stands in
+	// for it).
+	SignInIssuer string
 }
 
 // DatabaseUsers are the controller's and the server's IAM database users and
@@ -48,11 +52,19 @@ func ArgoArgs(cfg *stacks.Loaded, in ArgoInputs) *argo.WorkflowsArgs {
 			AdminUser:      in.DatabaseUsers.Admin,
 			AdminPassword:  cfg.AdminPassword(),
 		},
-		ClusterName:      n.Base,
-		Controller:       identity(principal(in.Principals, Controller)),
-		Server:           identity(principal(in.Principals, Server)),
-		Workflow:         identity(principal(in.Principals, Workflow)),
-		Identities:       workflowIdentities(in.Principals),
+		ClusterName: n.Base,
+		Controller:  identity(principal(in.Principals, Controller)),
+		Server:      identity(principal(in.Principals, Server)),
+		Workflow:    identity(principal(in.Principals, Workflow)),
+		Identities:  workflowIdentities(in.Principals, s.Identities),
+		SignIn: argo.SignIn{
+			Issuer:       in.SignInIssuer,
+			ClientID:     s.Access.ClientID,
+			ClientSecret: cfg.ClientSecret(),
+			Viewers:      s.Viewers(),
+			Runners:      s.Access.Runners,
+			Editors:      s.Access.Editors,
+		},
 		Links:            LoggingLinks(s.Project),
 		Retain:           s.Protect,
 		PodPrerequisites: in.Prerequisites,
@@ -71,12 +83,19 @@ func identity(p Principal) argo.Identity {
 }
 
 // workflowIdentities are the stack's workflow identities: the principals
-// workflow pods may run as, but the default workflow account.
-func workflowIdentities(ps []Principal) []argo.Identity {
+// workflow pods may run as, but the default workflow account, each with who
+// may run as it (ids, by name).
+func workflowIdentities(ps []Principal, ids []stacks.Identity) []argo.Identity {
 	var out []argo.Identity
 	for _, p := range ps {
 		if p.RunsWorkflows && p.Key != Workflow {
-			out = append(out, identity(p))
+			id := identity(p)
+			for _, wi := range ids {
+				if wi.Name == p.KSA {
+					id.Runners = wi.Runners
+				}
+			}
+			out = append(out, id)
 		}
 	}
 	return out

@@ -17,9 +17,11 @@ import (
 // failing, so they are refused first, each named with what to put instead.
 var (
 	exampleProjectPrefix = "example-"
-	exampleDomains       = []string{"example.com", "example.net", "example.org"}
-	exampleTLDs          = []string{"example", "test", "invalid", "localhost"}
-	exampleRanges        = []netip.Prefix{
+	// exampleClientID starts the OAuth client id the stack files ship with.
+	exampleClientID = "000000000000-"
+	exampleDomains  = []string{"example.com", "example.net", "example.org"}
+	exampleTLDs     = []string{"example", "test", "invalid", "localhost"}
+	exampleRanges   = []netip.Prefix{
 		netip.MustParsePrefix("192.0.2.0/24"),
 		netip.MustParsePrefix("198.51.100.0/24"),
 		netip.MustParsePrefix("203.0.113.0/24"),
@@ -88,6 +90,22 @@ func exampleValues(s Settings, v *setting.Rules) {
 		if _, d, ok := strings.Cut(e, "@"); ok && isExampleDomain(strings.ToLower(d)) {
 			replace(k(fmt.Sprintf("alerts.emails[%d]", i)), e, "a domain reserved for documentation", "the address your team reads alerts at")
 		}
+	}
+	if strings.HasPrefix(s.Access.ClientID, exampleClientID) {
+		replace(k("access.ssoClientId"), s.Access.ClientID, "the stack files ship with it", "the client id of the OAuth client you made for argo-server (docs/bootstrap.md)")
+	}
+	people := func(key string, members []string) {
+		for i, m := range members {
+			if _, rest, _ := strings.Cut(m, ":"); isExampleDomain(rest[strings.LastIndex(rest, "@")+1:]) {
+				replace(k(fmt.Sprintf("%s[%d]", key, i)), m, "a domain reserved for documentation", "a person or the domain of your organization")
+			}
+		}
+	}
+	people("access.viewers", s.Access.Viewers)
+	people("access.runners", s.Access.Runners)
+	people("access.editors", s.Access.Editors)
+	for i, id := range s.Identities {
+		people(fmt.Sprintf("identities[%d].runners", i), id.Runners)
 	}
 	if d := s.IAP.OrganizationDomain; d != "" && isExampleDomain(d) {
 		replace(k("iap.organizationDomain"), d, "a domain reserved for documentation", "your organization's domain")

@@ -64,7 +64,7 @@ func TestOnlyRangesInsideTheDocumentationRangesAreExamples(t *testing.T) {
 		"203.0.0.0/16": false, "0.0.0.0/0": false, "198.51.0.0/16": false, "34.84.10.0/24": false,
 	} {
 		in := valid(Staging)
-		in.Settings = `{"environment":"staging","domain":"argo.acme-data.dev","cluster":{"authorizedNetworks":[{"name":"x","cidr":"` + cidr + `"}]},"iap":{"members":["group:data@acme-data.dev"]}}`
+		in.Settings = `{"environment":"staging","domain":"argo.acme-data.dev","cluster":{"authorizedNetworks":[{"name":"x","cidr":"` + cidr + `"}]},"iap":{"members":["group:data@acme-data.dev"]},` + validAccess + `}`
 		_, err := Parse(in)
 		msg := ""
 		if err != nil {

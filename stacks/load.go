@@ -27,6 +27,9 @@ const (
 	// database user that grants Argo's IAM users their rights once (see
 	// infra/argo's database bootstrap). Nothing uses it at runtime.
 	KeyDatabaseAdminPassword = "argo-platform:databaseAdminPassword"
+	// KeySSOClientSecret is the secret of the OAuth client argo-server
+	// signs people in through (access.ssoClientId; docs/bootstrap.md).
+	KeySSOClientSecret = "argo-platform:ssoClientSecret"
 )
 
 // Input is what a stack's configuration holds, before decoding.
@@ -37,6 +40,8 @@ type Input struct {
 	Settings string // the JSON Pulumi hands over for the structured block
 	// DatabaseAdminPassword is the plaintext of the secret; "" when unset.
 	DatabaseAdminPassword string
+	// SSOClientSecret is the plaintext of the secret; "" when unset.
+	SSOClientSecret string
 	// ConfigKeys are all the stack's configuration keys, when known (the
 	// CLI hands them to the program); keys of this project's namespace that
 	// the program does not read are refused.
@@ -49,6 +54,13 @@ type Loaded struct {
 	// DatabaseAdminPassword is kept apart from Settings so it never lands in a
 	// printed or exported value; Deploy wraps it as a secret.
 	DatabaseAdminPassword string
+	// SSOClientSecret likewise.
+	SSOClientSecret string
+}
+
+// ClientSecret is SSOClientSecret as a secret Output.
+func (l *Loaded) ClientSecret() pulumi.StringOutput {
+	return pulumi.ToSecret(pulumi.String(l.SSOClientSecret)).(pulumi.StringOutput)
 }
 
 // AdminPassword is DatabaseAdminPassword as a secret Output, for the
@@ -71,6 +83,7 @@ func Load(ctx *pulumi.Context) (*Loaded, error) {
 		Region:                get(KeyRegion),
 		Settings:              get(KeySettings),
 		DatabaseAdminPassword: get(KeyDatabaseAdminPassword),
+		SSOClientSecret:       get(KeySSOClientSecret),
 		ConfigKeys:            configKeys(os.Getenv(pulumi.EnvConfig)),
 	})
 }
@@ -87,7 +100,7 @@ func configKeys(env string) []string {
 
 // projectKeys are the keys of this project's namespace that the program
 // reads.
-var projectKeys = []string{KeySettings, KeyDatabaseAdminPassword}
+var projectKeys = []string{KeySettings, KeyDatabaseAdminPassword, KeySSOClientSecret}
 
 // unknownProjectKeys refuses every key of this project's namespace that the
 // program does not read: a misspelt block would otherwise be ignored.
@@ -98,7 +111,7 @@ func unknownProjectKeys(keys []string) Problems {
 		if !strings.HasPrefix(key, ns+":") || slices.Contains(projectKeys, key) {
 			continue
 		}
-		errs = append(errs, Problem{Key: key, Why: fmt.Sprintf("unknown key; this project reads only %s (everything else goes inside %s)", strings.Join(projectKeys, " and "), KeySettings)})
+		errs = append(errs, Problem{Key: key, Why: fmt.Sprintf("unknown key; this project reads only %s (everything else goes inside %s)", strings.Join(projectKeys, ", "), KeySettings)})
 	}
 	return errs
 }
@@ -114,7 +127,7 @@ func Parse(in Input) (*Loaded, error) {
 		errs := append(unknown, p)
 		s := Defaults(in.Stack)
 		s.Project, s.Region = in.Project, in.Region
-		l := &Loaded{Settings: s, DatabaseAdminPassword: in.DatabaseAdminPassword}
+		l := &Loaded{Settings: s, DatabaseAdminPassword: in.DatabaseAdminPassword, SSOClientSecret: in.SSOClientSecret}
 		for _, e := range l.problems(in.Stack) {
 			if !strings.HasPrefix(e.Key, KeySettings) {
 				errs = append(errs, e)
@@ -162,7 +175,7 @@ func Parse(in Input) (*Loaded, error) {
 	}
 	s.Project, s.Region = in.Project, in.Region
 
-	l := &Loaded{Settings: s, DatabaseAdminPassword: in.DatabaseAdminPassword}
+	l := &Loaded{Settings: s, DatabaseAdminPassword: in.DatabaseAdminPassword, SSOClientSecret: in.SSOClientSecret}
 	errs := shape
 	for _, e := range l.problems(in.Stack) {
 		// A key already reported as malformed is not also reported by

@@ -32,6 +32,12 @@ type Own struct {
 	// Emails replace alerts.emails in the stacks whose file lists alerts
 	// (staging and production as shipped; experimental e-mails no one).
 	Emails []string
+	// SSOClientID replaces access.ssoClientId: the OAuth client made for
+	// argo-server (docs/bootstrap.md), one for every stack.
+	SSOClientID string
+	// Viewers, Runners and Editors replace access.viewers, access.runners
+	// and access.editors; Runners also each identity's runners.
+	Viewers, Runners, Editors []string
 }
 
 // Host is where environment env serves Argo's UI under the team's domain.
@@ -82,6 +88,21 @@ func SetOwn(file []byte, stack string, o Own) ([]byte, error) {
 	}
 	if alerts := lookup(settings, "alerts"); len(o.Emails) > 0 && alerts != nil {
 		set(alerts, "emails", scalars(o.Emails))
+	}
+	if o.SSOClientID != "" {
+		set(child(settings, "access"), "ssoClientId", scalar(o.SSOClientID))
+	}
+	for key, list := range map[string][]string{"viewers": o.Viewers, "runners": o.Runners, "editors": o.Editors} {
+		if len(list) > 0 {
+			set(child(settings, "access"), key, scalars(list))
+		}
+	}
+	if ids := lookup(settings, "identities"); len(o.Runners) > 0 && ids != nil && ids.Kind == yaml.SequenceNode {
+		for _, id := range ids.Content {
+			if id.Kind == yaml.MappingNode && lookup(id, "runners") != nil {
+				set(id, "runners", scalars(o.Runners))
+			}
+		}
 	}
 	var out bytes.Buffer
 	enc := yaml.NewEncoder(&out)

@@ -8,6 +8,8 @@
 package stacks
 
 import (
+	"strings"
+
 	"github.com/argo-platform/argo-platform/infra/argo/argoproj"
 	"github.com/argo-platform/argo-platform/infra/gcp/google"
 )
@@ -55,6 +57,9 @@ type Settings struct {
 	Argo     argoproj.Settings `json:"argo"`
 	// Alerts is who hears about failures.
 	Alerts google.Alerts `json:"alerts"`
+	// Access is who may look, run and change what in Argo, person by
+	// person (argo-server's sign-in with Google).
+	Access argoproj.Access `json:"access"`
 	// Identities are the workflow identities: each a Google service account
 	// with exactly the grants listed, and a Kubernetes ServiceAccount of the
 	// same name in a namespace of its own, <argo.workflowNamespace>-<name>
@@ -74,4 +79,27 @@ type Identity struct {
 	Description string `json:"description"`
 	// Grants are its roles: projectRoles, datasets and buckets.
 	google.Grants
+	// Runners may run workflows as it (in its namespace): user:<e-mail>
+	// or domain:<domain>, as access.runners. Default none.
+	Runners []string `json:"runners"`
+}
+
+// Viewers are who may look in Argo: access.viewers, or when it is absent,
+// the people and domains IAP admits that a sign-in can tell (iap.members'
+// user: and domain: members, and iap.organizationDomain). Runners and
+// editors may look too.
+func (s Settings) Viewers() []string {
+	if s.Access.Viewers != nil {
+		return s.Access.Viewers
+	}
+	var out []string
+	for _, m := range s.IAP.Members {
+		if kind, rest, _ := strings.Cut(m, ":"); kind == "user" || kind == "domain" {
+			out = append(out, kind+":"+strings.ToLower(rest))
+		}
+	}
+	if d := s.IAP.OrganizationDomain; d != "" {
+		out = append(out, "domain:"+d)
+	}
+	return out
 }

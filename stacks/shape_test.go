@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -18,7 +19,7 @@ func withSettings(settings string) Input {
 	return in
 }
 
-const validBlock = `"environment":"staging","domain":"argo.acme-data.dev","cluster":{"authorizedNetworks":[{"name":"ci","cidr":"34.84.10.0/24"}]}`
+const validBlock = `"environment":"staging","domain":"argo.acme-data.dev","cluster":{"authorizedNetworks":[{"name":"ci","cidr":"34.84.10.0/24"}]},` + validAccess
 
 func TestAKeyWithNoValueIsRefusedNotDefaulted(t *testing.T) {
 	for _, tc := range []struct{ settings, want string }{
@@ -139,7 +140,7 @@ func TestAuthorizedNetworksTogetherStayOfficeSized(t *testing.T) {
 		for i, c := range cidrs {
 			list = append(list, fmt.Sprintf(`{"name":"n%d","cidr":%q}`, i, c))
 		}
-		return withSettings(`{"environment":"staging","domain":"argo.acme-data.dev","cluster":{"authorizedNetworks":[` + strings.Join(list, ",") + `]}}`)
+		return withSettings(`{"environment":"staging","domain":"argo.acme-data.dev","cluster":{"authorizedNetworks":[` + strings.Join(list, ",") + `]},` + validAccess + `}`)
 	}
 	for _, bad := range [][]string{
 		{"0.0.0.0/1", "128.0.0.0/1"},       // the internet in two halves
@@ -284,11 +285,11 @@ func TestAPasswordWithBlanksAtItsEndsIsRefused(t *testing.T) {
 func TestAStackNamedOtherwiseMustNameItsEnvironment(t *testing.T) {
 	in := valid(Staging)
 	in.Stack = "dev"
-	in.Settings = `{"domain":"argo.acme-data.dev","cluster":{"authorizedNetworks":[{"name":"ci","cidr":"34.84.10.0/24"}]}}`
+	in.Settings = `{"domain":"argo.acme-data.dev","cluster":{"authorizedNetworks":[{"name":"ci","cidr":"34.84.10.0/24"}]},` + validAccess + `}`
 	_, err := Parse(in)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `argo-platform:settings.environment: "dev", the stack's name (the default when the key is absent), is not an environment; set environment to one of experimental, staging, production`)
-	in.Settings = `{"environment":"staging","domain":"argo.acme-data.dev","cluster":{"authorizedNetworks":[{"name":"ci","cidr":"34.84.10.0/24"}]},"iap":{"members":["group:data@acme-data.dev"]}}`
+	in.Settings = `{"environment":"staging","domain":"argo.acme-data.dev","cluster":{"authorizedNetworks":[{"name":"ci","cidr":"34.84.10.0/24"}]},"iap":{"members":["group:data@acme-data.dev"]},` + validAccess + `}`
 	_, err = Parse(in)
 	assert.NoError(t, err, "a stack of any name with its environment set")
 }
@@ -337,4 +338,64 @@ func TestAnIdentitysNamespaceIsANamespaceOfItsOwn(t *testing.T) {
 		assert.Contains(t, err.Error(), `settings.identities[0].name: invalid value "`+c.name+`"; accepted: a name that makes its namespace <argo.workflowNamespace>-<name>`)
 		assert.Equal(t, 1, strings.Count(err.Error(), "settings."), "only the name is at fault: %s", err)
 	}
+}
+
+// Who may do what is people and domains, each list checked, production's
+// needed roles refused empty, and an editor who may run nowhere refused:
+// each naming its key.
+func TestAccessListsAreRefusedNamingTheirKey(t *testing.T) {
+	for _, c := range []struct {
+		env  string
+		also map[string]any
+		want string
+	}{
+		{Staging, map[string]any{"access.viewers": []any{"group:data@acme-data.dev"}}, `settings.access.viewers[0]: invalid value "group:data@acme-data.dev"; accepted: user:<e-mail> or domain:<domain>`},
+		{Staging, map[string]any{"access.runners": []any{"user:Lead@acme-data.dev"}, "access.editors": []any{}}, `settings.access.runners[0]: invalid value "user:Lead@acme-data.dev"`},
+		{Staging, map[string]any{"access.ssoClientId": "argo-server"}, `settings.access.ssoClientId: invalid value "argo-server"; accepted: the client id of the OAuth client made for argo-server`},
+		{Staging, map[string]any{"access.editors": []any{"user:boss@acme-data.dev"}}, `settings.access.editors[0]: "user:boss@acme-data.dev" may run nowhere`},
+		{Staging, map[string]any{"access.viewers": nil, "iap.members": []any{"group:data@acme-data.dev"}}, `settings.access.viewers: absent, and iap.members names no user: or domain: a sign-in can match`},
+		{Production, map[string]any{"access.editors": []any{}}, `settings.access.editors: empty; production needs at least one person who may change its CronWorkflows and WorkflowTemplates`},
+		{Production, map[string]any{"identities": []any{identity("ld", nil)}}, `settings.identities[0].runners: empty; in production someone must be allowed to run as ld`},
+	} {
+		in := valid(c.env)
+		for k, v := range c.also {
+			if v == nil {
+				in = withoutKey(t, in, k)
+				continue
+			}
+			in = setValue(t, in, k, v)
+		}
+		_, err := Parse(in)
+		if assert.Error(t, err, c.want) {
+			assert.Contains(t, err.Error(), c.want)
+		}
+	}
+	// The edges: a domain views, an identity's runner may edit, and with no
+	// viewers listed the IAP members' people and domains look.
+	in := setValue(t, valid(Production), "identities", []any{identity("ld", func(m map[string]any) { m["runners"] = []any{"user:lead@acme-data.dev"} })})
+	l, err := Parse(in)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"domain:acme-data.dev"}, l.Viewers())
+	in = withoutKey(t, valid(Staging), "access.viewers")
+	in = setValue(t, in, "iap.members", []any{"user:ann@acme-data.dev", "group:x@acme-data.dev", "domain:acme-data.dev"})
+	l, err = Parse(in)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"user:ann@acme-data.dev", "domain:acme-data.dev"}, l.Viewers())
+}
+
+// withoutKey is in with the settings key (dotted) removed.
+func withoutKey(t *testing.T, in Input, key string) Input {
+	t.Helper()
+	var s map[string]any
+	require.NoError(t, json.Unmarshal([]byte(in.Settings), &s))
+	m := s
+	parts := strings.Split(key, ".")
+	for _, p := range parts[:len(parts)-1] {
+		m = m[p].(map[string]any)
+	}
+	delete(m, parts[len(parts)-1])
+	b, err := json.Marshal(s)
+	require.NoError(t, err)
+	in.Settings = string(b)
+	return in
 }

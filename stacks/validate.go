@@ -81,6 +81,11 @@ func (l *Loaded) problems(stack string) Problems {
 	s.Argo.Check(v.Section("argo"))
 	checkIdentities(s, v)
 	s.Alerts.Check(v.Section("alerts"))
+	s.Access.Check(v.Section("access"))
+	if l.SSOClientSecret == "" {
+		all.Say(KeySSOClientSecret, "missing; set it once with `pulumi config set --secret %s <the client secret of access.ssoClientId>` (docs/bootstrap.md)", KeySSOClientSecret)
+	}
+	checkAccess(s, v)
 
 	exampleValues(s, v)
 	floors(s, v)
@@ -256,5 +261,39 @@ func checkIdentities(s Settings, v *setting.Rules) {
 			r.Say("", "grants nothing; list projectRoles, datasets, buckets or secrets (workflows that need nothing run as argo-workflow)")
 		}
 		id.Grants.Check(r, logs)
+	}
+}
+
+// checkAccess checks the access lists across sections: someone may look,
+// every identity's runners are people or domains, and every editor may run
+// somewhere (editors change schedules only where they may run).
+func checkAccess(s Settings, v *setting.Rules) {
+	if s.Access.Viewers == nil && len(s.Viewers()) == 0 {
+		v.Say("access.viewers", "absent, and iap.members names no user: or domain: a sign-in can match (Google's ID token names no groups) and iap.organizationDomain is not set; list who may look, e.g. [domain:yourcompany.com]")
+	}
+	runs := map[string]bool{}
+	for _, m := range s.Access.Runners {
+		runs[m] = true
+	}
+	for i, id := range s.Identities {
+		argoproj.CheckMembers(v.Section(fmt.Sprintf("identities[%d]", i)), "runners", id.Runners)
+		for _, m := range id.Runners {
+			runs[m] = true
+		}
+	}
+	for i, m := range s.Access.Editors {
+		if argoproj.MemberProblem(m) == "" && !runs[m] {
+			v.Say(fmt.Sprintf("access.editors[%d]", i), "%q may run nowhere, so may change nothing (editors change schedules and templates only where they may run); list it in access.runners or an identity's runners", m)
+		}
+	}
+	if s.Environment == Production {
+		if len(s.Access.Editors) == 0 {
+			v.Say("access.editors", "empty; production needs at least one person who may change its CronWorkflows and WorkflowTemplates, e.g. [user:data-lead@yourcompany.com]")
+		}
+		for i, id := range s.Identities {
+			if len(id.Runners) == 0 {
+				v.Say(fmt.Sprintf("identities[%d].runners", i), "empty; in production someone must be allowed to run as %s, or remove the identity", id.Name)
+			}
+		}
 	}
 }

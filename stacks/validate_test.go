@@ -38,13 +38,17 @@ func TestNames(t *testing.T) {
 	assert.Equal(t, "argo-ctrl-staging@acme-data-stg.iam", google.DatabaseUser(email))
 }
 
+// validAccess is an access section every environment accepts.
+const validAccess = `"access":{"ssoClientId":"482915730211-acmedata.apps.googleusercontent.com","viewers":["domain:acme-data.dev"],"runners":["user:lead@acme-data.dev"],"editors":["user:lead@acme-data.dev"]}`
+
 func valid(env string) Input {
 	return Input{
 		Stack:                 env,
 		Project:               "acme-data-" + env[:3],
 		Region:                "asia-northeast1",
-		Settings:              `{"environment":"` + env + `","domain":"argo.acme-data.dev","cluster":{"authorizedNetworks":[{"name":"ci","cidr":"34.84.10.0/24"}]},"iap":{"members":["group:data@acme-data.dev"]},"alerts":{"emails":["data-oncall@acme-data.dev"]}}`,
+		Settings:              `{"environment":"` + env + `","domain":"argo.acme-data.dev","cluster":{"authorizedNetworks":[{"name":"ci","cidr":"34.84.10.0/24"}]},"iap":{"members":["group:data@acme-data.dev"]},"alerts":{"emails":["data-oncall@acme-data.dev"]},` + validAccess + `}`,
 		DatabaseAdminPassword: "0123456789abcdef",
+		SSOClientSecret:       "GOCSPX-test-client-secret",
 	}
 }
 
@@ -81,7 +85,7 @@ func TestDefaultsAreValidAndOrdered(t *testing.T) {
 
 func TestStackValuesOverrideDefaults(t *testing.T) {
 	in := valid(Staging)
-	in.Settings = `{"environment":"staging","domain":"argo.acme-data.dev","cluster":{"authorizedNetworks":[{"name":"ci","cidr":"34.84.10.0/24"}]},"database":{"tier":"db-custom-2-7680"},"argo":{"serverReplicas":3}}`
+	in.Settings = `{"environment":"staging","domain":"argo.acme-data.dev","cluster":{"authorizedNetworks":[{"name":"ci","cidr":"34.84.10.0/24"}]},"database":{"tier":"db-custom-2-7680"},"argo":{"serverReplicas":3},` + validAccess + `}`
 	l, err := Parse(in)
 	require.NoError(t, err)
 	assert.Equal(t, "db-custom-2-7680", l.Database.Tier)
@@ -91,7 +95,7 @@ func TestStackValuesOverrideDefaults(t *testing.T) {
 
 func TestEnvironmentDefaultsToTheStackName(t *testing.T) {
 	in := valid(Staging)
-	in.Settings = `{"domain":"argo.acme-data.dev","cluster":{"authorizedNetworks":[{"name":"ci","cidr":"34.84.10.0/24"}]}}`
+	in.Settings = `{"domain":"argo.acme-data.dev","cluster":{"authorizedNetworks":[{"name":"ci","cidr":"34.84.10.0/24"}]},` + validAccess + `}`
 	l, err := Parse(in)
 	require.NoError(t, err)
 	assert.Equal(t, Staging, l.Environment)

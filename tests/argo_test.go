@@ -109,7 +109,7 @@ func TestTheControllerAndServerRunHardenedBesideTheirCloudSQLProxy(t *testing.T)
 		sc := container(t, srv, "spec.template.spec.containers[0]")
 		sargs := Strs(sc, "args")
 		assert.Equal(t, "server", sargs[0])
-		for _, want := range []string{"--secure=false", "--auth-mode=server", "--configmap=argo-server-configmap"} {
+		for _, want := range []string{"--secure=false", "--auth-mode=sso", "--configmap=argo-server-configmap"} {
 			assert.Contains(t, sargs, want)
 		}
 		assert.NotContains(t, sargs, "--namespaced", "it serves every workflow namespace")
@@ -261,17 +261,28 @@ func TestEachAccountMayDoOnlyWhatItsComponentNeeds(t *testing.T) {
 		assert.NotContains(t, homeRules, "pods", "nothing runs pods in Argo's home namespace")
 		assert.NotContains(t, homeRules, "workflows")
 
-		// The server serves the UI's workflows from the workflow namespace
-		// and reads only its ConfigMap and Secret at home.
+		// The server's own account takes, in each workflow namespace, the
+		// tokens of the sign-in accounts by name and nothing else: a person
+		// acts as the account their sign-in picks (TestEveryPersonActsAsTheirOwnRights).
 		srvRules := rulesOf(t, role(wfNS, "argo-server"))
-		assert.Contains(t, srvRules["workflows"], "create", "the UI submits workflows")
-		assert.NotContains(t, srvRules, "secrets")
+		srvRole := role(wfNS, "argo-server")
+		assert.Equal(t, map[string][]string{"secrets": {"get"}}, srvRules)
+		assert.Equal(t, []string{"argo-sso-runner.service-account-token", "argo-sso-editor.service-account-token"}, Strs(srvRole.Inputs, "rules[0].resourceNames"))
 		srvHome := role(home, "argo-server")
 		assert.NotContains(t, rulesOf(t, srvHome), "pods")
+		homeSecrets := Strs(srvHome.Inputs, "rules[1].resourceNames")
+		require.GreaterOrEqual(t, len(homeSecrets), 4)
+		assert.Equal(t, []string{"argo-postgres-argo-server", "argo-sso-client", "sso", "argo-sso-viewer.service-account-token"}, homeSecrets[:4],
+			"its database Secret, the OAuth client's, its session key and the viewers' token; never the bootstrap admin's")
+		for _, name := range homeSecrets[4:] {
+			assert.Regexp(t, `^argo-sso-editor-[0-9a-f]{8}\.service-account-token$`, name, "else only the editors' accounts' tokens at home")
+		}
+		assert.Equal(t, []string{"create"}, Strs(srvHome.Inputs, "rules[2].verbs"), "it makes its session key's Secret at its first start")
+		assert.Equal(t, 3, Len(srvHome.Inputs, "rules"))
 		for _, c := range []struct {
 			role   *Registered
 			secret string
-		}{{ctrlHome, "argo-postgres-workflow-controller"}, {srvHome, "argo-postgres-argo-server"}} {
+		}{{ctrlHome, "argo-postgres-workflow-controller"}} {
 			n := 0
 			for i := range Len(c.role.Inputs, "rules") {
 				if slices.Contains(Strs(c.role.Inputs, fmt.Sprintf("rules[%d].resources", i)), "secrets") {
@@ -302,8 +313,15 @@ func TestEachAccountMayDoOnlyWhatItsComponentNeeds(t *testing.T) {
 			spaces = append(spaces, wfNS+"-"+wi.Name)
 		}
 		bindings := map[string]string{}
+		homeEditors := regexp.MustCompile(`^argo-sso-editor-[0-9a-f]{8}$`)
 		for _, b := range r.rec.OfType("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding") {
 			require.Equal(t, 1, Len(b.Inputs, "subjects"), "one account per binding")
+			if sub := Str(b.Inputs, "subjects[0].name"); homeEditors.MatchString(sub) {
+				// The editors' accounts at home (TestEveryPersonActsAsTheirOwnRights).
+				assert.Equal(t, home, Str(b.Inputs, "subjects[0].namespace"))
+				assert.Equal(t, sub, Str(b.Inputs, "roleRef.name"))
+				continue
+			}
 			bindings[Str(b.Inputs, "metadata.namespace")+": "+Str(b.Inputs, "subjects[0].namespace")+"/"+Str(b.Inputs, "subjects[0].name")] = Str(b.Inputs, "roleRef.name")
 		}
 		want := map[string]string{
@@ -314,6 +332,12 @@ func TestEachAccountMayDoOnlyWhatItsComponentNeeds(t *testing.T) {
 			want[ns+": "+home+"/argo-workflow-controller"] = "argo-controller"
 			want[ns+": "+home+"/argo-server"] = "argo-server"
 			want[ns+": "+ns+"/argo-executor"] = "argo-executor"
+			// The sign-in accounts a person's requests act as: the
+			// viewers' (home) looks everywhere, each namespace's runners'
+			// and editors' act there.
+			want[ns+": "+home+"/argo-sso-viewer"] = "argo-sso-viewer"
+			want[ns+": "+ns+"/argo-sso-runner"] = "argo-sso-runner"
+			want[ns+": "+ns+"/argo-sso-editor"] = "argo-sso-editor"
 			assert.Equal(t, ctrl, rulesOf(t, role(ns, "argo-controller")), "%s: the controller's rights are the same in every workflow namespace", ns)
 			assert.Equal(t, srvRules, rulesOf(t, role(ns, "argo-server")), ns)
 			assert.Equal(t, exec, rulesOf(t, role(ns, "argo-executor")), ns)
@@ -334,7 +358,7 @@ func TestEachAccountMayDoOnlyWhatItsComponentNeeds(t *testing.T) {
 				"workflows": read, "workflowtemplates": read, "cronworkflows": read, "workflowtaskresults": read,
 				"workflowtasksets": read, "workflowartifactgctasks": read, "clusterworkflowtemplates": read,
 			},
-			"argo-server-" + home: {"workflows": read, "workflowtemplates": read, "clusterworkflowtemplates": read},
+			"argo-server-" + home: {"workflows": read, "workflowtemplates": read, "clusterworkflowtemplates": read, "serviceaccounts": read},
 		}, clusterRoles)
 		clusterBindings := map[string]string{}
 		for _, b := range r.rec.OfType("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding") {
@@ -751,5 +775,134 @@ func TestTheConfigMapsWaitForWhatTheyMakeStepPodsUse(t *testing.T) {
 		token := kubeIn(t, r.rec, "kubernetes:core/v1:Secret", wfNS, "argo-executor.service-account-token")
 		assert.Equal(t, "kubernetes.io/service-account-token", Str(token.Inputs, "type"))
 		assert.Equal(t, "argo-executor", annotation(t, token, "kubernetes.io/service-account.name"))
+	})
+}
+
+// Every person acts as their own rights: argo-server signs in with the
+// stack's OAuth client, with RBAC delegated to each namespace, and the
+// sign-in accounts' rules name exactly the people and domains of the
+// stack's access lists: the viewers' account (home) everyone who may look,
+// run or edit; each workflow namespace's runners' account its runners;
+// its editors' account the editors who may run there. The e2e ("who may do
+// what") signs people in to the real server against these rules.
+func TestEveryPersonActsAsTheirOwnRights(t *testing.T) {
+	forEachStack(t, func(t *testing.T, r *run) {
+		s := r.cfg.Settings
+		home, wfNS := s.Argo.Namespace, s.Argo.WorkflowNamespace
+		srv := kube(t, r.rec, "kubernetes:apps/v1:Deployment", "argo-server")
+		c := container(t, srv, "spec.template.spec.containers[0]")
+		assert.Contains(t, Strs(c, "args"), "--auth-mode=sso", "no other mode: no request without a sign-in")
+		assert.Equal(t, "true", envOf(c)["SSO_DELEGATE_RBAC_TO_NAMESPACE"])
+
+		cm := kube(t, r.rec, "kubernetes:core/v1:ConfigMap", "argo-server-configmap")
+		type key struct{ Name, Key string }
+		var sso struct {
+			Issuer       string `yaml:"issuer"`
+			RedirectURL  string `yaml:"redirectUrl"`
+			ClientID     key    `yaml:"clientId"`
+			ClientSecret key    `yaml:"clientSecret"`
+			RBAC         struct {
+				Enabled bool `yaml:"enabled"`
+			} `yaml:"rbac"`
+		}
+		require.NoError(t, yaml.Unmarshal([]byte(Str(cm.Inputs, "data.sso")), &sso))
+		assert.Equal(t, "https://accounts.google.com", sso.Issuer)
+		assert.Equal(t, "https://"+s.Domain+"/oauth2/callback", sso.RedirectURL)
+		assert.True(t, sso.RBAC.Enabled)
+		assert.Equal(t, "argo-sso-client", sso.ClientID.Name)
+		assert.Equal(t, "argo-sso-client", sso.ClientSecret.Name)
+		assert.NotContains(t, Strs(kube(t, r.rec, "kubernetes:core/v1:ConfigMap", "workflow-controller-configmap").Inputs, "data"), "sso")
+		if !r.dryRun {
+			client := kubeIn(t, r.rec, "kubernetes:core/v1:Secret", home, "argo-sso-client")
+			assert.Equal(t, TestSSOClientID, Str(client.Inputs, "stringData.client-id"))
+			assert.True(t, IsSecret(client.Inputs, "stringData"), "the client secret stays a secret (the SDK marks the whole map)")
+		}
+
+		// The members a rule names, as written in the settings.
+		quoted := regexp.MustCompile(`"([^"]*)"`)
+		named := func(rule string) []string {
+			var out []string
+			for _, m := range quoted.FindAllStringSubmatch(rule, -1) {
+				if strings.HasPrefix(m[1], "@") {
+					out = append(out, "domain:"+m[1][1:])
+				} else {
+					out = append(out, "user:"+m[1])
+				}
+			}
+			slices.Sort(out)
+			return out
+		}
+		sorted := func(lists ...[]string) []string {
+			var out []string
+			for _, l := range lists {
+				for _, m := range l {
+					if !slices.Contains(out, m) {
+						out = append(out, m)
+					}
+				}
+			}
+			slices.Sort(out)
+			return out
+		}
+		account := func(ns, name string, precedence string) []string {
+			t.Helper()
+			sa := kubeIn(t, r.rec, "kubernetes:core/v1:ServiceAccount", ns, name)
+			assert.Equal(t, precedence, annotation(t, sa, "workflows.argoproj.io/rbac-rule-precedence"), "%s/%s", ns, name)
+			return named(annotation(t, sa, "workflows.argoproj.io/rbac-rule"))
+		}
+		viewers := s.Access.Viewers
+		if viewers == nil {
+			viewers = s.Viewers()
+		}
+		everyone := [][]string{viewers, s.Access.Runners, s.Access.Editors}
+		runnersOf := map[string][]string{wfNS: s.Access.Runners}
+		for _, wi := range s.Identities {
+			everyone = append(everyone, wi.Runners)
+			runnersOf[wfNS+"-"+wi.Name] = wi.Runners
+		}
+		assert.Equal(t, sorted(everyone...), account(home, "argo-sso-viewer", "1"), "everyone who may look, run or edit signs in")
+		require.NotEmpty(t, account(home, "argo-sso-viewer", "1"))
+		// The editors' accounts at home, one per set of namespaces its
+		// editors run in: the account a request naming no namespace (an
+		// archived workflow's delete, by uid) acts as; it deletes the
+		// archive there, and only looks elsewhere.
+		where := map[string][]string{}
+		for _, e := range s.Access.Editors {
+			for ns, runners := range runnersOf {
+				if slices.Contains(runners, e) {
+					where[e] = append(where[e], ns)
+				}
+			}
+		}
+		editorsAtHome := 0
+		for _, sa := range r.rec.OfType("kubernetes:core/v1:ServiceAccount") {
+			name := Str(sa.Inputs, "metadata.name")
+			if !strings.HasPrefix(name, "argo-sso-editor-") || Str(sa.Inputs, "metadata.namespace") != home {
+				continue
+			}
+			editorsAtHome++
+			members := account(home, name, "2")
+			require.NotEmpty(t, members)
+			for ns := range runnersOf {
+				rules := rulesOf(t, kubeIn(t, r.rec, "kubernetes:rbac.authorization.k8s.io/v1:Role", ns, name))
+				for _, m := range members {
+					assert.Equal(t, slices.Contains(where[m], ns), slices.Contains(rules["workflows"], "delete"), "%s deletes %s's archive only if %s runs there", name, ns, m)
+				}
+				assert.Contains(t, rules["workflows"], "list")
+			}
+		}
+		if len(s.Access.Editors) > 0 {
+			assert.Positive(t, editorsAtHome, "the editors' accounts at home")
+		}
+		for ns, runners := range runnersOf {
+			var editors []string
+			for _, e := range s.Access.Editors {
+				if slices.Contains(runners, e) {
+					editors = append(editors, e)
+				}
+			}
+			assert.Equal(t, sorted(runners), account(ns, "argo-sso-runner", "2"), "%s: its runners", ns)
+			assert.Equal(t, sorted(editors), account(ns, "argo-sso-editor", "3"), "%s: the editors who run there", ns)
+		}
 	})
 }

@@ -42,7 +42,7 @@ func TestBadInputFailsBeforeAnyResource(t *testing.T) {
 			cfg["argo-platform:setings"] = cfg["argo-platform:settings"]
 			delete(cfg, "argo-platform:settings")
 			return cfg
-		}, []string{"argo-platform:setings: unknown key; this project reads only argo-platform:settings and argo-platform:databaseAdminPassword", "argo-platform:settings: missing"}},
+		}, []string{"argo-platform:setings: unknown key; this project reads only argo-platform:settings, argo-platform:databaseAdminPassword, argo-platform:ssoClientSecret", "argo-platform:settings: missing"}},
 		{"stray key in the project's namespace", "staging", func(t *testing.T) map[string]string {
 			cfg := edit(t, func(map[string]any) {})
 			cfg["argo-platform:domain"] = "argo.example.com"

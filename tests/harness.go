@@ -225,6 +225,12 @@ var Stacks = []string{"experimental", "staging", "production"}
 // `pulumi config set --secret`; a stack file in git holds only ciphertext.
 const TestAdminPassword = "test-only-password-0123456789"
 
+// TestSSOClientSecret stands in for the OAuth client's secret, likewise.
+const TestSSOClientSecret = "test-only-oauth-client-secret"
+
+// TestSSOClientID is the OAuth client id the stack files' example becomes.
+const TestSSOClientID = "482915730211-acmedata.apps.googleusercontent.com"
+
 // FixtureValues replace the example values the stack files ship with (which
 // the program refuses) by ones a team would write, in StackConfig: the
 // tests run the real stack files, as a team's would read once filled in.
@@ -232,6 +238,7 @@ var FixtureValues = strings.NewReplacer(
 	"example-argo-", "acme-argo-",
 	"example.com", "acme-data.dev",
 	"203.0.113.0/24", "34.84.10.0/24",
+	"000000000000-example.apps.googleusercontent.com", TestSSOClientID,
 )
 
 // StackConfig reads Pulumi.<stack>.yaml, puts FixtureValues in place of its
@@ -294,6 +301,9 @@ func parseStackFile(stack string, data []byte) (map[string]string, error) {
 	}
 	if _, ok := out[stacks.KeyDatabaseAdminPassword]; !ok {
 		out[stacks.KeyDatabaseAdminPassword] = TestAdminPassword
+	}
+	if _, ok := out[stacks.KeySSOClientSecret]; !ok {
+		out[stacks.KeySSOClientSecret] = TestSSOClientSecret
 	}
 	return out, nil
 }

@@ -24,6 +24,10 @@ func TestTheTeamsValuesFromOneCommandReachTheResources(t *testing.T) {
 		Networks:      []google.AuthorizedNetwork{{Name: "office", CIDR: "34.84.10.0/24"}, {Name: "runner", CIDR: "35.200.1.7/32"}},
 		Members:       []string{"group:data-team@globex-data.io"},
 		Emails:        []string{"data-oncall@globex-data.io"},
+		SSOClientID:   "731904655120-globex.apps.googleusercontent.com",
+		Viewers:       []string{"domain:globex-data.io"},
+		Runners:       []string{"user:lead@globex-data.io"},
+		Editors:       []string{"user:lead@globex-data.io"},
 	}
 	for _, stack := range Stacks {
 		t.Run(stack, func(t *testing.T) {

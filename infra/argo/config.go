@@ -25,6 +25,21 @@ type ControllerConfig struct {
 	Persistence          Persistence        `yaml:"persistence"`
 	WorkflowDefaults     WorkflowDefaults   `yaml:"workflowDefaults"`
 	Links                []Link             `yaml:"links,omitempty"`
+	// SSO is argo-server's sign-in (its ConfigMap only).
+	SSO *SSO `yaml:"sso,omitempty"`
+}
+
+// SSO is argo-server's sign-in with an OpenID Connect provider, with RBAC:
+// each request acts as the ServiceAccount whose rule holds for the person.
+type SSO struct {
+	Issuer       string    `yaml:"issuer"`
+	ClientID     SecretKey `yaml:"clientId"`
+	ClientSecret SecretKey `yaml:"clientSecret"`
+	RedirectURL  string    `yaml:"redirectUrl"`
+	Scopes       []string  `yaml:"scopes"`
+	RBAC         Toggle    `yaml:"rbac"`
+	// SessionExpiry is how long a sign-in lasts, a Go duration.
+	SessionExpiry string `yaml:"sessionExpiry"`
 }
 
 // RateLimit bounds how fast the controller creates pods.
@@ -237,7 +252,7 @@ func (c ControllerConfig) Data() (map[string]string, error) {
 			return nil, fmt.Errorf("argo: config %s: %w", name, err)
 		}
 		switch f.Kind() {
-		case reflect.Struct, reflect.Map, reflect.Slice:
+		case reflect.Struct, reflect.Map, reflect.Slice, reflect.Pointer:
 			out[name] = string(text) // ends with a newline: block form
 		default:
 			out[name] = strings.TrimSuffix(string(text), "\n")

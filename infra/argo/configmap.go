@@ -110,7 +110,11 @@ func (b *builder) configMaps() error {
 		user := databaseSecretName(c.component)
 		// The entries carrying no cloud value, rendered with stand-ins for
 		// the two that do.
-		plain, err := a.controllerConfig(user, "", "").Data()
+		cfg := a.controllerConfig(user, "", "")
+		if c.component == serverName {
+			cfg.SSO = a.sso()
+		}
+		plain, err := cfg.Data()
 		if err != nil {
 			return err
 		}
@@ -139,4 +143,26 @@ func (b *builder) configMaps() error {
 		}
 	}
 	return nil
+}
+
+// SessionHours is how long a sign-in to argo-server lasts: a working day.
+const SessionHours = 10
+
+// sso is argo-server's sign-in: the issuer, the OAuth client's Secret, the
+// callback on the UI's host, and RBAC on (SSO_DELEGATE_RBAC_TO_NAMESPACE
+// lets each namespace's accounts decide there).
+func (a *WorkflowsArgs) sso() *SSO {
+	issuer := a.SignIn.Issuer
+	if issuer == "" {
+		issuer = GoogleIssuer
+	}
+	return &SSO{
+		Issuer:        issuer,
+		ClientID:      SecretKey{Name: ssoClientSecret, Key: "client-id"},
+		ClientSecret:  SecretKey{Name: ssoClientSecret, Key: "client-secret"},
+		RedirectURL:   "https://" + a.Host + "/oauth2/callback",
+		Scopes:        []string{"email", "profile"},
+		RBAC:          Toggle{Enabled: true},
+		SessionExpiry: fmt.Sprintf("%dh", SessionHours),
+	}
 }

@@ -9,8 +9,8 @@ import (
 )
 
 // LoadBalancerRanges are where Google's external Application Load Balancer
-// proxies and health checks come from. With --auth-mode=server, argo-server
-// trusts whoever reaches it, so nothing else may.
+// proxies and health checks come from. argo-server asks every request for a
+// sign-in, but IAP in front is the first wall: nothing else may reach it.
 var LoadBalancerRanges = []string{"130.211.0.0/22", "35.191.0.0/16"}
 
 // PrometheusNamespaces are where GKE Managed Prometheus's collectors run.

@@ -213,10 +213,19 @@ func (b *builder) server() error {
 							// Seed lesson: IAP terminates TLS and talks plain
 							// HTTP to the backend, so the server must too.
 							pulumi.String("--secure=false"),
-							// IAP decides who gets in; the server acts as its
-							// own (least-privilege) account.
-							pulumi.String("--auth-mode=server"),
+							// IAP decides who reaches it; the server signs
+							// each person in (Google) and acts, request by
+							// request, as the account their sign-in picks
+							// (signin.go). No other mode: without a sign-in,
+							// nothing, even with IAP off.
+							pulumi.String("--auth-mode=sso"),
 							pulumi.String("--log-format=json"),
+						},
+						Env: corev1.EnvVarArray{
+							// A request in a workflow namespace acts as that
+							// namespace's runners' or editors' account when the
+							// person's rule holds there, else as the viewers'.
+							corev1.EnvVarArgs{Name: pulumi.String("SSO_DELEGATE_RBAC_TO_NAMESPACE"), Value: pulumi.String("true")},
 						},
 						Ports: corev1.ContainerPortArray{
 							corev1.ContainerPortArgs{Name: pulumi.String("web"), ContainerPort: pulumi.Int(serverPort)},

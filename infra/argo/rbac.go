@@ -63,25 +63,29 @@ var ControllerWorkloadRules = []Rule{
 	{Groups: []string{"policy"}, Resources: []string{"poddisruptionbudgets"}, Verbs: []string{"create", "get", "delete"}},
 }
 
-// ServerHomeRules are what argo-server needs in its own namespace with
-// --auth-mode=server: its ConfigMap and its own database Secret, nothing
-// else (no SSO, so it creates no Secrets).
-func ServerHomeRules(databaseSecret string) []Rule {
+// ServerHomeRules are what argo-server's own account needs in its own
+// namespace (--auth-mode=sso: every person's request acts as the account
+// their sign-in picks, signin.go): its ConfigMap; its own database Secret,
+// the OAuth client's, its session key's and the tokens of the sign-in
+// accounts at home (the viewers' and the editors')
+// (by name: never the bootstrap admin's); and creating Secrets, because it
+// makes its session key Secret ("sso") at its first start and RBAC cannot
+// limit a create to one name. What else that reaches: a Secret it makes
+// it cannot read back unless it bears one of those names, all taken.
+func ServerHomeRules(databaseSecret string, homeTokens []string) []Rule {
 	return []Rule{
 		{Groups: core, Resources: []string{"configmaps"}, Verbs: []string{"get", "watch", "list"}},
-		{Groups: core, Resources: []string{"secrets"}, Verbs: []string{"get"}, Names: []string{databaseSecret}},
+		{Groups: core, Resources: []string{"secrets"}, Verbs: []string{"get"}, Names: append([]string{databaseSecret, ssoClientSecret, ssoKeySecret}, homeTokens...)},
+		{Groups: core, Resources: []string{"secrets"}, Verbs: []string{"create"}},
 	}
 }
 
-// ServerWorkloadRules are what argo-server needs in each workflow namespace:
-// everything the UI does runs as this account, so it gets no more than the
-// UI needs.
+// ServerWorkloadRules are what argo-server's own account needs in each
+// workflow namespace: the tokens of the runners' and editors' accounts, by
+// name, to act as them. Nothing else: what a person does there, they do as
+// the account of their sign-in.
 var ServerWorkloadRules = []Rule{
-	{Groups: core, Resources: []string{"configmaps"}, Verbs: []string{"get", "watch", "list"}},
-	{Groups: core, Resources: []string{"pods", "pods/log"}, Verbs: []string{"get", "list", "watch", "delete"}},
-	{Groups: core, Resources: []string{"events"}, Verbs: []string{"watch", "create", "patch"}},
-	{Groups: core, Resources: []string{"serviceaccounts"}, Verbs: []string{"get", "list", "watch"}},
-	{Groups: argo, Resources: []string{"workflows", "workfloweventbindings", "workflowtemplates", "cronworkflows", "cronworkflows/finalizers"}, Verbs: []string{"create", "get", "list", "watch", "update", "patch", "delete"}},
+	{Groups: core, Resources: []string{"secrets"}, Verbs: []string{"get"}, Names: []string{tokenSecret(RunnerKSA), tokenSecret(EditorKSA)}},
 }
 
 // ExecutorRules are all Argo's executor needs since 3.4: report a step's
@@ -144,7 +148,7 @@ func (b *builder) grants() []grant {
 	ctrl, srv := []string{b.args.Controller.KSA}, []string{b.args.Server.KSA}
 	out := []grant{
 		{"argo-controller", home, home, ctrl, ControllerHomeRules, ""},
-		{"argo-server", home, home, srv, ServerHomeRules(databaseSecretName(serverName)), ""},
+		{"argo-server", home, home, srv, ServerHomeRules(databaseSecretName(serverName), b.homeTokens()), ""},
 	}
 	for _, sp := range b.spaces() {
 		out = append(out,
@@ -207,6 +211,9 @@ var ControllerClusterRules = []Rule{
 // the Workflows and WorkflowTemplates of any namespace, to read.
 var ServerClusterRules = []Rule{
 	{Groups: argo, Resources: []string{"workflows", "workflowtemplates", "clusterworkflowtemplates"}, Verbs: []string{"get", "list", "watch"}},
+	// The sign-in accounts' rules are read from an informer over every
+	// namespace.
+	{Groups: core, Resources: []string{"serviceaccounts"}, Verbs: []string{"get", "list", "watch"}},
 }
 
 // clusterReads binds ControllerClusterRules to the controller and
@@ -237,4 +244,15 @@ func (b *builder) clusterReads() error {
 		}
 	}
 	return nil
+}
+
+// homeTokens are the token Secrets of the sign-in accounts at home.
+func (b *builder) homeTokens() []string {
+	var out []string
+	for _, acc := range b.ssoAccounts() {
+		if acc.ns == b.args.Namespace {
+			out = append(out, tokenSecret(acc.ksa))
+		}
+	}
+	return out
 }

@@ -29,6 +29,9 @@ type Identity struct {
 	// Identities, unused for the components (Argo's home) and the workflow
 	// account (WorkflowNamespace).
 	Namespace string
+	// Runners may run workflows as a workflow identity (argoproj access
+	// members). Identities only.
+	Runners []string
 	// GSA is the Google service account e-mail (the KSA's
 	// iam.gke.io/gcp-service-account annotation). Required.
 	GSA pulumi.StringInput
@@ -90,6 +93,9 @@ type WorkflowsArgs struct {
 	// with its namespace's executor token reaches only workflows that run as
 	// the same account. Optional.
 	Identities []Identity
+	// SignIn is how argo-server signs people in and what each may do.
+	// Required.
+	SignIn SignIn
 	// Links are buttons in the UI (e.g. Cloud Logging for a workflow or pod).
 	// Optional.
 	Links []Link
@@ -167,6 +173,9 @@ func NewWorkflows(ctx *pulumi.Context, name string, args *WorkflowsArgs, opts ..
 	if args == nil || args.Namespace == "" || args.Version == "" || args.WorkflowNamespace == "" {
 		return nil, fmt.Errorf("argo: namespace, workflow namespace and version are required")
 	}
+	if args.SignIn.ClientID == "" || args.SignIn.ClientSecret == nil {
+		return nil, fmt.Errorf("argo: argo-server's sign-in needs the OAuth client's id and secret")
+	}
 	if args.WorkflowNamespace == args.Namespace {
 		return nil, fmt.Errorf("argo: the workflow namespace must not be Argo's own (%s): workflows would reach its accounts and Secrets", args.Namespace)
 	}
@@ -185,7 +194,7 @@ func NewWorkflows(ctx *pulumi.Context, name string, args *WorkflowsArgs, opts ..
 
 	steps := []func() error{
 		b.namespace, b.crds, b.serviceAccounts, b.rbac, b.priorityClass, b.admission, b.configMaps,
-		b.databaseSecrets, b.databaseBootstrap, b.controller, b.serverGrants, b.server,
+		b.databaseSecrets, b.databaseBootstrap, b.controller, b.serverGrants, b.signIn, b.server,
 		b.edge, b.networkPolicies, b.monitoring,
 	}
 	for _, step := range steps {

@@ -3,7 +3,8 @@
 //
 //	go run ./stacks/own -project-prefix acme-argo -domain acme.com \
 //	    -network office=198.51.100.0/24 -member group:data-team@acme.com \
-//	    -email data-oncall@acme.com
+//	    -email data-oncall@acme.com -sso-client-id 1234-abc.apps.googleusercontent.com \
+//	    -viewer domain:acme.com -runner user:lead@acme.com -editor user:lead@acme.com
 //
 // It rewrites Pulumi.<stack>.yaml (comments and every other key kept) only
 // when all three then pass the program's own checks, and names each example
@@ -66,6 +67,20 @@ func parse(args []string) (string, stacks.Own, error) {
 		o.Emails = append(o.Emails, s)
 		return nil
 	})
+	fs.StringVar(&o.SSOClientID, "sso-client-id", "", "the client id of the OAuth client argo-server signs people in through (docs/bootstrap.md)")
+	for _, l := range []struct {
+		name, usage string
+		list        *[]string
+	}{
+		{"viewer", "who may look in Argo: user:<e-mail> or domain:<domain> (repeat the flag for more)", &o.Viewers},
+		{"runner", "who may run workflows, as the workflow account and each identity: user: or domain: (repeat the flag for more)", &o.Runners},
+		{"editor", "who may also change CronWorkflows and WorkflowTemplates: user: or domain:, each also a runner (repeat the flag for more)", &o.Editors},
+	} {
+		fs.Func(l.name, l.usage, func(s string) error {
+			*l.list = append(*l.list, s)
+			return nil
+		})
+	}
 	if err := fs.Parse(args); err != nil {
 		return "", o, err
 	}
@@ -75,7 +90,8 @@ func parse(args []string) (string, stacks.Own, error) {
 		fs.Usage()
 		return "", o, err
 	}
-	if o.ProjectPrefix == "" && o.Region == "" && o.Domain == "" && o.Networks == nil && o.Members == nil && o.Emails == nil {
+	if o.ProjectPrefix == "" && o.Region == "" && o.Domain == "" && o.Networks == nil && o.Members == nil && o.Emails == nil &&
+		o.SSOClientID == "" && o.Viewers == nil && o.Runners == nil && o.Editors == nil {
 		err := errors.New("no value given")
 		fmt.Fprintln(fs.Output(), err)
 		fs.Usage()
@@ -102,8 +118,10 @@ func run(dir string, o stacks.Own) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		// The password is set later, as a secret (README, one-time setup).
+		// The password and the client secret are set later, as secrets
+		// (README, one-time setup).
 		in.DatabaseAdminPassword = "stand-in-until-config-set"
+		in.SSOClientSecret = "stand-in-until-config-set"
 		_, err = stacks.Parse(in)
 		var problems stacks.Problems
 		if err != nil && !errors.As(err, &problems) {

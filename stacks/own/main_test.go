@@ -36,6 +36,7 @@ func load(t *testing.T, dir, stack string) *stacks.Loaded {
 	in, err := stacks.ReadStackFile(stack, read(t, dir, stack))
 	require.NoError(t, err)
 	in.DatabaseAdminPassword = "a-password-of-20-chars"
+	in.SSOClientSecret = "a-client-secret"
 	l, err := stacks.Parse(in)
 	require.NoError(t, err, stack)
 	return l
@@ -48,6 +49,10 @@ var team = stacks.Own{
 	Networks:      []google.AuthorizedNetwork{{Name: "office", CIDR: "34.84.10.0/24"}, {Name: "runner", CIDR: "35.200.1.7/32"}},
 	Members:       []string{"group:data-team@acme-data.dev"},
 	Emails:        []string{"data-oncall@acme-data.dev"},
+	SSOClientID:   "482915730211-acmedata.apps.googleusercontent.com",
+	Viewers:       []string{"domain:acme-data.dev"},
+	Runners:       []string{"user:lead@acme-data.dev", "user:analyst@acme-data.dev"},
+	Editors:       []string{"user:lead@acme-data.dev"},
 }
 
 func TestOneCommandPutsATeamsValuesInEveryStackFile(t *testing.T) {
@@ -71,12 +76,17 @@ func TestOneCommandPutsATeamsValuesInEveryStackFile(t *testing.T) {
 		assert.Equal(t, team.Networks, l.Cluster.AuthorizedNetworks, stack)
 		assert.Equal(t, team.Members, l.IAP.Members, stack)
 		assert.Equal(t, team.Emails, l.Alerts.Emails, stack)
+		assert.Equal(t, team.SSOClientID, l.Access.ClientID, stack)
+		assert.Equal(t, team.Viewers, l.Access.Viewers, stack)
+		assert.Equal(t, team.Runners, l.Access.Runners, stack)
+		assert.Equal(t, team.Editors, l.Access.Editors, stack)
 	}
 	in, err := stacks.ReadStackFile("experimental", read(t, dir, "experimental"))
 	require.NoError(t, err)
 	assert.Equal(t, want["experimental"].project, in.Project)
 	assert.Contains(t, in.Settings, `"domain":"argo.experimental.acme-data.dev"`)
 	assert.NotContains(t, in.Settings, `"alerts"`, "experimental lists no alerts, and gets none")
+	assert.Contains(t, in.Settings, `"runners":["user:lead@acme-data.dev","user:analyst@acme-data.dev"]`, "the identity's runners too")
 }
 
 func TestOneCommandKeepsEveryCommentAndEveryOtherKey(t *testing.T) {
@@ -102,7 +112,7 @@ func TestOneCommandKeepsEveryCommentAndEveryOtherKey(t *testing.T) {
 			rest = rest[i+len(c):]
 		}
 
-		// Every key but the six replaced reads as before.
+		// Every key but the ones replaced reads as before.
 		strip := func(b []byte) map[string]any {
 			var f map[string]any
 			require.NoError(t, yaml.Unmarshal(b, &f))
@@ -115,6 +125,12 @@ func TestOneCommandKeepsEveryCommentAndEveryOtherKey(t *testing.T) {
 			delete(s["iap"].(map[string]any), "members")
 			if a, ok := s["alerts"].(map[string]any); ok {
 				delete(a, "emails")
+			}
+			delete(s, "access")
+			if ids, ok := s["identities"].([]any); ok {
+				for _, id := range ids {
+					delete(id.(map[string]any), "runners")
+				}
 			}
 			return f
 		}
@@ -180,6 +196,8 @@ func TestTheREADMEsCommandPastedUnchangedIsRefusedNamingEachPlaceholder(t *testi
 		`settings.cluster.authorizedNetworks[0].cidr: invalid value "EGRESS_CIDR"`,
 		`settings.iap.members[0]: invalid value "group:TEAM@DOMAIN"`,
 		`settings.alerts.emails[0]: invalid value "ONCALL@DOMAIN"`,
+		`settings.access.ssoClientId: invalid value "CLIENT_ID"`,
+		`settings.access.editors[0]: invalid value "user:LEAD@DOMAIN"`,
 	} {
 		assert.Contains(t, err.Error(), key)
 	}
@@ -194,6 +212,8 @@ func TestTheREADMEsCommandWithATeamsValuesLeavesOnlyTheExampleBucket(t *testing.
 		"EGRESS_CIDR", "34.84.10.0/24",
 		"TEAM@DOMAIN", "data-team@acme-data.dev",
 		"ONCALL@DOMAIN", "data-oncall@acme-data.dev",
+		"LEAD@DOMAIN", "lead@acme-data.dev",
+		"CLIENT_ID", "482915730211-acmedata.apps.googleusercontent.com",
 		"DOMAIN", "acme-data.dev",
 	).Replace(strings.Join(readmeCommand(t), " "))
 	dir := copyStackFiles(t)

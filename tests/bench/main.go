@@ -279,6 +279,7 @@ func runProfile(ctx context.Context, p profile, dir string, steps, workflows int
 		return nil, err
 	}
 	defer live.Stop()
+	session = live.Session
 	fmt.Printf("deployed and running in %s\n", time.Since(start).Round(time.Second))
 
 	b := &bench{client: client, ns: a.WorkflowNamespace, live: live, limits: a, timeout: timeout}
@@ -511,6 +512,10 @@ func succeededSteps(ctx context.Context, ns, name string) (int, error) {
 	return n, nil
 }
 
+// session is the operator's sign-in (realargo.Operator), which every call
+// presents.
+var session string
+
 func call(ctx context.Context, method, path string, body, out any) error {
 	var rd io.Reader
 	if body != nil {
@@ -525,6 +530,7 @@ func call(ctx context.Context, method, path string, body, out any) error {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", session)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err

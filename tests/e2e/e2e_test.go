@@ -31,6 +31,14 @@
 //     organization policies, retention, holds or lifecycle deletions.
 //   - The Cloud SQL Auth Proxy (realargo): a loopback forwarder; IAM login
 //     is trusted by user name, not by token.
+//   - Google's sign-in (realargo.SignIn, mockoidc: a real OpenID Connect
+//     provider): refuses an unknown OAuth client or its wrong secret and
+//     signs its ID tokens, which argo-server verifies as it does Google's.
+//     Does not ask for a password, check that an e-mail belongs to a Google
+//     account, or play IAP in front of the server.
+//   - The pod's in-cluster configuration (realargo: KUBECONFIG): the
+//     cluster's address argo-server builds a signed-in person's clients
+//     from; their token is the sign-in account's, as in a pod.
 package e2e
 
 import (
@@ -42,6 +50,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -167,6 +177,7 @@ func TestStacks(t *testing.T) {
 			// The real controller and server, started from the Deployments.
 			live := startRealArgo(t, ctx, cfg)
 			t.Run("real argo", func(t *testing.T) { live.check(t, ctx) })
+			t.Run("who may do what: each person signed in acts as their own rights", func(t *testing.T) { live.checkPeople(t, ctx) })
 			if stack == stacks.Production {
 				// Production's recovery, rehearsed once (each restart costs
 				// the CI budget): docs/operations.md names this test.
@@ -392,6 +403,11 @@ func TestStacks(t *testing.T) {
 						"kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy::argo-admission-policy":                update,
 						"kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding::argo-admission-policy-binding": update,
 						"kubernetes:core/v1:ConfigMap::stand-in-service-accounts":                                                    update,
+						// Its runners no longer sign in for it.
+						"kubernetes:core/v1:ServiceAccount::argo-sa-argo-sso-viewer": update,
+						// The server takes the token of the editors' account
+						// at home by name, which follows their namespaces.
+						"kubernetes:rbac.authorization.k8s.io/v1:Role::argo-role-argo-server": update,
 					}
 					// Its namespace and everything the platform put there go.
 					for _, wi := range cfg.Identities {
@@ -400,13 +416,17 @@ func TestStacks(t *testing.T) {
 							"core/v1:ServiceAccount::argo-sa-" + wi.Name,
 							"core/v1:ServiceAccount::argo-sa-argo-executor-" + wi.Name,
 							"core/v1:Secret::argo-secret-argo-executor.service-account-token-" + wi.Name,
+							"core/v1:ServiceAccount::argo-sa-argo-sso-runner-" + wi.Name,
+							"core/v1:Secret::argo-secret-argo-sso-runner.service-account-token-" + wi.Name,
+							"core/v1:ServiceAccount::argo-sa-argo-sso-editor-" + wi.Name,
+							"core/v1:Secret::argo-secret-argo-sso-editor.service-account-token-" + wi.Name,
 							"networking.k8s.io/v1:NetworkPolicy::argo-netpol-default-deny-ingress-workloads-" + wi.Name,
 						} {
 							want["kubernetes:"+name] = []apitype.OpType{apitype.OpDelete}
 						}
-						for _, role := range []string{"argo-controller", "argo-server", "argo-executor"} {
-							want["kubernetes:rbac.authorization.k8s.io/v1:Role::argo-role-"+role+"-workloads-"+wi.Name] = []apitype.OpType{apitype.OpDelete}
-							want["kubernetes:rbac.authorization.k8s.io/v1:RoleBinding::argo-rolebinding-"+role+"-workloads-"+wi.Name] = []apitype.OpType{apitype.OpDelete}
+						for _, role := range []string{"argo-controller-workloads", "argo-server-workloads", "argo-executor-workloads", "argo-sso-viewer", "argo-sso-runner", "argo-sso-editor"} {
+							want["kubernetes:rbac.authorization.k8s.io/v1:Role::argo-role-"+role+"-"+wi.Name] = []apitype.OpType{apitype.OpDelete}
+							want["kubernetes:rbac.authorization.k8s.io/v1:RoleBinding::argo-rolebinding-"+role+"-"+wi.Name] = []apitype.OpType{apitype.OpDelete}
 						}
 					}
 					// The server grant Job's map of accounts to namespaces
@@ -414,6 +434,16 @@ func TestStacks(t *testing.T) {
 					job := "kubernetes:batch/v1:Job::argo-job-argo-db-grant-server"
 					assert.Contains(t, ops[job], apitype.OpCreateReplacement)
 					delete(ops, job)
+					// The editors' account at home is named after the
+					// namespaces they run in: the old goes, a new one comes.
+					homeEditor := regexp.MustCompile(`argo-sso-editor-[0-9a-f]{8}`)
+					for urn, op := range ops {
+						if homeEditor.MatchString(urn) {
+							assert.Len(t, op, 1, urn)
+							assert.Contains(t, []apitype.OpType{apitype.OpCreate, apitype.OpDelete}, op[0], urn)
+							delete(ops, urn)
+						}
+					}
 					assert.Equal(t, want, ops, "the identities' objects go, the allowlist shrinks, nothing else changes")
 					_, err = s.Up(ctx)
 					require.NoError(t, err)
@@ -482,6 +512,16 @@ const allowedSecret = "e2e-allowed"
 // argo.workflowSecrets, then change applied to the argo block.
 func stackSettings(stack string, change func(argo map[string]any)) (*stacks.Loaded, error) {
 	return localdeploy.Settings(stack, func(m map[string]any) {
+		// The people of TestStacks' "who may do what" (people_test.go)
+		// beside the stack file's data-lead.
+		acc := tests.Section(m, "access")
+		acc["runners"] = append(acc["runners"].([]any), "user:"+runnerEmail)
+		if ids, ok := m["identities"].([]any); ok {
+			for _, id := range ids {
+				id := id.(map[string]any)
+				id["runners"] = append(id["runners"].([]any), "user:"+loaderEmail)
+			}
+		}
 		a := tests.Section(m, "argo")
 		a["workflowSecrets"] = []any{allowedSecret}
 		if change != nil {
@@ -1056,25 +1096,38 @@ func checkRBAC(t *testing.T, ctx context.Context, cfg *stacks.Loaded) {
 				},
 			},
 		},
+		// The server's own account reads, and takes the sign-in accounts'
+		// tokens by name; whatever a person does, they do as the account
+		// their sign-in picks (below).
 		server: {
 			wfNS: {
 				allow: []access{
-					{verb: "create", group: wf, resource: "workflows"}, {verb: "list", group: wf, resource: "workflows"},
-					{verb: "delete", group: wf, resource: "workflows"}, {verb: "create", group: wf, resource: "cronworkflows"},
-					{verb: "get", resource: "pods", subresource: "log"}, {verb: "watch", resource: "events"},
+					{verb: "get", resource: "secrets", name: argo.RunnerKSA + ".service-account-token"},
+					{verb: "get", resource: "secrets", name: argo.EditorKSA + ".service-account-token"},
+					{verb: "list", group: wf, resource: "workflows"},
 				},
 				deny: []access{
+					{verb: "create", group: wf, resource: "workflows"}, {verb: "delete", group: wf, resource: "workflows"},
+					{verb: "create", group: wf, resource: "cronworkflows"}, {verb: "get", resource: "pods", subresource: "log"},
 					{verb: "list", resource: "secrets"}, {verb: "get", resource: "secrets", name: allowedSecret},
+					{verb: "get", resource: "secrets", name: argo.ExecutorTokenSecret},
 					{verb: "create", resource: "secrets"}, {verb: "create", resource: "pods", subresource: "exec"},
 					{verb: "create", resource: "pods"}, {verb: "patch", resource: "pods"},
 					{verb: "create", group: "rbac.authorization.k8s.io", resource: "rolebindings"},
 				},
 			},
 			home: {
-				allow: []access{{verb: "get", resource: "secrets", name: "argo-postgres-argo-server"}, {verb: "watch", resource: "configmaps"}},
+				allow: []access{
+					{verb: "get", resource: "secrets", name: "argo-postgres-argo-server"}, {verb: "watch", resource: "configmaps"},
+					{verb: "get", resource: "secrets", name: "sso"}, {verb: "get", resource: "secrets", name: "argo-sso-client"},
+					{verb: "get", resource: "secrets", name: argo.ViewerKSA + ".service-account-token"},
+					// It makes its session key's Secret at its first start.
+					{verb: "create", resource: "secrets"},
+				},
 				deny: []access{
 					{verb: "delete", resource: "namespaces", name: home}, {verb: "create", group: wf, resource: "workflows"},
 					{verb: "get", resource: "secrets", name: "argo-db-admin"}, {verb: "list", resource: "secrets"},
+					{verb: "get", resource: "secrets", name: "argo-postgres-workflow-controller"},
 					{verb: "create", resource: "pods"}, {verb: "get", resource: "pods", subresource: "log"},
 				},
 			},
@@ -1144,6 +1197,32 @@ func checkRBAC(t *testing.T, ctx context.Context, cfg *stacks.Loaded) {
 				{verb: "create", group: wf, resource: "workflows"}, {verb: "delete", group: wf, resource: "workflows"},
 				{verb: "list", resource: "pods"}, {verb: "get", resource: "pods", subresource: "log"}, {verb: "list", resource: "secrets"},
 			},
+		}
+	}
+	// The sign-in accounts a person's requests act as: the viewers' (home)
+	// looks everywhere; each namespace's runners' run there, its editors'
+	// also change schedules there; none of them anywhere else, and none
+	// reads a Secret or runs a pod of its own.
+	look := []access{{verb: "list", group: wf, resource: "workflows"}, {verb: "get", resource: "pods", subresource: "log"}, {verb: "list", group: wf, resource: "cronworkflows"}}
+	run := []access{{verb: "create", group: wf, resource: "workflows"}, {verb: "update", group: wf, resource: "workflows"}, {verb: "delete", resource: "pods"}}
+	edit := []access{{verb: "create", group: wf, resource: "cronworkflows"}, {verb: "delete", group: wf, resource: "workflows"}, {verb: "update", group: wf, resource: "workflowtemplates"}}
+	never := []access{
+		{verb: "get", resource: "secrets", name: allowedSecret}, {verb: "list", resource: "secrets"},
+		{verb: "get", resource: "secrets", name: argo.ExecutorTokenSecret}, {verb: "create", resource: "pods"},
+		{verb: "create", resource: "pods", subresource: "exec"}, {verb: "create", group: wf, resource: "workflowtaskresults"},
+	}
+	viewer := home + "/" + argo.ViewerKSA
+	cases[viewer] = map[string]rights{home: {deny: append(slices.Clone(never), access{verb: "get", resource: "secrets", name: "argo-db-admin"})}}
+	spaces := realargo.WorkflowNamespaces(cfg)
+	for _, ns := range spaces {
+		cases[viewer][ns] = rights{allow: look, deny: slices.Concat(never, run, edit)}
+		cases[ns+"/"+argo.RunnerKSA] = map[string]rights{ns: {allow: slices.Concat(look, run), deny: slices.Concat(never, edit)}}
+		cases[ns+"/"+argo.EditorKSA] = map[string]rights{ns: {allow: slices.Concat(look, run, edit), deny: never}}
+		for _, other := range spaces {
+			if other != ns {
+				cases[ns+"/"+argo.RunnerKSA][other] = rights{deny: run}
+				cases[ns+"/"+argo.EditorKSA][other] = rights{deny: slices.Concat(run, edit)}
+			}
 		}
 	}
 	for account, byNS := range cases {
@@ -1487,7 +1566,7 @@ func TestTheRealEngineRefusesTheShippedExampleValues(t *testing.T) {
 			require.NoError(t, err)
 			config := auto.ConfigMap{}
 			for k, v := range raw {
-				config[k] = auto.ConfigValue{Value: v, Secret: k == stacks.KeyDatabaseAdminPassword}
+				config[k] = auto.ConfigValue{Value: v, Secret: k == stacks.KeyDatabaseAdminPassword || k == stacks.KeySSOClientSecret}
 			}
 			require.NoError(t, s.SetAllConfig(ctx, config))
 			want := []string{

@@ -113,6 +113,7 @@ func (l *liveArgo) options(t *testing.T) realargo.Options {
 func (l *liveArgo) restart(t *testing.T, ctx context.Context, cfg *stacks.Loaded) *liveArgo {
 	t.Helper()
 	require.NoError(t, l.Restart(ctx, l.options(t), cfg, decide))
+	signedIn = l.Session
 	return &liveArgo{Live: l.Live, cfg: cfg, ns: cfg.Argo.WorkflowNamespace, archived: l.archived, dir: l.dir}
 }
 
@@ -136,12 +137,23 @@ func startRealArgo(t *testing.T, ctx context.Context, cfg *stacks.Loaded) *liveA
 	require.Contains(t, live.GrantOutput, "argo database schema grants in place")
 	require.Contains(t, live.GrantOutput, "argo-server database grants in place")
 	t.Logf("FIGURE real controller and server answering in %s", time.Since(start).Round(time.Millisecond))
+	signedIn = live.Session
 	return &liveArgo{Live: live, cfg: cfg, ns: cfg.Argo.WorkflowNamespace, dir: t.TempDir()}
 }
 
-// api calls the real argo server's HTTP API (no token: --auth-mode=server,
-// as behind IAP).
+// signedIn is the session api calls with: the operator's (realargo.Operator,
+// an editor who runs everywhere), signed in when the real server starts.
+var signedIn string
+
+// api calls the real argo server's HTTP API as the operator.
 func api(t *testing.T, method, path string, body any, out any) int {
+	t.Helper()
+	return apiAs(t, signedIn, method, path, body, out)
+}
+
+// apiAs calls the real argo server's HTTP API with session (the
+// Authorization header's value; "" for none).
+func apiAs(t *testing.T, session, method, path string, body any, out any) int {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -152,6 +164,9 @@ func api(t *testing.T, method, path string, body any, out any) int {
 	req, err := http.NewRequest(method, argoServer+path, rd)
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
+	if session != "" {
+		req.Header.Set("Authorization", session)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
@@ -809,6 +824,7 @@ func (l *liveArgo) checkRestore(t *testing.T, ctx context.Context) {
 	l.StopArgo()
 	require.NoError(t, l.PG.Restore(db, dump), "the restore")
 	require.NoError(t, l.StartArgo(ctx, l.options(t), l.cfg, decide))
+	signedIn = l.Session
 
 	after := archivedWorkflows(t, l.ns)
 	for name, uid := range before {

@@ -371,3 +371,8 @@ users:
     token: %s
 `, server, user, ns, user, token)
 }
+
+// SignInIssuer is where the stand-in for Google's sign-in (an OpenID
+// Connect provider, tests/realargo) listens, in the test's private network:
+// the issuer the local deploys give argo-server.
+const SignInIssuer = "http://127.0.0.1:5556/oidc"

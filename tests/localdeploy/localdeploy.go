@@ -24,6 +24,7 @@ import (
 	"github.com/argo-platform/argo-platform/infra/kube"
 	"github.com/argo-platform/argo-platform/stacks"
 	"github.com/argo-platform/argo-platform/tests"
+	"github.com/argo-platform/argo-platform/tests/localcluster"
 )
 
 // Tools is where tools/build.sh puts the real parts.
@@ -44,7 +45,7 @@ func Settings(stack string, change func(settings map[string]any)) (*stacks.Loade
 		Project:               cfg[stacks.KeyProject],
 		Region:                cfg[stacks.KeyRegion],
 		Settings:              cfg[stacks.KeySettings],
-		DatabaseAdminPassword: cfg[stacks.KeyDatabaseAdminPassword],
+		DatabaseAdminPassword: cfg[stacks.KeyDatabaseAdminPassword], SSOClientSecret: cfg[stacks.KeySSOClientSecret],
 	})
 }
 
@@ -148,8 +149,9 @@ func Program(cfg *stacks.Loaded, kubeconfig string) pulumi.RunFunc {
 				Server:     database.Data.MapIndex(pulumi.String("serverUser")),
 				Admin:      database.Data.MapIndex(pulumi.String("adminUser")),
 			},
-			Principals: principals,
-			Cluster:    cluster,
+			Principals:   principals,
+			Cluster:      cluster,
+			SignInIssuer: localcluster.SignInIssuer,
 		}), pulumi.Providers(provider))
 		if err != nil {
 			return err

@@ -102,7 +102,7 @@ func Analyze(stack string) (*Report, error) {
 	}
 	cfg, err := stacks.Parse(stacks.Input{
 		Stack: stack, Project: config[stacks.KeyProject], Region: config[stacks.KeyRegion],
-		Settings: config[stacks.KeySettings], DatabaseAdminPassword: config[stacks.KeyDatabaseAdminPassword],
+		Settings: config[stacks.KeySettings], DatabaseAdminPassword: config[stacks.KeyDatabaseAdminPassword], SSOClientSecret: config[stacks.KeySSOClientSecret],
 	})
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,6 +37,10 @@ type Live struct {
 	Cloud *iam.Cloud
 	// GrantOutput is what the grant Jobs' scripts printed.
 	GrantOutput string
+	// SignIn plays Google's sign-in (kept across restarts); Session is the
+	// operator's (Operator), the Authorization header's value.
+	SignIn  *SignIn
+	Session string
 
 	stopPlayer context.CancelFunc
 	forwarders *Forwarders
@@ -108,6 +113,11 @@ func (l *Live) start(ctx context.Context, o Options, cfg *stacks.Loaded, decide 
 			return fmt.Errorf("realargo: the grant Job's script: %w: %s", err, l.GrantOutput)
 		}
 	}
+	if l.SignIn == nil {
+		if l.SignIn, err = StartSignIn(cfg); err != nil {
+			return err
+		}
+	}
 	for _, name := range []string{"workflow-controller", "argo-server"} {
 		ports, err := DeploymentProxyPorts(ctx, o.Client, ns, name)
 		if err != nil {
@@ -139,7 +149,14 @@ func (l *Live) start(ctx context.Context, o Options, cfg *stacks.Loaded, decide 
 	// connection per service, before the listener exists, and each retries
 	// with its own backoff: the probe's initial delay covers it, and the
 	// services used here are waited for one by one.
-	if err := waitAPI(ctx, wfNS, time.Minute); err != nil {
+	operator, err := Operator(cfg)
+	if err != nil {
+		return err
+	}
+	if l.Session, err = l.SignIn.Login(ctx, operator); err != nil {
+		return fmt.Errorf("%w; server log:\n%s", err, l.Server.Tail(30))
+	}
+	if err := waitAPI(ctx, wfNS, l.Session, time.Minute); err != nil {
 		return fmt.Errorf("realargo: the server's API: %w; log:\n%s", err, l.Server.Tail(30))
 	}
 	policy, err := iam.Registered(cfg)
@@ -156,11 +173,12 @@ func (l *Live) start(ctx context.Context, o Options, cfg *stacks.Loaded, decide 
 	return nil
 }
 
-func waitAPI(ctx context.Context, ns string, timeout time.Duration) error {
+func waitAPI(ctx context.Context, ns, session string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for _, path := range APIs(ns) {
 		for {
 			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, ServerURL+path, nil)
+			req.Header.Set("Authorization", session)
 			resp, err := http.DefaultClient.Do(req)
 			if err == nil {
 				resp.Body.Close()
@@ -194,9 +212,25 @@ func APIs(ns string) []string {
 	}
 }
 
+// Operator is who the tests, the sandbox and the bench sign in as: the
+// first person among access.editors who may also run as the workflow
+// account (the stack files' example, data-lead).
+func Operator(cfg *stacks.Loaded) (string, error) {
+	for _, e := range cfg.Access.Editors {
+		if email, ok := strings.CutPrefix(e, "user:"); ok && slices.Contains(cfg.Access.Runners, e) {
+			return email, nil
+		}
+	}
+	return "", fmt.Errorf("realargo: access.editors names no user: who is also in access.runners; the tests sign in as one")
+}
+
 // Stop ends everything Run started (safe to call twice).
 func (l *Live) Stop() {
 	l.stopArgo()
+	if l.SignIn != nil {
+		l.SignIn.Stop()
+		l.SignIn = nil
+	}
 	if l.PG != nil {
 		l.PG.Stop()
 		l.PG = nil

@@ -119,7 +119,10 @@ func Start(ctx context.Context, o Options, ns, name string) (*Component, error) 
 	if err != nil {
 		return nil, err
 	}
-	env = append(env, "PATH="+os.Getenv("PATH"), "HOME="+dir)
+	// KUBECONFIG plays the pod's in-cluster configuration: argo-server
+	// builds the clients of a signed-in person's account from it (their
+	// token, the cluster's address), not from --kubeconfig.
+	env = append(env, "PATH="+os.Getenv("PATH"), "HOME="+dir, "KUBECONFIG="+kc)
 	proc, err := localcluster.StartProcess(filepath.Join(o.Bin, binary), append(argv, "--kubeconfig="+kc), env, dir, filepath.Join(dir, name+".log"))
 	if err != nil {
 		return nil, fmt.Errorf("realargo: %s: %w (run `make tools`)", name, err)

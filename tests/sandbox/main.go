@@ -167,6 +167,10 @@ func inside(stack string, once bool, argoPort int) error {
 		live.Stop()
 	}()
 	fmt.Printf("Argo answering in %s (logs: %s, %s)\n", time.Since(start).Round(time.Millisecond), live.Controller.LogPath, live.Server.LogPath)
+	operator, err := realargo.Operator(cfg)
+	if err != nil {
+		return err
+	}
 
 	// The two ports the outer process forwards to this machine.
 	apiURL, err := url.Parse(cluster.Server)
@@ -192,7 +196,7 @@ func inside(stack string, once bool, argoPort int) error {
 	env := map[string]string{
 		"ARGO_SERVER": "127.0.0.1:" + strconv.Itoa(argoPort), "ARGO_HTTP1": "true", "ARGO_SECURE": "false",
 		// Workflows are submitted to the workflow namespace.
-		"ARGO_NAMESPACE": cfg.Argo.WorkflowNamespace, "ARGO_TOKEN": "",
+		"ARGO_NAMESPACE": cfg.Argo.WorkflowNamespace, "ARGO_TOKEN": live.Session,
 	}
 	argo := filepath.Join(tools, "bin", "argo")
 	fmt.Printf(`
@@ -205,7 +209,9 @@ Submit a workflow with the real argo CLI, watch it finish, find it in the
 archive (in another terminal):
 
   export ARGO_SERVER=%s ARGO_HTTP1=true ARGO_SECURE=false ARGO_NAMESPACE=%s
-  export ARGO_TOKEN=   # none: --auth-mode=server (on GCP, IAP signs users in)
+  # The sandbox signed %s in (an editor; on GCP, copy yours from the UI's
+  # User page after signing in with Google):
+  export ARGO_TOKEN='%s'
   %s submit --watch %s
   %s list
   %s archive list
@@ -213,7 +219,7 @@ archive (in another terminal):
 The server's API is at http://%s/api/v1/ (the UI itself is not built
 here; on GCP, open the argoURL output of `+"`pulumi up`"+`). Any kubectl
 works with KUBECONFIG=%s.
-`, env["ARGO_SERVER"], cfg.Argo.WorkflowNamespace, argo, example, argo, argo, env["ARGO_SERVER"], kubeconfig)
+`, env["ARGO_SERVER"], cfg.Argo.WorkflowNamespace, operator, live.Session, argo, example, argo, argo, env["ARGO_SERVER"], kubeconfig)
 	if once {
 		// Inside the private network the server is on its own port.
 		env["ARGO_SERVER"] = "127.0.0.1:2746"
