@@ -16,7 +16,11 @@ func withValue(t *testing.T, env, key string, value any) Input {
 	return setValue(t, valid(env), key, value)
 }
 
-// setValue is in with one settings key (dotted) set.
+// absent, as setValue's value, removes the key.
+var absent = &struct{}{}
+
+// setValue is in with one settings key (dotted) set (or, with absent,
+// removed).
 func setValue(t *testing.T, in Input, key string, value any) Input {
 	t.Helper()
 	var s map[string]any
@@ -31,7 +35,11 @@ func setValue(t *testing.T, in Input, key string, value any) Input {
 		}
 		m = next
 	}
-	m[parts[len(parts)-1]] = value
+	if value == absent {
+		delete(m, parts[len(parts)-1])
+	} else {
+		m[parts[len(parts)-1]] = value
+	}
 	b, err := json.Marshal(s)
 	require.NoError(t, err)
 	in.Settings = string(b)

@@ -1,7 +1,6 @@
 package stacks
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -386,16 +385,5 @@ func TestAccessListsAreRefusedNamingTheirKey(t *testing.T) {
 // withoutKey is in with the settings key (dotted) removed.
 func withoutKey(t *testing.T, in Input, key string) Input {
 	t.Helper()
-	var s map[string]any
-	require.NoError(t, json.Unmarshal([]byte(in.Settings), &s))
-	m := s
-	parts := strings.Split(key, ".")
-	for _, p := range parts[:len(parts)-1] {
-		m = m[p].(map[string]any)
-	}
-	delete(m, parts[len(parts)-1])
-	b, err := json.Marshal(s)
-	require.NoError(t, err)
-	in.Settings = string(b)
-	return in
+	return setValue(t, in, key, absent)
 }

@@ -227,40 +227,29 @@ func (b *builder) signIn() error {
 	// namespace's runners' and editors' accounts act there; the editors'
 	// accounts at home look everywhere and delete the archive where their
 	// editors run.
-	for _, acc := range b.ssoAccounts() {
-		if acc.archive == nil {
-			continue
-		}
-		for _, sp := range b.spaces() {
-			rules := LookRules
-			if slices.Contains(acc.archive, sp.ns) {
-				rules = ArchiveRules
-			}
-			role, err := rbacv1.NewRole(b.ctx, b.child("role-"+acc.ksa+sp.suffix), &rbacv1.RoleArgs{
-				Metadata: b.metaIn(sp.ns, acc.ksa, signInComponent),
-				Rules:    policyRules(rules),
-			}, b.inNamespace()...)
-			if err != nil {
-				return fmt.Errorf("argo: role %s/%s: %w", sp.ns, acc.ksa, err)
-			}
-			if _, err := rbacv1.NewRoleBinding(b.ctx, b.child("rolebinding-"+acc.ksa+sp.suffix), &rbacv1.RoleBindingArgs{
-				Metadata: b.metaIn(sp.ns, acc.ksa, signInComponent),
-				RoleRef:  roleRef("Role", role.Metadata.Name().Elem()),
-				Subjects: accountSubject(acc.ns, acc.ksa),
-			}, b.inNamespace()...); err != nil {
-				return fmt.Errorf("argo: role binding %s/%s: %w", sp.ns, acc.ksa, err)
-			}
-		}
-	}
 	for _, sp := range b.spaces() {
-		for _, g := range []struct {
+		grants := []struct {
 			ksa, accountNS string
 			rules          []Rule
 		}{
 			{ViewerKSA, b.args.Namespace, LookRules},
 			{RunnerKSA, sp.ns, RunRules},
 			{EditorKSA, sp.ns, EditRules},
-		} {
+		}
+		for _, acc := range b.ssoAccounts() {
+			if acc.archive == nil {
+				continue
+			}
+			rules := LookRules
+			if slices.Contains(acc.archive, sp.ns) {
+				rules = ArchiveRules
+			}
+			grants = append(grants, struct {
+				ksa, accountNS string
+				rules          []Rule
+			}{acc.ksa, acc.ns, rules})
+		}
+		for _, g := range grants {
 			role, err := rbacv1.NewRole(b.ctx, b.child("role-"+g.ksa+sp.suffix), &rbacv1.RoleArgs{
 				Metadata: b.metaIn(sp.ns, g.ksa, signInComponent),
 				Rules:    policyRules(g.rules),
