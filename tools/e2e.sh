@@ -52,13 +52,16 @@ queue_e2e() {
 
 # e2e_report prints, from the shards' logs, every test's outcome and the
 # figures, and the five slowest tests (reported, never asserted; TestStacks
-# itself is left out: each shard runs one of its stacks).
+# itself is left out: each shard runs one of its stacks). sed, not head,
+# takes the five: head leaves early, and sort's next write then dies of
+# SIGPIPE, which pipefail makes the script's exit (141) once the list
+# outgrows a pipe's first write.
 e2e_report() {
 	local logs=$1
 	grep -hE -- '^\s*--- (PASS|FAIL|SKIP)|FIGURE|e2e:|uid' "$logs"/e2e-*.log || true
 	echo "slowest end-to-end tests (reported, never asserted):"
 	grep -hE -- '^\s*--- PASS: Test[^ ]+ \([0-9.]+s\)' "$logs"/e2e-*.log |
-		sed -E 's/^\s*--- PASS: ([^ ]+) \(([0-9.]+)s\)/\2 \1/' | grep -v ' TestStacks$' | sort -rn | head -5
+		sed -E 's/^\s*--- PASS: ([^ ]+) \(([0-9.]+)s\)/\2 \1/' | grep -v ' TestStacks$' | sort -rn | sed -n 1,5p
 }
 
 if [ "${1:-}" = --shard ]; then
