@@ -413,6 +413,9 @@ func TestIngressBehindIAP(t *testing.T) {
 		assert.Equal(t, 2746.0, hp)
 		timeout := MustNum(t, bc.Inputs, "spec.timeoutSec")
 		assert.GreaterOrEqual(t, timeout, 600.0, "UI streams outlive the 30 s default")
+		// argo-server's session cookie is not Secure (it serves HTTP): the
+		// browser must never try http:// once signed in.
+		assert.Equal(t, []string{"Strict-Transport-Security: max-age=31536000"}, Strs(bc.Inputs, "spec.customResponseHeaders.headers"))
 
 		fc := kube(t, r.rec, "kubernetes:networking.gke.io/v1beta1:FrontendConfig", "argo-server")
 		redirect := MustBool(t, fc.Inputs, "spec.redirectToHttps.enabled")

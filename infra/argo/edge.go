@@ -27,6 +27,10 @@ func (b *builder) custom(resource, apiVersion, kind, name string, spec map[strin
 	return res, nil
 }
 
+// HSTSHeader is the Strict-Transport-Security header the load balancer adds
+// to every response: a year, the UI's host only.
+const HSTSHeader = "Strict-Transport-Security: max-age=31536000"
+
 // edge exposes argo-server through a GKE Ingress: container-native load
 // balancing to the pods, IAP in front, a Google-managed certificate, and an
 // HTTP-to-HTTPS redirect, on the environment's static IP.
@@ -47,6 +51,12 @@ func (b *builder) edge() error {
 		},
 		"timeoutSec":         BackendTimeoutSec,
 		"connectionDraining": map[string]any{"drainingTimeoutSec": 30},
+		// argo-server serves plain HTTP behind the load balancer (seed
+		// lesson), so it marks its session cookie neither Secure nor sends
+		// HSTS itself: the load balancer adds HSTS, so a browser that has
+		// signed in once never sends the session over http:// again (the
+		// redirect below would only come after the cookie had left).
+		"customResponseHeaders": map[string]any{"headers": []string{HSTSHeader}},
 	})
 	if err != nil {
 		return err
