@@ -796,6 +796,7 @@ func TestEveryPersonActsAsTheirOwnRights(t *testing.T) {
 		c := container(t, srv, "spec.template.spec.containers[0]")
 		assert.Contains(t, Strs(c, "args"), "--auth-mode=sso", "no other mode: no request without a sign-in")
 		assert.Equal(t, "true", envOf(c)["SSO_DELEGATE_RBAC_TO_NAMESPACE"])
+		assert.Equal(t, "false", envOf(c)["ARGO_ARTIFACT_SERVER"], "the server fetches no artifact from where a workflow says, as itself")
 
 		cm := kube(t, r.rec, "kubernetes:core/v1:ConfigMap", "argo-server-configmap")
 		type key struct{ Name, Key string }

@@ -226,6 +226,15 @@ func (b *builder) server() error {
 							// namespace's runners' or editors' account when the
 							// person's rule holds there, else as the viewers'.
 							corev1.EnvVarArgs{Name: pulumi.String("SSO_DELEGATE_RBAC_TO_NAMESPACE"), Value: pulumi.String("true")},
+							// No artifact downloads through the server: it
+							// fetches an artifact from wherever the workflow's
+							// spec says, with the headers it names and the
+							// server's own network and Google identity, so a
+							// runner's HTTP artifact pointed at the metadata
+							// server would hand anyone who may look the
+							// server's token. Step logs stay in GCS and Cloud
+							// Logging (the UI's links).
+							corev1.EnvVarArgs{Name: pulumi.String("ARGO_ARTIFACT_SERVER"), Value: pulumi.String("false")},
 						},
 						Ports: corev1.ContainerPortArray{
 							corev1.ContainerPortArgs{Name: pulumi.String("web"), ContainerPort: pulumi.Int(serverPort)},

@@ -60,6 +60,11 @@ func (l *liveArgo) checkPeople(t *testing.T, ctx context.Context) {
 		assert.Equal(t, http.StatusForbidden, apiAs(t, outsider, http.MethodGet, list, nil, nil), "signed in, but in no list")
 		code, _ := submit(outsider, wfNS, "outsider-", nil)
 		assert.Equal(t, http.StatusForbidden, code)
+		// Nobody has the server fetch an artifact as itself (an HTTP
+		// artifact's URL and headers are the workflow's).
+		for _, path := range []string{"/input-artifacts/" + wfNS + "/w/n/a", "/artifact-files/" + wfNS + "/workflows/w/n/outputs/a"} {
+			assert.Equal(t, http.StatusNotFound, apiAs(t, editor, http.MethodGet, path, nil, nil), path)
+		}
 	})
 
 	t.Run("a viewer looks and changes nothing", func(t *testing.T) {
