@@ -88,12 +88,14 @@ echo "argo database schema grants in place"
 //
 // Nothing else: no UPDATE anywhere, no writes to the archive but deletes,
 // no sequences, and any broader right an older version granted is revoked.
-// It also keeps the archive where its readers look when a workflow
-// namespace moves (argo.workflowNamespace, or an identity getting a
-// namespace of its own): each row of this cluster goes to the namespace of
-// the account it ran as (SPACES, account -> namespace; a row naming no
-// account ran as WORKFLOW_ACCOUNT). A row of an account no longer declared
-// stays where it is.
+// It also keeps the archive where its readers look when the workflow
+// namespaces move (argo.workflowNamespace): a row of this cluster in a
+// namespace that is no longer a workflow namespace goes to the one it
+// became, by where it ran, never by what its spec says (a workflow's author
+// writes its spec; one that names an identity it could not run as must not
+// be filed under that identity): an old <namespace>-<name> to the identity
+// <name>'s namespace (IDENTITIES, name -> namespace), anything else to
+// WORKFLOW_NAMESPACE. Rows in a current workflow namespace stay.
 // Idempotent; the Job is replaced (and so runs again) whenever its
 // settings change.
 const ServerGrantScript = `set -eu
@@ -111,7 +113,7 @@ done
 # the step under way and holds the next one back until COMMIT. Without it
 # the two can deadlock, and PostgreSQL may pick the controller's migration
 # (the controller exits). A failed attempt is retried.
-until psql "$dsn" -v ON_ERROR_STOP=1 -v srv="$SERVER_USER" -v spaces="$SPACES" -v wfsa="$WORKFLOW_ACCOUNT" -v cluster="$CLUSTER_NAME" <<'SQL'
+until psql "$dsn" -v ON_ERROR_STOP=1 -v srv="$SERVER_USER" -v ids="$IDENTITIES" -v ns="$WORKFLOW_NAMESPACE" -v cluster="$CLUSTER_NAME" <<'SQL'
 BEGIN;
 LOCK TABLE schema_history IN EXCLUSIVE MODE;
 REVOKE ALL ON ALL TABLES IN SCHEMA public FROM :"srv";
@@ -125,12 +127,15 @@ GRANT INSERT ON argo_workflows TO :"srv";
 UPDATE argo_archived_workflows AS a
    SET namespace = t.ns,
        workflow = jsonb_set(a.workflow::jsonb, '{metadata,namespace}', to_jsonb(t.ns))
-  FROM (SELECT clustername, uid, CAST(:'spaces' AS jsonb) ->> COALESCE(
-               workflow::jsonb #>> '{spec,serviceAccountName}',
-               workflow::jsonb #>> '{status,storedWorkflowTemplateSpec,serviceAccountName}',
-               :'wfsa') AS ns
-          FROM argo_archived_workflows WHERE clustername = :'cluster') AS t
- WHERE a.clustername = t.clustername AND a.uid = t.uid AND t.ns IS NOT NULL AND a.namespace <> t.ns;
+  FROM (SELECT r.clustername, r.uid, COALESCE(
+               (SELECT i.value FROM jsonb_each_text(CAST(:'ids' AS jsonb)) AS i
+                 WHERE right(r.namespace, length(i.key) + 1) = '-' || i.key
+                 ORDER BY length(i.key) DESC LIMIT 1),
+               :'ns') AS ns
+          FROM argo_archived_workflows AS r
+         WHERE r.clustername = :'cluster' AND r.namespace <> :'ns'
+           AND NOT EXISTS (SELECT 1 FROM jsonb_each_text(CAST(:'ids' AS jsonb)) AS c WHERE c.value = r.namespace)) AS t
+ WHERE a.clustername = t.clustername AND a.uid = t.uid AND a.namespace <> t.ns;
 COMMIT;
 SQL
 do
@@ -223,8 +228,8 @@ func (b *builder) serverGrants() error {
 		envVar("IAM_PORT", pulumi.String(strconv.Itoa(postgresPort))),
 		envVar("CONTROLLER_USER", a.Database.ControllerUser),
 		envVar("SERVER_USER", a.Database.ServerUser),
-		envVar("SPACES", pulumi.String(b.spacesJSON())),
-		envVar("WORKFLOW_ACCOUNT", pulumi.String(a.Workflow.KSA)),
+		envVar("IDENTITIES", pulumi.String(b.identitiesJSON())),
+		envVar("WORKFLOW_NAMESPACE", pulumi.String(a.WorkflowNamespace)),
 		envVar("CLUSTER_NAME", pulumi.String(a.ClusterName)),
 		envVar("WAIT_SECONDS", pulumi.String(strconv.Itoa(serverGrantWaitSeconds))),
 	}
@@ -238,12 +243,12 @@ func (b *builder) serverGrants() error {
 	return nil
 }
 
-// spacesJSON is each workflow account's namespace, as the server grant
-// Job's SPACES: a JSON object, account -> namespace.
-func (b *builder) spacesJSON() string {
+// identitiesJSON is each workflow identity's namespace, as the server grant
+// Job's IDENTITIES: a JSON object, name -> namespace.
+func (b *builder) identitiesJSON() string {
 	m := map[string]string{}
-	for _, sp := range b.spaces() {
-		m[sp.id.KSA] = sp.ns
+	for _, wi := range b.args.Identities {
+		m[wi.KSA] = wi.Namespace
 	}
 	text, err := json.Marshal(m) // sorted keys: the same text every run
 	if err != nil {

@@ -51,7 +51,7 @@ func runScript(t *testing.T, p *localpg.Server, script string, env ...string) (s
 		"ADMIN_PORT="+strconv.Itoa(p.Port), "IAM_PORT="+strconv.Itoa(p.Port),
 		"DATABASE=argo", "ADMIN_USER=argo-admin",
 		"CONTROLLER_USER="+grantCtrl, "SERVER_USER="+grantSrv,
-		`SPACES={"argo-workflow":"workflows","loader":"workflows-loader"}`, "WORKFLOW_ACCOUNT=argo-workflow", "CLUSTER_NAME=argo-staging",
+		`IDENTITIES={"loader":"workflows-loader"}`, "WORKFLOW_NAMESPACE=workflows", "CLUSTER_NAME=argo-staging",
 	)
 	cmd.Env = append(cmd.Env, env...)
 	cmd.Dir = t.TempDir()
@@ -75,7 +75,9 @@ INSERT INTO argo_archived_workflows VALUES
   ('argo-staging', 'u4', 'workflows', '{"metadata": {"name": "loads", "namespace": "workflows"}, "spec": {"serviceAccountName": "loader"}}'),
   ('argo-staging', 'u5', 'argo', '{"metadata": {"name": "by-ref", "namespace": "argo"}, "status": {"storedWorkflowTemplateSpec": {"serviceAccountName": "loader"}}}'),
   ('argo-staging', 'u6', 'workflows', '{"metadata": {"name": "removed", "namespace": "workflows"}, "spec": {"serviceAccountName": "retired"}}'),
-  ('argo-staging', 'u7', 'argo', '{"metadata": {"name": "default", "namespace": "argo"}, "spec": {"serviceAccountName": "argo-workflow"}}');
+  ('argo-staging', 'u7', 'argo', '{"metadata": {"name": "default", "namespace": "argo"}, "spec": {"serviceAccountName": "argo-workflow"}}'),
+  ('argo-staging', 'u8', 'old-loader', '{"metadata": {"name": "loaded", "namespace": "old-loader"}, "spec": {"serviceAccountName": "loader"}}'),
+  ('argo-staging', 'u9', 'workflows-loader', '{"metadata": {"name": "stays", "namespace": "workflows-loader"}}');
 `
 
 // TestGrantScriptsOnRealPostgres runs both grant Jobs' scripts against a
@@ -183,13 +185,17 @@ COMMIT;`)
 
 	out, err = p.SQL(grantCtrl, "", "argo", `SELECT clustername || ':' || uid || ':' || namespace || ':' || (workflow->'metadata'->>'namespace') FROM argo_archived_workflows ORDER BY uid;`)
 	require.NoError(t, err, out)
-	// Each row of this cluster goes to the namespace of the account it ran
-	// as: none named is the workflow account's.
+	// A row in a namespace that is no longer a workflow namespace goes to
+	// the one it became, by where it ran: an old <namespace>-<name> to the
+	// identity's, anything else to the workflow namespace. Never by what its
+	// spec names (an author's choice).
 	assert.Contains(t, out, "argo-staging:u1:workflows:workflows", "this cluster's archive follows the workflow namespace")
-	assert.Contains(t, out, "argo-staging:u4:workflows-loader:workflows-loader", "an identity's rows follow its namespace")
-	assert.Contains(t, out, "argo-staging:u5:workflows-loader:workflows-loader", "a workflow run from a template by reference ran as the template's account")
-	assert.Contains(t, out, "argo-staging:u6:workflows:workflows", "a row of an account no longer declared stays where it is")
+	assert.Contains(t, out, "argo-staging:u4:workflows:workflows", "a row in the workflow namespace stays, whatever account its spec names")
+	assert.Contains(t, out, "argo-staging:u5:workflows:workflows", "a row's spec or template does not decide where it goes")
+	assert.Contains(t, out, "argo-staging:u6:workflows:workflows")
 	assert.Contains(t, out, "argo-staging:u7:workflows:workflows")
+	assert.Contains(t, out, "argo-staging:u8:workflows-loader:workflows-loader", "an identity's old namespace goes to its new one")
+	assert.Contains(t, out, "argo-staging:u9:workflows-loader:workflows-loader", "a row in an identity's namespace stays")
 	assert.Contains(t, out, "other-cluster:u3:argo:argo", "another cluster's rows are left alone")
 
 	out, err = runScript(t, p, argo.SchemaGrantScript, "PGPASSWORD=unused-with-trust")
