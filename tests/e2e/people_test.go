@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -83,6 +84,14 @@ func (l *liveArgo) checkPeople(t *testing.T, ctx context.Context) {
 		assert.Equal(t, strings.ReplaceAll(runnerEmail, "@", ".at."), wf.Metadata.Labels["workflows.argoproj.io/creator-email"], "Argo's creator label")
 		assert.Equal(t, "Succeeded", l.finished(t, wf.Metadata.Name).Status.Phase)
 		ran = wf
+		// Archived, its delete (by uid: the person's account at home
+		// decides) is an editor's, not a runner's or a viewer's.
+		var uid string
+		require.Eventually(t, func() bool { uid = archivedWorkflows(t, wfNS)[wf.Metadata.Name]; return uid != "" }, time.Minute, 250*time.Millisecond, "archived")
+		for _, who := range []string{runner, analyst} {
+			assert.Equal(t, http.StatusForbidden, apiAs(t, who, http.MethodDelete, "/api/v1/archived-workflows/"+uid, nil, nil))
+		}
+		assert.Contains(t, archivedWorkflows(t, wfNS), wf.Metadata.Name, "still archived")
 		assert.Equal(t, http.StatusForbidden, cron(runner, wfNS, "runner-nightly"), "a runner changes no schedule")
 		assert.Equal(t, http.StatusForbidden, apiAs(t, runner, http.MethodDelete, "/api/v1/workflows/"+wfNS+"/"+wf.Metadata.Name, nil, nil), "nor deletes a workflow")
 	})
