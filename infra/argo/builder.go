@@ -124,12 +124,14 @@ type space struct {
 	// WorkflowNamespace's (they keep the names they always had), the
 	// identity's name for an identity's.
 	suffix string
+	// runners may run workflows there (SignIn.Runners, Identity.Runners).
+	runners []string
 }
 
 func (b *builder) spaces() []space {
-	out := []space{{ns: b.args.WorkflowNamespace, id: b.args.Workflow}}
+	out := []space{{ns: b.args.WorkflowNamespace, id: b.args.Workflow, runners: b.args.SignIn.Runners}}
 	for _, wi := range b.args.Identities {
-		out = append(out, space{ns: wi.Namespace, id: wi, suffix: "-" + wi.KSA})
+		out = append(out, space{ns: wi.Namespace, id: wi, suffix: "-" + wi.KSA, runners: wi.Runners})
 	}
 	return out
 }
@@ -261,22 +263,32 @@ func (b *builder) serviceAccounts() error {
 // projected token, into the executor's containers). One per namespace: the
 // token reports results for its namespace's workflows only.
 func (b *builder) executorAccount(sp space) error {
-	ns := sp.ns
-	sa, err := corev1.NewServiceAccount(b.ctx, b.child("sa-"+ExecutorKSA+sp.suffix), &corev1.ServiceAccountArgs{
-		Metadata: b.metaIn(ns, ExecutorKSA, executorComponent),
-	}, b.inNamespace()...)
+	return b.tokenAccount(sp.ns, ExecutorKSA, executorComponent, sp.suffix, nil)
+}
+
+// tokenSecret is Argo's name for account ksa's token Secret, the one it
+// looks for (ExecutorTokenSecret for the executor).
+func tokenSecret(ksa string) string { return ksa + ".service-account-token" }
+
+// tokenAccount creates ServiceAccount ns/ksa (with annotations) and its
+// legacy token Secret, tokenSecret(ksa), which Kubernetes fills in;
+// suffix tells their resource names apart.
+func (b *builder) tokenAccount(ns, ksa, component, suffix string, annotations pulumi.StringMap) error {
+	meta := b.metaIn(ns, ksa, component)
+	meta.Annotations = annotations
+	sa, err := corev1.NewServiceAccount(b.ctx, b.child("sa-"+ksa+suffix), &corev1.ServiceAccountArgs{Metadata: meta}, b.inNamespace()...)
 	if err != nil {
-		return fmt.Errorf("argo: executor account in %s: %w", ns, err)
+		return fmt.Errorf("argo: account %s/%s: %w", ns, ksa, err)
 	}
-	meta := b.metaIn(ns, ExecutorTokenSecret, executorComponent)
-	meta.Annotations = pulumi.StringMap{"kubernetes.io/service-account.name": pulumi.String(ExecutorKSA)}
-	token, err := corev1.NewSecret(b.ctx, b.child("secret-"+ExecutorTokenSecret+sp.suffix), &corev1.SecretArgs{
-		Metadata: meta,
+	tmeta := b.metaIn(ns, tokenSecret(ksa), component)
+	tmeta.Annotations = pulumi.StringMap{"kubernetes.io/service-account.name": pulumi.String(ksa)}
+	token, err := corev1.NewSecret(b.ctx, b.child("secret-"+tokenSecret(ksa)+suffix), &corev1.SecretArgs{
+		Metadata: tmeta,
 		Type:     pulumi.String("kubernetes.io/service-account-token"),
 		// Kubernetes deletes a token Secret whose account does not exist.
 	}, b.inNamespace(pulumi.DependsOn([]pulumi.Resource{sa}))...)
 	if err != nil {
-		return fmt.Errorf("argo: executor token in %s: %w", ns, err)
+		return fmt.Errorf("argo: token of %s/%s: %w", ns, ksa, err)
 	}
 	b.accounts = append(b.accounts, sa, token)
 	return nil

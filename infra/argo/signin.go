@@ -115,15 +115,12 @@ type ssoAccount struct {
 	archive []string
 }
 
-// tokenSecret is Argo's name for account ksa's token Secret.
-func tokenSecret(ksa string) string { return ksa + ".service-account-token" }
-
 // ssoAccounts are the viewers' account at home and, in each workflow
 // namespace, its runners' and its editors' (those editors who may run
 // there).
 func (b *builder) ssoAccounts() []ssoAccount {
 	si := b.args.SignIn
-	everyone := slices.Concat(b.viewers(), si.Runners, si.Editors)
+	everyone := slices.Concat(si.Viewers, si.Runners, si.Editors)
 	for _, wi := range b.args.Identities {
 		everyone = append(everyone, wi.Runners...)
 	}
@@ -137,11 +134,7 @@ func (b *builder) ssoAccounts() []ssoAccount {
 	for _, e := range unique(si.Editors) {
 		var where []string
 		for _, sp := range b.spaces() {
-			runners := si.Runners
-			if sp.id.Namespace != "" {
-				runners = sp.id.Runners
-			}
-			if slices.Contains(runners, e) {
+			if slices.Contains(sp.runners, e) {
 				where = append(where, sp.ns)
 			}
 		}
@@ -161,25 +154,19 @@ func (b *builder) ssoAccounts() []ssoAccount {
 		})
 	}
 	for _, sp := range b.spaces() {
-		runners := si.Runners
-		if sp.id.Namespace != "" {
-			runners = sp.id.Runners
-		}
 		var editors []string
 		for _, e := range si.Editors {
-			if slices.Contains(runners, e) {
+			if slices.Contains(sp.runners, e) {
 				editors = append(editors, e)
 			}
 		}
 		out = append(out,
-			ssoAccount{ksa: RunnerKSA, ns: sp.ns, rule: argoproj.Rule(runners), precedence: 2, suffix: sp.suffix},
+			ssoAccount{ksa: RunnerKSA, ns: sp.ns, rule: argoproj.Rule(sp.runners), precedence: 2, suffix: sp.suffix},
 			ssoAccount{ksa: EditorKSA, ns: sp.ns, rule: argoproj.Rule(editors), precedence: 3, suffix: sp.suffix},
 		)
 	}
 	return out
 }
-
-func (b *builder) viewers() []string { return b.args.SignIn.Viewers }
 
 // unique is list without repeats, in order.
 func unique(list []string) []string {
@@ -205,23 +192,13 @@ func (b *builder) signIn() error {
 	}, b.inNamespace()...); err != nil {
 		return fmt.Errorf("argo: sign-in client secret: %w", err)
 	}
-	for _, acc := range b.ssoAccounts() {
-		meta := b.metaIn(acc.ns, acc.ksa, signInComponent)
-		meta.Annotations = pulumi.StringMap{rbacRule: pulumi.String(acc.rule), rbacPrecedence: pulumi.String(strconv.Itoa(acc.precedence))}
-		sa, err := corev1.NewServiceAccount(b.ctx, b.child("sa-"+acc.ksa+acc.suffix), &corev1.ServiceAccountArgs{Metadata: meta}, b.inNamespace()...)
-		if err != nil {
-			return fmt.Errorf("argo: sign-in account %s/%s: %w", acc.ns, acc.ksa, err)
+	accounts := b.ssoAccounts()
+	for _, acc := range accounts {
+		if err := b.tokenAccount(acc.ns, acc.ksa, signInComponent, acc.suffix, pulumi.StringMap{
+			rbacRule: pulumi.String(acc.rule), rbacPrecedence: pulumi.String(strconv.Itoa(acc.precedence)),
+		}); err != nil {
+			return err
 		}
-		tmeta := b.metaIn(acc.ns, tokenSecret(acc.ksa), signInComponent)
-		tmeta.Annotations = pulumi.StringMap{"kubernetes.io/service-account.name": pulumi.String(acc.ksa)}
-		token, err := corev1.NewSecret(b.ctx, b.child("secret-"+tokenSecret(acc.ksa)+acc.suffix), &corev1.SecretArgs{
-			Metadata: tmeta,
-			Type:     pulumi.String("kubernetes.io/service-account-token"),
-		}, b.inNamespace(pulumi.DependsOn([]pulumi.Resource{sa}))...)
-		if err != nil {
-			return fmt.Errorf("argo: sign-in token %s/%s: %w", acc.ns, acc.ksa, err)
-		}
-		b.accounts = append(b.accounts, sa, token)
 	}
 	// Rights: the viewers' account looks in every workflow namespace; each
 	// namespace's runners' and editors' accounts act there; the editors'
@@ -236,7 +213,7 @@ func (b *builder) signIn() error {
 			{RunnerKSA, sp.ns, RunRules},
 			{EditorKSA, sp.ns, EditRules},
 		}
-		for _, acc := range b.ssoAccounts() {
+		for _, acc := range accounts {
 			if acc.archive == nil {
 				continue
 			}

@@ -21,9 +21,8 @@ import (
 
 	"github.com/argo-platform/argo-platform/infra/argo"
 	"github.com/argo-platform/argo-platform/stacks"
+	"github.com/argo-platform/argo-platform/tests/realargo"
 )
-
-var taskResults = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "workflowtaskresults"}
 
 // checkForging plays a step of workflow identity wi that got hold of its
 // wait container's token (the wait container reads an output's path the
@@ -73,16 +72,16 @@ func (l *liveArgo) checkForging(t *testing.T, ctx context.Context, wi stacks.Ide
 			},
 		}}
 	}
-	_, err = client.Resource(taskResults).Namespace(l.ns).Create(ctx, forged(other), metav1.CreateOptions{})
+	_, err = client.Resource(realargo.TaskResults).Namespace(l.ns).Create(ctx, forged(other), metav1.CreateOptions{})
 	assert.True(t, apierrors.IsForbidden(err), "the token writes results in its own namespace only: %v", err)
-	_, err = client.Resource(taskResults).Namespace(ns).Create(ctx, forged(other), metav1.CreateOptions{})
+	_, err = client.Resource(realargo.TaskResults).Namespace(ns).Create(ctx, forged(other), metav1.CreateOptions{})
 	require.NoError(t, err, "in its own namespace it may write a result naming any workflow")
 	defer func() {
 		if admin, err := dynamic.NewForConfig(cluster.Config); err == nil {
-			_ = admin.Resource(taskResults).Namespace(ns).Delete(ctx, other, metav1.DeleteOptions{})
+			_ = admin.Resource(realargo.TaskResults).Namespace(ns).Delete(ctx, other, metav1.DeleteOptions{})
 		}
 	}()
-	_, err = client.Resource(taskResults).Namespace(ns).Create(ctx, forged(same), metav1.CreateOptions{})
+	_, err = client.Resource(realargo.TaskResults).Namespace(ns).Create(ctx, forged(same), metav1.CreateOptions{})
 	require.NoError(t, err)
 
 	forgedOutput := func(wf workflow, node string) bool {

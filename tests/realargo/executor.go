@@ -31,7 +31,8 @@ const (
 	annotationNodeName   = "workflows.argoproj.io/node-name"
 )
 
-var taskResults = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "workflowtaskresults"}
+// TaskResults are Argo's WorkflowTaskResults, the executor's reports.
+var TaskResults = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "workflowtaskresults"}
 
 // NodeShutdownMessage is the status message the kubelet gives a pod it
 // terminates because its node is shutting down, as on a preempted Spot VM.
@@ -329,7 +330,7 @@ func (e *Executor) report(ctx context.Context, pod *corev1.Pod, out Outcome, sav
 	if err != nil {
 		return err
 	}
-	results := client.Resource(taskResults).Namespace(pod.Namespace)
+	results := client.Resource(TaskResults).Namespace(pod.Namespace)
 	obj := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "argoproj.io/v1alpha1",
 		"kind":       "WorkflowTaskResult",
