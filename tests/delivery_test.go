@@ -64,6 +64,22 @@ func TestWorkflowsAgreeWithTheStacksAndTheTrust(t *testing.T) {
 	drift := readWorkflow(t, "drift.yml").Jobs["drift"]
 	assert.Equal(t, Stacks, drift.Strategy.Matrix.Stack, "drift.yml checks every stack")
 	assert.Equal(t, "${{ matrix.stack }}-preview", drift.Environment, "as each stack's previewer, in %s", trust.PreviewEnvironment("<stack>"))
+	// The drift check's refresh is the one the e2e runs as the previewer
+	// (checkMainPreview), against the same state bucket.
+	refreshes := 0
+	for _, step := range drift.Steps {
+		if !strings.Contains(step.Run, "pulumi refresh") {
+			continue
+		}
+		refreshes++
+		args := strings.Fields(strings.ReplaceAll(step.Run, "'", ""))
+		for _, flag := range trust.DriftRefreshFlags {
+			assert.Contains(t, args, flag, "drift.yml's refresh runs with %v", trust.DriftRefreshFlags)
+		}
+		assert.NotContains(t, args, "--yes", "the drift check writes no state")
+		assert.Equal(t, "${{ vars.PULUMI_STATE_URL }}", step.Env["PULUMI_BACKEND_URL"])
+	}
+	assert.Equal(t, 1, refreshes, "drift.yml refreshes once")
 	preview := readWorkflow(t, "preview.yml").Jobs["preview"]
 	assert.Equal(t, []string{"experimental", "staging"}, preview.Strategy.Matrix.Stack,
 		"pull requests preview experimental and staging; production's previewer admits no pull request")

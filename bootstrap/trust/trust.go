@@ -81,15 +81,31 @@ var DeployerRoleFor = map[string]string{
 }
 
 // PreviewerRoles read the environment's project, for main's previews and
-// the drift check's refresh. container.developer is there because the
-// Kubernetes provider previews with server-side dry runs, which the API
-// server authorizes as writes; this previewer runs only code on main
-// (Clauses).
+// the drift check's refresh, and change nothing. In the cluster, Viewer
+// carries Kubernetes Engine Viewer's reads (every object but Secrets, by
+// Google's roles reference), so the drift check refreshes every object but
+// the Secrets (DriftRefreshFlags); a preview's server-side dry runs are
+// forbidden to it and the Kubernetes provider falls back to a client-side
+// diff, as for a pull request. It reaches, beyond the stack, every
+// readable setting of the project and the cluster's objects but Secrets
+// (e2e checkMainPreview: its write, Secret read and exec refused).
 var PreviewerRoles = []string{
 	"roles/viewer",
 	"roles/iam.securityReviewer",
-	"roles/container.developer",
 }
+
+// DriftExclude is every Kubernetes Secret the program manages, as a URN
+// glob for the refresh's --exclude (Pulumi's URN globs: ** spans "::",
+// * does not): the previewer may not read them, so the drift check leaves
+// them out. A deploy writes them again in full.
+const DriftExclude = "urn:pulumi:**kubernetes:core/v1:Secret::**"
+
+// DriftRefreshFlags are the drift check's `pulumi refresh` (drift.yml):
+// a refresh that writes no state (--preview-only), fails on any drift and
+// skips the Secrets the previewer cannot read. The Kubernetes provider
+// reads as whoever runs it: GKE's kubeconfig takes the runner's identity
+// (gke-gcloud-auth-plugin).
+var DriftRefreshFlags = []string{"--preview-only", "--expect-no-changes", "--exclude", DriftExclude}
 
 // PullRequestRoles are all a pull request's preview gets on the
 // environment's project: the cluster's metadata, so its client can

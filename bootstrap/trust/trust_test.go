@@ -316,8 +316,8 @@ func TestAccountsHoldRolesOnTheirOwnProjectOnly(t *testing.T) {
 			}
 		}
 		want[envProject(env)+" serviceAccount:"+email(env, Deployer)] = deployer
-		// Reading, plus the server-side dry runs of the Kubernetes provider.
-		want[envProject(env)+" serviceAccount:"+email(env, Previewer)] = []string{"roles/viewer", "roles/iam.securityReviewer", "roles/container.developer"}
+		// Reading only: no write and no Secret in the cluster.
+		want[envProject(env)+" serviceAccount:"+email(env, Previewer)] = []string{"roles/viewer", "roles/iam.securityReviewer"}
 		if env != "production" {
 			// A pull request's code: the cluster's metadata, nothing in it.
 			want[envProject(env)+" serviceAccount:"+email(env, PullRequest)] = []string{"roles/container.clusterViewer"}

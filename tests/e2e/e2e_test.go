@@ -199,6 +199,7 @@ func TestStacks(t *testing.T) {
 				// Production is never previewed on a pull request.
 				t.Run("a pull request's preview needs no right in the cluster", func(t *testing.T) { checkPullRequestPreview(t, ctx, s, stack, cfg) })
 			}
+			t.Run("main's previewer finds drift and changes nothing", func(t *testing.T) { checkMainPreview(t, ctx, s, stack, cfg) })
 
 			t.Run("the executor's token is replaced by deleting its account and Secret and `pulumi up --refresh`", func(t *testing.T) {
 				// docs/operations.md, "The executor's token".
