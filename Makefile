@@ -1,5 +1,5 @@
 # Every target works offline except `up`/`preview` (they need a GCP project).
-.PHONY: test check tools sandbox e2e perf bench
+.PHONY: test check tools sandbox e2e perf bench bench-archive
 
 # The unit and whole-program mock tests (no cloud, no tools).
 test:
@@ -44,3 +44,12 @@ perf:
 # ratio to the seed; about 25 minutes, most of it the seed's 10 s requeue.
 bench: tools
 	go run ./tests/bench
+
+# The archive at production's scale, on the real server and controller and
+# real PostgreSQL (tests/bench/archive.go): the UI's first page, the
+# archive's page, a label-filtered page, `argo list` and `argo archive list`
+# at each size, argo-server's and the controller's peak memory against
+# their limits, and the controller's TTL deletion of a day's rows.
+ARCHIVE_SIZES ?= 20000,60000,216000
+bench-archive: tools
+	go run ./tests/bench -archive $(ARCHIVE_SIZES)

@@ -65,6 +65,10 @@ func Defaults(env string) Settings {
 		// after three days (a weekend plus a day to look at failures).
 		s.Argo.ArchiveTTLDays = 180
 		s.Argo.WorkflowTTLHours = 72
+		// A heavy team's busiest day (the seed's team runs about 120):
+		// argo-server is sized for 216,000 archived workflows (2.75 GiB,
+		// make bench-archive).
+		s.Argo.ArchivedRunsPerDay = 1200
 		// Spot is opt-in per workflow: a preempted step delays the daily
 		// batch, which production jobs may not afford.
 		s.Argo.SpotSteps = false

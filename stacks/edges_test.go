@@ -103,7 +103,7 @@ func TestDocumentedEdgesAreAcceptedAndOneBeyondRefused(t *testing.T) {
 		{Staging, "argo.serverReplicas", []any{1, 10}, []any{0, 11}},
 		{Production, "argo.serverReplicas", []any{2, 10}, []any{1}},
 		// Retention floors: production's and staging's (stacks.Floors).
-		{Production, "argo.archiveTTLDays", []any{90, 3650}, []any{89, 1}},
+		{Production, "argo.archiveTTLDays", []any{90}, []any{89, 1}},
 		{Production, "logs.retentionDays", []any{30, 3650}, []any{29, 1}},
 		{Production, "database.backupRetentionCount", []any{14, 365}, []any{13, 1}},
 		{Production, "database.logRetentionDays", []any{7}, []any{6, 1}},
@@ -112,7 +112,6 @@ func TestDocumentedEdgesAreAcceptedAndOneBeyondRefused(t *testing.T) {
 		{Staging, "argo.archiveTTLDays", []any{7}, []any{6}},
 		{Experimental, "database.backupRetentionCount", []any{1}, []any{0}},
 		{Experimental, "argo.archiveTTLDays", []any{1}, []any{0}},
-		{Experimental, "argo.archiveTTLDays", []any{1, 3650}, []any{0, 3651}},
 		{Staging, "argo.workflowTTLHours", []any{1, 720}, []any{0, 721}},
 		{Staging, "argo.apiQPS", []any{0.5, 1000}, []any{0, 1001}},
 		{Staging, "argo.version", []any{"v4.0.7", "v4.1.2"}, []any{"v4.0.5", "v4.0.6", "v4.1.3", "4.1.2"}},
@@ -270,6 +269,26 @@ func TestRateLimitEdgesAreAcceptedAndOneBeyondRefused(t *testing.T) {
 		{Staging, "argo.requeueSeconds", []any{1, 60}, []any{0, 61}, map[string]any{"argo.podsPerSecond": 1, "argo.podBurst": 60}},
 		{Staging, "argo.podsPerSecond", []any{0.1, 1000}, []any{0, 1000.5}, map[string]any{"argo.podBurst": 1000, "argo.requeueSeconds": 1}},
 		{Staging, "argo.podsPerSecond", []any{15}, []any{15.5}, nil},
+	} {
+		checkEdges(t, tc.env, tc.key, tc.ok, tc.bad, tc.also)
+	}
+}
+
+// The archive's size is archiveTTLDays × archivedRunsPerDay, which
+// argo-server is sized for up to argoproj.MaxServerMemoryMiB: each edge is
+// tried with the other set where the product holds, and the product
+// itself is an edge (production's 180 days: 3,655 a day is the most).
+func TestArchiveSizeEdgesAreAcceptedAndOneBeyondRefused(t *testing.T) {
+	for _, tc := range []struct {
+		env, key string
+		ok, bad  []any
+		also     map[string]any
+	}{
+		{Production, "argo.archiveTTLDays", []any{90, 3650}, []any{89, 3651}, map[string]any{"argo.archivedRunsPerDay": 100}},
+		{Experimental, "argo.archiveTTLDays", []any{1, 3650}, []any{0, 3651}, map[string]any{"argo.archivedRunsPerDay": 100}},
+		{Experimental, "argo.archivedRunsPerDay", []any{1, 100000}, []any{0, 100001}, map[string]any{"argo.archiveTTLDays": 1}},
+		{Production, "argo.archivedRunsPerDay", []any{1, 3655}, []any{0, 3656}, nil},
+		{Production, "argo.archiveTTLDays", []any{180}, []any{181}, map[string]any{"argo.archivedRunsPerDay": 3655}},
 	} {
 		checkEdges(t, tc.env, tc.key, tc.ok, tc.bad, tc.also)
 	}

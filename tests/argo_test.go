@@ -910,3 +910,29 @@ func TestEveryPersonActsAsTheirOwnRights(t *testing.T) {
 		}
 	})
 }
+
+// argo-server is sized for the archive the stack's settings allow
+// (argo.archiveTTLDays × argo.archivedRunsPerDay): its memory request and
+// limit (equal, as Autopilot makes them) and the Go runtime's soft limit
+// inside it follow argoproj.ServerMemory, its CPU keeps within Autopilot's
+// ratio of at most 6.5 GiB per vCPU, and production's covers the 216,000
+// archived workflows make bench-archive measured. The e2e ("argo-server
+// answers an unbounded list of the largest archive the settings allow")
+// runs that list against the real server at staging's size.
+func TestTheServerIsSizedForTheArchiveTheSettingsAllow(t *testing.T) {
+	forEachStack(t, func(t *testing.T, r *run) {
+		a := r.cfg.Settings.Argo
+		srv := kube(t, r.rec, "kubernetes:apps/v1:Deployment", "argo-server")
+		c := container(t, srv, "spec.template.spec.containers[0]")
+		mem := a.ServerMemory()
+		for _, kind := range []string{"requests", "limits"} {
+			assert.Equal(t, fmt.Sprintf("%dMi", mem.LimitMiB), Str(c, "resources."+kind+".memory"), kind)
+			assert.Equal(t, fmt.Sprintf("%dm", a.ServerCPU()), Str(c, "resources."+kind+".cpu"), kind)
+		}
+		assert.Equal(t, fmt.Sprintf("%dMiB", mem.GoMemLimitMiB), envOf(c)["GOMEMLIMIT"])
+		assert.LessOrEqual(t, float64(mem.LimitMiB)/1024, 6.5*float64(a.ServerCPU())/1000, "Autopilot's CPU to memory ratio")
+		if r.stack == stacks.Production {
+			assert.GreaterOrEqual(t, a.ArchiveCapacity(), 216000, "production is sized for the archive make bench-archive measured")
+		}
+	})
+}

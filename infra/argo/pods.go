@@ -188,6 +188,7 @@ func (b *builder) controller() error {
 
 func (b *builder) server() error {
 	a := b.args
+	mem := a.ServerMemory()
 	_, err := appsv1.NewDeployment(b.ctx, b.child("deployment-"+serverName), &appsv1.DeploymentArgs{
 		Metadata: b.meta(serverName, serverName),
 		Spec: appsv1.DeploymentSpecArgs{
@@ -235,6 +236,11 @@ func (b *builder) server() error {
 							// server's token. Step logs stay in GCS and Cloud
 							// Logging (the UI's links).
 							corev1.EnvVarArgs{Name: pulumi.String("ARGO_ARTIFACT_SERVER"), Value: pulumi.String("false")},
+							// The Go runtime collects harder as the heap nears
+							// this, so the garbage of one unbounded list does
+							// not take the container over its limit
+							// (argoproj.ServerMemory; make bench-archive).
+							corev1.EnvVarArgs{Name: pulumi.String("GOMEMLIMIT"), Value: pulumi.Sprintf("%dMiB", mem.GoMemLimitMiB)},
 						},
 						Ports: corev1.ContainerPortArray{
 							corev1.ContainerPortArgs{Name: pulumi.String("web"), ContainerPort: pulumi.Int(serverPort)},
@@ -254,7 +260,10 @@ func (b *builder) server() error {
 							corev1.VolumeMountArgs{Name: pulumi.String("tmp"), MountPath: pulumi.String("/tmp")},
 						},
 						SecurityContext: containerSecurity(0),
-						Resources:       requests("100m", "256Mi"),
+						// Sized for the archive the settings allow: Argo's
+						// unbounded list (the CLI's default) builds a
+						// namespace's whole archive in memory.
+						Resources: requests(fmt.Sprintf("%dm", a.ServerCPU()), fmt.Sprintf("%dMi", mem.LimitMiB)),
 					}},
 					Volumes: corev1.VolumeArray{
 						corev1.VolumeArgs{Name: pulumi.String("tmp"), EmptyDir: corev1.EmptyDirVolumeSourceArgs{}},

@@ -101,11 +101,20 @@ func main() {
 	steps := flag.Int("steps", 200, "pods the fan-out case's one workflow starts")
 	workflows := flag.Int("workflows", 100, "one-step workflows the many case submits at once")
 	timeout := flag.Duration("timeout", 20*time.Minute, "how long a case may run before its unfinished steps count as stuck")
+	archive := flag.String("archive", "", "instead of the profiles: comma-separated archive sizes (archived workflows, ascending) to measure production's archive at (archive.go)")
+	nodes := flag.Int("nodes", 50, "with -archive: nodes of each archived workflow")
+	serverEnv := flag.String("server-env", "", "with -archive: NAME=value,... added to argo-server's Deployment before measuring (an experiment)")
 	flag.Parse()
 	if localcluster.Isolated() {
-		ps, err := profiles(strings.Split(*names, ","))
-		if err == nil {
-			err = inside(ps, *steps, *workflows, *timeout)
+		var err error
+		if *archive != "" {
+			err = insideArchive(*archive, *nodes, *serverEnv)
+		} else {
+			var ps []profile
+			ps, err = profiles(strings.Split(*names, ","))
+			if err == nil {
+				err = inside(ps, *steps, *workflows, *timeout)
+			}
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
@@ -235,51 +244,13 @@ func runProfile(ctx context.Context, p profile, dir string, steps, workflows int
 	}
 	fmt.Printf("\n== %s: parallelism %d (namespace %d), pods %g/s burst %d, requeue %ds, workers %d, API qps %g burst %d\n",
 		p.name, a.Parallelism, a.NamespaceParallelism, a.PodsPerSecond, a.PodBurst, a.RequeueSeconds, a.WorkflowWorkers, a.APIQPS, a.APIBurst)
-	tools := localdeploy.Tools()
 	start := time.Now()
-	cluster, err := localcluster.Start(ctx, localcluster.Options{
-		Bin: filepath.Join(tools, "bin"), Stages: filepath.Join(tools, "kwok-stages"), Dir: filepath.Join(dir, "cluster"),
-	})
+	env, err := bringUp(ctx, p.stack, cfg, dir, p.seed)
 	if err != nil {
 		return nil, err
 	}
-	defer cluster.Stop()
-	if err := cluster.InstallGKEStandIns(ctx); err != nil {
-		return nil, err
-	}
-	s, err := localdeploy.Stack(ctx, p.stack, filepath.Join(dir, "state"), localdeploy.Program(cfg, cluster.KubeconfigText))
-	if err != nil {
-		return nil, err
-	}
-	upLog, err := os.Create(filepath.Join(dir, "pulumi-up.log"))
-	if err != nil {
-		return nil, err
-	}
-	defer upLog.Close()
-	if _, err := s.Up(ctx, optup.ProgressStreams(upLog)); err != nil {
-		return nil, fmt.Errorf("pulumi up: %w (log: %s)", err, upLog.Name())
-	}
-	if p.seed {
-		if err := applySeed(ctx, cluster.Client, a.Namespace); err != nil {
-			return nil, err
-		}
-	}
-	// The bench's own client (the executor's part) must not be what
-	// limits the run: client-go's default is 5 requests a second.
-	fast := rest.CopyConfig(cluster.Config)
-	fast.QPS, fast.Burst = 2000, 4000
-	client, err := kubernetes.NewForConfig(fast)
-	if err != nil {
-		return nil, err
-	}
-	live, err := realargo.Run(ctx, realargo.Options{
-		Client: client, Server: cluster.Server, Bin: filepath.Join(tools, "bin"), Dir: filepath.Join(dir, "argo"),
-	}, cfg, realargo.StepsAsWritten)
-	if err != nil {
-		return nil, err
-	}
-	defer live.Stop()
-	session = live.Session
+	defer env.stop()
+	client, live := env.client, env.live
 	fmt.Printf("deployed and running in %s\n", time.Since(start).Round(time.Second))
 
 	b := &bench{client: client, ns: a.WorkflowNamespace, live: live, limits: a, timeout: timeout}
@@ -300,6 +271,79 @@ func runProfile(ctx context.Context, p profile, dir string, steps, workflows int
 		fmt.Printf("  %-8s %s\n", r.Case, r.line())
 	}
 	return []run{fan, wide}, nil
+}
+
+// upEnv is a stack deployed on a fresh local control plane with its Argo
+// side running for real.
+type upEnv struct {
+	cluster *localcluster.Cluster
+	client  *kubernetes.Clientset
+	live    *realargo.Live
+	opts    realargo.Options
+	// argoEnv runs the real argo CLI as the operator.
+	argoEnv []string
+}
+
+func (e *upEnv) stop() {
+	if e.live != nil {
+		e.live.Stop()
+	}
+	e.cluster.Stop()
+}
+
+// bringUp starts a control plane in dir, deploys stack with cfg through
+// the real Pulumi engine (the seed's settings edited in when seed is set)
+// and starts its controller and server (the operator's session in
+// session).
+func bringUp(ctx context.Context, stack string, cfg *stacks.Loaded, dir string, seed bool) (_ *upEnv, err error) {
+	tools := localdeploy.Tools()
+	cluster, err := localcluster.Start(ctx, localcluster.Options{
+		Bin: filepath.Join(tools, "bin"), Stages: filepath.Join(tools, "kwok-stages"), Dir: filepath.Join(dir, "cluster"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	e := &upEnv{cluster: cluster}
+	defer func() {
+		if err != nil {
+			e.stop()
+		}
+	}()
+	if err := cluster.InstallGKEStandIns(ctx); err != nil {
+		return nil, err
+	}
+	s, err := localdeploy.Stack(ctx, stack, filepath.Join(dir, "state"), localdeploy.Program(cfg, cluster.KubeconfigText))
+	if err != nil {
+		return nil, err
+	}
+	upLog, err := os.Create(filepath.Join(dir, "pulumi-up.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer upLog.Close()
+	if _, err := s.Up(ctx, optup.ProgressStreams(upLog)); err != nil {
+		return nil, fmt.Errorf("pulumi up: %w (log: %s)", err, upLog.Name())
+	}
+	if seed {
+		if err := applySeed(ctx, cluster.Client, cfg.Argo.Namespace); err != nil {
+			return nil, err
+		}
+	}
+	// The bench's own client (the executor's part) must not be what
+	// limits the run: client-go's default is 5 requests a second.
+	fast := rest.CopyConfig(cluster.Config)
+	fast.QPS, fast.Burst = 2000, 4000
+	if e.client, err = kubernetes.NewForConfig(fast); err != nil {
+		return nil, err
+	}
+	e.opts = realargo.Options{Client: e.client, Server: cluster.Server, Bin: filepath.Join(tools, "bin"), Dir: filepath.Join(dir, "argo")}
+	if e.live, err = realargo.Run(ctx, e.opts, cfg, realargo.StepsAsWritten); err != nil {
+		return nil, err
+	}
+	session = e.live.Session
+	e.argoEnv = append(os.Environ(), "ARGO_SERVER="+strings.TrimPrefix(realargo.ServerURL, "http://"), "ARGO_HTTP1=true",
+		"ARGO_SECURE=false", "ARGO_NAMESPACE="+cfg.Argo.WorkflowNamespace, "ARGO_TOKEN="+e.live.Session)
+	return e, nil
 }
 
 // bench measures cases on one running profile.
@@ -348,8 +392,8 @@ func (b *bench) measure(ctx context.Context, name string, wfs []map[string]any, 
 	if err != nil {
 		return r, err
 	}
-	peak := &peakRSS{pid: pid}
-	stopSampling := peak.sample()
+	peak := &realargo.PeakRSS{Pid: pid}
+	stopSampling := peak.Sample()
 
 	mu.Lock()
 	start = time.Now()
@@ -379,7 +423,7 @@ func (b *bench) measure(ctx context.Context, name string, wfs []map[string]any, 
 	if err != nil || err2 != nil {
 		return r, fmt.Errorf("%s: %v %v; controller log:\n%s", name, err, err2, b.live.Controller.Tail(20))
 	}
-	r.CPU, r.PeakRSS = cpu1-cpu0, peak.max()
+	r.CPU, r.PeakRSS = cpu1-cpu0, peak.Max()
 	mu.Lock()
 	slices.Sort(r.PodTimes)
 	mu.Unlock()

@@ -5,7 +5,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -35,58 +34,4 @@ func cpuTime(pid int) (time.Duration, error) {
 		ticks += n
 	}
 	return time.Duration(ticks) * time.Second / clockTicks, nil
-}
-
-// rss is process pid's resident memory in bytes (VmRSS).
-func rss(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb * 1024, err
-		}
-	}
-	return 0, fmt.Errorf("/proc/%d/status: no VmRSS", pid)
-}
-
-// peakRSS samples a process's resident memory every 100 ms.
-type peakRSS struct {
-	pid  int
-	mu   sync.Mutex
-	peak int64
-}
-
-// sample starts sampling; the function it returns stops it after one last
-// sample.
-func (p *peakRSS) sample() func() {
-	stop, done := make(chan struct{}), make(chan struct{})
-	take := func() {
-		if n, err := rss(p.pid); err == nil {
-			p.mu.Lock()
-			p.peak = max(p.peak, n)
-			p.mu.Unlock()
-		}
-	}
-	go func() {
-		defer close(done)
-		for {
-			take()
-			select {
-			case <-stop:
-				take()
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-		}
-	}()
-	return func() { close(stop); <-done }
-}
-
-func (p *peakRSS) max() int64 {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.peak
 }

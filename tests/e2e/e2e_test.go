@@ -178,6 +178,12 @@ func TestStacks(t *testing.T) {
 			live := startRealArgo(t, ctx, cfg)
 			t.Run("real argo", func(t *testing.T) { live.check(t, ctx) })
 			t.Run("who may do what: each person signed in acts as their own rights", func(t *testing.T) { live.checkPeople(t, ctx) })
+			if stack == stacks.Staging {
+				// Staging's archive is a few thousand workflows at most:
+				// small enough for every CI run (production's is make
+				// bench-archive's).
+				t.Run("argo-server answers an unbounded list of the largest archive the settings allow within its memory", func(t *testing.T) { live.checkArchiveAtCapacity(t, ctx) })
+			}
 			if stack == stacks.Production {
 				// Production's recovery, rehearsed once (each restart costs
 				// the CI budget): docs/operations.md names this test.

@@ -201,14 +201,16 @@ func waitAPI(ctx context.Context, ns, session string, timeout time.Duration) err
 }
 
 // APIs are the server's services the tests, the sandbox and its printed
-// argo commands use, one read path each.
+// argo commands use, one read path each; the lists ask for one item, so
+// the wait costs the same at any archive size (an unbounded list builds
+// the whole archive: make bench-archive).
 func APIs(ns string) []string {
 	return []string{
 		"/api/v1/version",
 		"/api/v1/info",
-		"/api/v1/workflows/" + ns,
+		"/api/v1/workflows/" + ns + "?listOptions.limit=1",
 		"/api/v1/cron-workflows/" + ns,
-		"/api/v1/archived-workflows?namespace=" + ns,
+		"/api/v1/archived-workflows?namespace=" + ns + "&listOptions.limit=1",
 	}
 }
 
@@ -275,4 +277,38 @@ func WorkflowNamespaces(cfg *stacks.Loaded) []string {
 		out = append(out, stacks.IdentityNamespace(cfg.Settings, wi))
 	}
 	return out
+}
+
+// CopyArchived copies archived workflow uid (its row and its label rows,
+// as Argo wrote them) in database db to rows from..to: row i is named
+// archived-<i> with a uid of its own and one of 40 `pipeline` labels
+// (p<i mod 40>, in its labels and in Argo's label table), started ago plus
+// (i-from) spacings before now and finished 20 minutes later. What a busy
+// archive holds, written in SQL in seconds rather than by running each.
+func (l *Live) CopyArchived(db, uid string, from, to int, ago, spacing time.Duration) error {
+	sql := fmt.Sprintf(`
+CREATE TEMP TABLE c AS
+  SELECT i, gen_random_uuid()::text AS uid, 'archived-' || i AS name, 'p' || (i %% 40) AS pipeline,
+         now() - make_interval(secs => %[4]f + (i - %[2]d) * %[5]f) AS started
+  FROM generate_series(%[2]d, %[3]d) i;
+INSERT INTO argo_archived_workflows (clustername, instanceid, uid, name, namespace, phase, startedat, finishedat, creationtimestamp, workflow)
+  SELECT t.clustername, t.instanceid, c.uid, c.name, t.namespace, t.phase, c.started, c.started + interval '20 minutes', c.started,
+         jsonb_set(jsonb_set(jsonb_set(jsonb_set(jsonb_set(t.workflow,
+           '{metadata,uid}', to_jsonb(c.uid)), '{metadata,name}', to_jsonb(c.name)),
+           '{metadata,labels,pipeline}', to_jsonb(c.pipeline)),
+           '{status,startedAt}', to_jsonb(to_char(c.started AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))),
+           '{status,finishedAt}', to_jsonb(to_char((c.started + interval '20 minutes') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')))
+  FROM argo_archived_workflows t, c WHERE t.uid = '%[1]s';
+INSERT INTO argo_archived_workflows_labels (clustername, uid, name, value)
+  SELECT l.clustername, c.uid, l.name, l.value FROM argo_archived_workflows_labels l, c WHERE l.uid = '%[1]s'
+  UNION ALL
+  SELECT t.clustername, c.uid, 'pipeline', c.pipeline FROM argo_archived_workflows t, c WHERE t.uid = '%[1]s';
+DROP TABLE c;
+ANALYZE argo_archived_workflows;
+ANALYZE argo_archived_workflows_labels;
+`, uid, from, to, ago.Seconds(), spacing.Seconds())
+	if out, err := l.PG.SQL("postgres", "", db, sql); err != nil {
+		return fmt.Errorf("realargo: copying archived workflow %s: %w: %s", uid, err, out)
+	}
+	return nil
 }

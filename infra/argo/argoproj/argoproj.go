@@ -70,6 +70,10 @@ type Settings struct {
 	ServerReplicas int `json:"serverReplicas"`
 	// ArchiveTTLDays is how long archived workflows stay in the database.
 	ArchiveTTLDays int `json:"archiveTTLDays"`
+	// ArchivedRunsPerDay is the busiest day's count of finished workflows
+	// (all workflow namespaces together): with ArchiveTTLDays, the
+	// archive's size argo-server is sized for (ServerMemory).
+	ArchivedRunsPerDay int `json:"archivedRunsPerDay"`
 	// WorkflowTTLHours is how long finished Workflow objects stay in the
 	// cluster (they remain in the archive).
 	WorkflowTTLHours int `json:"workflowTTLHours"`
@@ -112,6 +116,8 @@ func Defaults() Settings {
 		// informers do not grow with history.
 		ArchiveTTLDays:   7,
 		WorkflowTTLHours: 24,
+		// A team's daily batch and its developers' test runs.
+		ArchivedRunsPerDay: 200,
 		// Steps on Autopilot Spot Pods (about 70% cheaper), retried by
 		// the workflow default if a node is preempted.
 		SpotSteps: true,
@@ -171,6 +177,12 @@ func (a Settings) Check(r *setting.Rules) {
 	r.InRange("apiBurst", a.APIBurst, 1, 1000)
 	r.InRange("serverReplicas", a.ServerReplicas, 1, 10)
 	r.InRange("archiveTTLDays", a.ArchiveTTLDays, 1, 3650)
+	r.InRange("archivedRunsPerDay", a.ArchivedRunsPerDay, 1, 100000)
+	if a.ArchiveTTLDays >= 1 && a.ArchiveTTLDays <= 3650 && a.ArchivedRunsPerDay >= 1 && a.ArchivedRunsPerDay <= 100000 {
+		if m := a.ServerMemory(); m.LimitMiB > MaxServerMemoryMiB {
+			r.Say("archivedRunsPerDay", "%d a day for %s (%d days) is an archive of %d workflows, which one unbounded `argo list` builds in argo-server's memory: %d MiB, above the %d MiB this program gives it; lower %s or %s", a.ArchivedRunsPerDay, r.Key("archiveTTLDays"), a.ArchiveTTLDays, a.ArchiveCapacity(), m.LimitMiB, MaxServerMemoryMiB, r.Key("archivedRunsPerDay"), r.Key("archiveTTLDays"))
+		}
+	}
 	r.InRange("workflowTTLHours", a.WorkflowTTLHours, 1, 720)
 	if a.PodsPerSecond <= 0 || a.PodsPerSecond > 1000 {
 		r.Add("podsPerSecond", setting.Ftoa(a.PodsPerSecond), "a number above 0 and at most 1000")
@@ -203,3 +215,51 @@ func NamespaceProblem(ns string) string {
 func reservedNamespace(ns string) bool {
 	return ns == "default" || slices.ContainsFunc(reservedNSPrefixes, func(p string) bool { return strings.HasPrefix(ns, p) })
 }
+
+// ArchiveCapacity is how many archived workflows the settings allow:
+// ArchiveTTLDays of ArchivedRunsPerDay.
+func (a Settings) ArchiveCapacity() int { return a.ArchiveTTLDays * a.ArchivedRunsPerDay }
+
+// Memory is a container's memory limit (Autopilot makes the request the
+// limit) and the Go runtime's soft limit inside it (GOMEMLIMIT), in MiB.
+type Memory struct {
+	LimitMiB, GoMemLimitMiB int
+}
+
+// The measurements argo-server is sized by (make bench-archive, Argo
+// v4.0.7, workflows of 51 nodes with Argo's labels and a label of their
+// own): one unbounded list (`argo list`, `argo archive list`; the CLI asks
+// for everything unless --chunk-size is given) builds the namespace's
+// whole archive in memory before the answer is sent or refused, about
+// 8.5 KiB per archived workflow held live with GOMEMLIMIT set (16.5 KiB
+// of resident memory without it: the garbage of building the answer), on
+// about 100 MiB for the server itself.
+const (
+	serverBaseMiB        = 128
+	serverKiBPerWorkflow = 10
+	serverMinimumMiB     = 256
+	// MaxServerMemoryMiB is the most argo-server is given (8 GiB): beyond
+	// it the archive is too large for Argo's unbounded lists.
+	MaxServerMemoryMiB = 8192
+)
+
+// ServerMemory sizes argo-server for the archive the settings allow: no
+// request any user can make (the unbounded list of an archive of
+// ArchiveCapacity workflows) gets it killed. GOMEMLIMIT holds the heap
+// near what is live (the Go runtime collects harder as it nears the soft
+// limit instead of letting the answer's garbage take the container over
+// its limit); the limit leaves a fifth above it for what the runtime does
+// not count (stacks, the binary, page cache). Rounded up to 64 MiB.
+func (a Settings) ServerMemory() Memory {
+	soft := serverBaseMiB + (a.ArchiveCapacity()*serverKiBPerWorkflow+1023)/1024
+	limit := max(serverMinimumMiB, roundUp((soft*5+3)/4, 64))
+	return Memory{LimitMiB: limit, GoMemLimitMiB: limit * 4 / 5}
+}
+
+// ServerCPU is argo-server's CPU request in millicores: 100m, or more where
+// Autopilot asks for at least 1 vCPU per 6.5 GiB of memory.
+func (a Settings) ServerCPU() int {
+	return max(100, roundUp((a.ServerMemory().LimitMiB*1000+6655)/6656, 50))
+}
+
+func roundUp(n, step int) int { return (n + step - 1) / step * step }

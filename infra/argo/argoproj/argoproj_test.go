@@ -38,3 +38,25 @@ func TestOnlyTheCheckedReleasesAreAccepted(t *testing.T) {
 		}
 	}
 }
+
+// argo-server's memory grows with the archive the settings allow, never
+// below what make bench-archive measured an unbounded list holding live
+// (about 100 MiB and 8.5 KiB per archived workflow with GOMEMLIMIT set),
+// and leaves room above the Go runtime's soft limit for what it does not
+// count.
+func TestServerMemoryCoversTheArchive(t *testing.T) {
+	prev := 0
+	for _, capacity := range []int{1, 1400, 6000, 20000, 60000, 216000, 657000} {
+		a := Defaults()
+		a.ArchiveTTLDays, a.ArchivedRunsPerDay = 1, capacity
+		m := a.ServerMemory()
+		measured := 100 + capacity*85/10/1024
+		assert.GreaterOrEqual(t, m.GoMemLimitMiB, measured, "%d archived workflows", capacity)
+		assert.GreaterOrEqual(t, m.LimitMiB*4, m.GoMemLimitMiB*5, "a fifth above the soft limit at %d", capacity)
+		assert.GreaterOrEqual(t, m.LimitMiB, prev, "grows with the archive")
+		assert.Zero(t, m.LimitMiB%64)
+		assert.GreaterOrEqual(t, m.LimitMiB, 256)
+		assert.LessOrEqual(t, m.LimitMiB, MaxServerMemoryMiB, "%d is within what the settings accept", capacity)
+		prev = m.LimitMiB
+	}
+}

@@ -1,0 +1,88 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/argo-platform/argo-platform/stacks"
+	"github.com/argo-platform/argo-platform/tests/localdeploy"
+	"github.com/argo-platform/argo-platform/tests/realargo"
+)
+
+// checkArchiveAtCapacity fills the archive to the largest size the stack's
+// settings allow (argo.archiveTTLDays × argo.archivedRunsPerDay: 6,000
+// workflows for staging), copies of one workflow the real controller
+// archived, and runs the requests that build the whole archive in
+// argo-server's memory: the real CLI's `argo archive list` and `argo list`
+// with no limit (its default). Each is answered, and argo-server's sampled
+// peak resident memory stays below its Deployment's memory limit, where
+// GKE would kill the container (make bench-archive measures the same at
+// production's 216,000). The sampled peak can miss a spike between two
+// samples (every 20 ms), so the margin the sizing leaves
+// (argoproj.ServerMemory) is what the test relies on; it would not notice a
+// spike shorter than that.
+func (l *liveArgo) checkArchiveAtCapacity(t *testing.T, ctx context.Context) {
+	capacity := l.cfg.Argo.ArchiveCapacity()
+	name := l.submit(t, oneStep("archive-seed-", "echo seed", nil))
+	l.finished(t, name)
+	l.awaitArchived(t, name, "before it is copied")
+	uid := archivedWorkflows(t, l.ns)[name]
+	require.NotEmpty(t, uid)
+
+	db := stacks.NamesFor(l.cfg.Settings).Database
+	sql := func(q string) string {
+		t.Helper()
+		out, err := l.PG.SQL("postgres", "", db, q)
+		require.NoError(t, err, out)
+		return strings.TrimSpace(out)
+	}
+	have, err := strconv.Atoi(sql("SELECT count(*) FROM argo_archived_workflows;"))
+	require.NoError(t, err)
+	require.Less(t, have, capacity)
+	spacing := time.Duration(l.cfg.Argo.ArchiveTTLDays) * 24 * time.Hour / time.Duration(capacity)
+	require.NoError(t, l.CopyArchived(db, uid, 1, capacity-have, spacing, spacing))
+	defer sql("DELETE FROM argo_archived_workflows WHERE name LIKE 'archived-%';")
+	require.Equal(t, strconv.Itoa(capacity), sql("SELECT count(*) FROM argo_archived_workflows;"))
+
+	dep, err := cluster.Client.AppsV1().Deployments(l.cfg.Argo.Namespace).Get(ctx, "argo-server", metav1.GetOptions{})
+	require.NoError(t, err)
+	q, ok := dep.Spec.Template.Spec.Containers[0].Resources.Limits[corev1.ResourceMemory]
+	require.True(t, ok, "argo-server has a memory limit")
+	limit := q.Value()
+
+	env := append(os.Environ(), "ARGO_SERVER="+strings.TrimPrefix(realargo.ServerURL, "http://"), "ARGO_HTTP1=true",
+		"ARGO_SECURE=false", "ARGO_TOKEN="+l.Session)
+	for _, argv := range [][]string{{"archive", "list", "-n", l.ns}, {"list", "-n", l.ns}} {
+		peak := &realargo.PeakRSS{Pid: l.Server.Pid(), Every: 20 * time.Millisecond}
+		stop := peak.Sample()
+		c := exec.CommandContext(ctx, filepath.Join(localdeploy.Tools(), "bin", "argo"), argv...)
+		c.Env = env
+		out, err := c.CombinedOutput()
+		stop()
+		cmd := "argo " + strings.Join(argv, " ")
+		require.NoError(t, err, "%s is answered: %s", cmd, firstLines(string(out), 3))
+		assert.Contains(t, string(out), "archived-1 ", "%s lists the archive", cmd)
+		t.Logf("FIGURE %s over %d archived workflows: argo-server peak %d MiB of its %d MiB limit", cmd, capacity, peak.Max()>>20, limit>>20)
+		assert.Less(t, peak.Max(), limit, "%s over the largest archive the settings allow leaves argo-server below its memory limit", cmd)
+		assert.True(t, l.Server.Running(), "argo-server is still running after %s", cmd)
+	}
+}
+
+// firstLines is the first n lines of s.
+func firstLines(s string, n int) string {
+	lines := strings.SplitN(s, "\n", n+1)
+	return strings.Join(lines[:min(n, len(lines))], "\n")
+}
