@@ -176,7 +176,7 @@ func (b *gcpBuilder) monitoring() (err error) {
 		APIs:        b.apis,
 		Project:     b.s.Project,
 		Environment: b.s.Environment,
-		Scope:       monitoring.Scope{Cluster: b.n.Base, Namespace: b.s.Argo.Namespace},
+		Scope:       monitoring.Scope{Cluster: b.n.Base, Namespace: b.s.Argo.Namespace, RunsPerDay: b.s.Argo.ArchivedRunsPerDay},
 		Alerts:      b.s.Alerts,
 	})
 	return err

@@ -2,6 +2,7 @@ package tests
 
 import (
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,7 +23,7 @@ func scrapedFrom(t *testing.T, r *run) monitoring.Scope {
 	clusters := r.rec.OfType("gcp:container/cluster:Cluster")
 	require.Len(t, clusters, 1)
 	pm := kube(t, r.rec, "kubernetes:monitoring.googleapis.com/v1:PodMonitoring", "workflow-controller")
-	return monitoring.Scope{Cluster: Str(clusters[0].Inputs, "name"), Namespace: Str(pm.Inputs, "metadata.namespace")}
+	return monitoring.Scope{Cluster: Str(clusters[0].Inputs, "name"), Namespace: Str(pm.Inputs, "metadata.namespace"), RunsPerDay: r.cfg.Argo.ArchivedRunsPerDay}
 }
 
 // Every stack gets one policy per alert, reading its own controller, each
@@ -58,6 +59,8 @@ func TestAlertPoliciesWatchTheStacksControllerAndNotifyItsEmails(t *testing.T) {
 			"Argo: step pods stuck Pending",
 			"Argo: the workflow controller logged errors",
 			"Argo: a finished workflow was not archived",
+			"Argo: argo-server near its memory limit",
+			"Argo: the archive grows faster than argo-server is sized for",
 		}, titles)
 		for _, a := range want {
 			p := byTitle[a.Title]
@@ -70,8 +73,19 @@ func TestAlertPoliciesWatchTheStacksControllerAndNotifyItsEmails(t *testing.T) {
 			if a.Query != "" {
 				q := Str(p.Inputs, "conditions[0].conditionPrometheusQueryLanguage.query")
 				assert.Equal(t, a.Query, q)
-				assert.Contains(t, q, `cluster="`+scope.Cluster+`"`, "reads this stack's cluster")
-				assert.Contains(t, q, `namespace="`+scope.Namespace+`"`, "reads Argo's namespace")
+				if a.Name == "archive-growth" {
+					assert.Contains(t, q, fmt.Sprintf("> %d", r.cfg.Argo.ArchivedRunsPerDay*4/5), "80%% of the rate argo-server is sized for")
+				}
+				// Managed Prometheus labels a scraped target cluster and
+				// namespace; GKE's system metrics label their monitored
+				// resource cluster_name and namespace_name.
+				if strings.Contains(q, "kubernetes_io:") {
+					assert.Contains(t, q, `cluster_name="`+scope.Cluster+`"`, "reads this stack's cluster")
+					assert.Contains(t, q, `namespace_name="`+scope.Namespace+`"`, "reads Argo's namespace")
+				} else {
+					assert.Contains(t, q, `cluster="`+scope.Cluster+`"`, "reads this stack's cluster")
+					assert.Contains(t, q, `namespace="`+scope.Namespace+`"`, "reads Argo's namespace")
+				}
 			} else {
 				f := Str(p.Inputs, "conditions[0].conditionMatchedLog.filter")
 				assert.Contains(t, f, `resource.labels.cluster_name="`+scope.Cluster+`"`)

@@ -1,19 +1,23 @@
 // Package monitoring is what the team is alerted on and what its dashboard
 // shows: PromQL over the metrics Argo's workflow-controller exports (GKE
 // Managed Prometheus scrapes them through the PodMonitoring the argo
-// package creates) and one Cloud Logging filter. It holds only the
-// expressions; infra/gcp turns them into Cloud Monitoring resources.
+// package creates), over one of GKE's own container metrics (argo-server's
+// memory), and one Cloud Logging filter. It holds only the expressions;
+// infra/gcp turns them into Cloud Monitoring resources.
 //
 // Every expression is parsed by Prometheus's own parser (tools/promql),
-// and every metric it reads is checked against the real controller's
+// and every Argo metric it reads is checked against the real controller's
 // /metrics in the end-to-end tests (e2e: TestStacks, "metrics"): metric
-// names drift between Argo releases.
+// names drift between Argo releases. GKE's system metric is not: nothing
+// here runs GKE (its name and labels are Google's, as Managed Prometheus
+// spells Cloud Monitoring metrics in PromQL).
 package monitoring
 
 import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -27,6 +31,9 @@ const StepDurationMetric = "step_duration_seconds"
 // controller runs in (Managed Prometheus's target labels).
 type Scope struct {
 	Cluster, Namespace string
+	// RunsPerDay is argo.archivedRunsPerDay: the rate of finished
+	// workflows argo-server's memory is sized for.
+	RunsPerDay int
 }
 
 func (s Scope) sel(extra string) string {
@@ -35,6 +42,25 @@ func (s Scope) sel(extra string) string {
 		m += "," + extra
 	}
 	return "{" + m + "}"
+}
+
+// ServerContainer is argo-server's container name.
+const ServerContainer = "argo-server"
+
+// serverMemory is GKE's share of argo-server's memory limit in use (its
+// system metric kubernetes.io/container/memory/limit_utilization, which
+// labels its monitored resource cluster_name and namespace_name), the
+// memory the kernel cannot reclaim, which is what gets a container killed.
+func (s Scope) serverMemory() string {
+	return fmt.Sprintf(`kubernetes_io:container_memory_limit_utilization{monitored_resource="k8s_container",cluster_name=%q,namespace_name=%q,container_name=%q,memory_type="non-evictable"}`,
+		s.Cluster, s.Namespace, ServerContainer)
+}
+
+// runsPerDay is how many workflows started in the last day (each enters
+// Running once; a retried or resubmitted run is a workflow of its own):
+// the archive's growth, in what argo.archivedRunsPerDay counts.
+func (s Scope) runsPerDay() string {
+	return "sum(increase(argo_workflows_total_count" + s.sel(`phase="Running"`) + "[1d]))"
 }
 
 // Alert is one Cloud Monitoring alert policy. Exactly one of Query (a
@@ -99,6 +125,19 @@ func Alerts(s Scope) []Alert {
 			s.Cluster, s.Namespace, ArchiveFailedMessage),
 		Runbook: "The controller could not write a finished workflow to the archive in Cloud SQL: it leaves the cluster after its TTL without a record. " +
 			"Check the Cloud SQL instance, the controller's Auth Proxy sidecar, and the controller's database grants (the argo-db-bootstrap Job's log).",
+	}, {
+		Name: "server-memory", Title: "Argo: argo-server near its memory limit", Severity: "WARNING",
+		Query: fmt.Sprintf("max(%s) > 0.8", s.serverMemory()),
+		For:   5 * time.Minute,
+		Runbook: "argo-server has used more than 80% of its memory limit for 5 minutes; at the limit GKE kills it and the UI is gone until it restarts. " +
+			"Its memory is sized for argo.archiveTTLDays × argo.archivedRunsPerDay archived workflows, because one plain `argo list` builds a namespace's whole archive: " +
+			"raise argo.archivedRunsPerDay in the stack file to what the archive-growth chart shows and deploy; meanwhile ask people to list with `argo list --chunk-size 500`.",
+	}, {
+		Name: "archive-growth", Title: "Argo: the archive grows faster than argo-server is sized for", Severity: "WARNING",
+		Query: fmt.Sprintf("%s > %d", s.runsPerDay(), s.RunsPerDay*4/5),
+		Runbook: fmt.Sprintf("More than 80%% of argo.archivedRunsPerDay (%d) workflows started in the last day. ", s.RunsPerDay) +
+			"argo-server's memory is sized for archiveTTLDays days at that rate; a larger archive can get it killed by one plain `argo list`. " +
+			"Raise argo.archivedRunsPerDay in the stack file (argo-server's memory follows it) or lower argo.archiveTTLDays, and deploy.",
 	}}
 }
 
@@ -128,6 +167,8 @@ func Dashboard(s Scope) []Chart {
 			"sum by (cause) (rate(argo_workflows_error_count" + s.sel("") + "[5m]))",
 		}},
 		{"Reconciliation time, seconds (p95)", []string{quantile(0.95, "argo_workflows_operation_duration_seconds", "")}},
+		{"argo-server memory, share of its limit", []string{"max by (pod_name) (" + s.serverMemory() + ")"}},
+		{fmt.Sprintf("Workflows started per day (argo-server is sized for %d)", s.RunsPerDay), []string{s.runsPerDay()}},
 	}
 }
 
@@ -158,14 +199,15 @@ type Matcher struct {
 }
 
 var (
-	selectorRe = regexp.MustCompile(`(argo_workflows_[a-z0-9_]+)\{([^}]*)\}`)
+	selectorRe = regexp.MustCompile(`((?:argo_workflows_|kubernetes_io:)[a-z0-9_:]+)\{([^}]*)\}`)
 	matcherRe  = regexp.MustCompile(`([a-z_]+)(=~|=)"([^"]*)"`)
 )
 
 // Selectors are the selectors of query, in order. Every selector the
-// expressions here write names an argo_workflows_ metric and has matchers
-// in braces; tools/promql checks this reading against Prometheus's parser,
-// and the e2e checks each selector against the real controller's /metrics.
+// expressions here write names an argo_workflows_ metric or a GKE system
+// metric (kubernetes_io:) and has matchers in braces; tools/promql checks
+// this reading against Prometheus's parser, and the e2e checks each Argo
+// selector against the real controller's /metrics.
 func Selectors(query string) []Selector {
 	var out []Selector
 	for _, m := range selectorRe.FindAllStringSubmatch(query, -1) {
@@ -187,3 +229,7 @@ func Metrics(query string) []string {
 	slices.Sort(names)
 	return slices.Compact(names)
 }
+
+// Argo says whether metric is one Argo's controller exports (which the
+// e2e reads from the real controller), not one of GKE's.
+func Argo(metric string) bool { return strings.HasPrefix(metric, "argo_workflows_") }

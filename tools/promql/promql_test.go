@@ -15,7 +15,7 @@ import (
 	"github.com/argo-platform/argo-platform/infra/monitoring"
 )
 
-var scope = monitoring.Scope{Cluster: "argo-staging", Namespace: "argo"}
+var scope = monitoring.Scope{Cluster: "argo-staging", Namespace: "argo", RunsPerDay: 200}
 
 // promQL is Prometheus's parser with its default options (no
 // experimental functions: Cloud Monitoring's PromQL has the stable set).
@@ -60,8 +60,15 @@ func TestEveryAlertAndChartQueryIsPromQLScopedToTheStack(t *testing.T) {
 				}
 			}
 			parsed = append(parsed, sel)
-			assert.Equal(t, scope.Cluster, matches["cluster"], "%s: %s reads only this stack's cluster", q, vs.Name)
-			assert.Equal(t, scope.Namespace, matches["namespace"], "%s: %s reads only Argo's namespace", q, vs.Name)
+			// A scraped target's labels are cluster and namespace (Managed
+			// Prometheus); a GKE system metric's are its monitored
+			// resource's, cluster_name and namespace_name.
+			cluster, namespace := "cluster", "namespace"
+			if !monitoring.Argo(vs.Name) {
+				cluster, namespace = "cluster_name", "namespace_name"
+			}
+			assert.Equal(t, scope.Cluster, matches[cluster], "%s: %s reads only this stack's cluster", q, vs.Name)
+			assert.Equal(t, scope.Namespace, matches[namespace], "%s: %s reads only Argo's namespace", q, vs.Name)
 		}
 		// The e2e reads selectors with monitoring.Selectors: it must read
 		// what Prometheus reads, metric names, matchers and all.
