@@ -254,15 +254,18 @@ func identity(name string, edit func(map[string]any)) map[string]any {
 	return m
 }
 
+// dependentEdge is an edge of key that holds with the keys of also set.
+type dependentEdge struct {
+	env, key string
+	ok, bad  []any
+	also     map[string]any
+}
+
 // The rate-limit edges depend on each other: podBurst must cover
 // podsPerSecond over requeueSeconds, so each edge is tried with the others
 // set where it holds (also), and the product itself is an edge.
 func TestRateLimitEdgesAreAcceptedAndOneBeyondRefused(t *testing.T) {
-	for _, tc := range []struct {
-		env, key string
-		ok, bad  []any
-		also     map[string]any
-	}{
+	for _, tc := range []dependentEdge{
 		{Staging, "argo.podBurst", []any{1, 1000}, []any{0, 1001}, map[string]any{"argo.podsPerSecond": 0.5}},
 		// podBurst covers podsPerSecond over requeueSeconds (10/s × 2 s).
 		{Staging, "argo.podBurst", []any{20}, []any{19}, nil},
@@ -279,11 +282,7 @@ func TestRateLimitEdgesAreAcceptedAndOneBeyondRefused(t *testing.T) {
 // tried with the other set where the product holds, and the product
 // itself is an edge (production's 180 days: 3,655 a day is the most).
 func TestArchiveSizeEdgesAreAcceptedAndOneBeyondRefused(t *testing.T) {
-	for _, tc := range []struct {
-		env, key string
-		ok, bad  []any
-		also     map[string]any
-	}{
+	for _, tc := range []dependentEdge{
 		{Production, "argo.archiveTTLDays", []any{90, 3650}, []any{89, 3651}, map[string]any{"argo.archivedRunsPerDay": 100}},
 		{Experimental, "argo.archiveTTLDays", []any{1, 3650}, []any{0, 3651}, map[string]any{"argo.archivedRunsPerDay": 100}},
 		{Experimental, "argo.archivedRunsPerDay", []any{1, 100000}, []any{0, 100001}, map[string]any{"argo.archiveTTLDays": 1}},
