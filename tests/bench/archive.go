@@ -92,7 +92,7 @@ type archiveSize struct {
 
 // insideArchive parses the sizes and runs the archive bench in the
 // private network.
-func insideArchive(list string, nodes int, serverEnv string) error {
+func insideArchive(list string, nodes, runsPerDay int, serverEnv string) error {
 	var sizes []int
 	for _, f := range strings.Split(list, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -114,14 +114,21 @@ func insideArchive(list string, nodes int, serverEnv string) error {
 		return err
 	}
 	fmt.Printf("bench: production's archive at %v archived workflows of %d nodes (logs in %s)\n", sizes, nodes, dir)
-	return archiveBench(ctx, sizes, nodes, serverEnv, dir)
+	return archiveBench(ctx, sizes, nodes, runsPerDay, serverEnv, dir)
 }
 
 // archiveBench runs the archive bench for each size (ascending).
-func archiveBench(ctx context.Context, sizes []int, nodes int, serverEnv, dir string) error {
-	cfg, err := localdeploy.Settings(stacks.Production, nil)
+func archiveBench(ctx context.Context, sizes []int, nodes, runsPerDay int, serverEnv, dir string) error {
+	cfg, err := localdeploy.Settings(stacks.Production, func(m map[string]any) {
+		if runsPerDay > 0 {
+			tests.Section(m, "argo")["archivedRunsPerDay"] = runsPerDay
+		}
+	})
 	if err != nil {
 		return err
+	}
+	if capacity := cfg.Argo.ArchiveCapacity(); sizes[len(sizes)-1] > capacity {
+		fmt.Printf("note: %d archived workflows are more than production's settings allow argo-server to be sized for (%d); -runs-per-day sizes it for more\n", sizes[len(sizes)-1], capacity)
 	}
 	env, err := bringUp(ctx, stacks.Production, cfg, dir, false)
 	if err != nil {

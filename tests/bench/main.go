@@ -103,12 +103,13 @@ func main() {
 	timeout := flag.Duration("timeout", 20*time.Minute, "how long a case may run before its unfinished steps count as stuck")
 	archive := flag.String("archive", "", "instead of the profiles: comma-separated archive sizes (archived workflows, ascending) to measure production's archive at (archive.go)")
 	nodes := flag.Int("nodes", 50, "with -archive: nodes of each archived workflow")
+	runsPerDay := flag.Int("runs-per-day", 0, "with -archive: production's argo.archivedRunsPerDay for the run (what argo-server is sized for); 0 keeps the stack file's")
 	serverEnv := flag.String("server-env", "", "with -archive: NAME=value,... added to argo-server's Deployment before measuring (an experiment)")
 	flag.Parse()
 	if localcluster.Isolated() {
 		var err error
 		if *archive != "" {
-			err = insideArchive(*archive, *nodes, *serverEnv)
+			err = insideArchive(*archive, *nodes, *runsPerDay, *serverEnv)
 		} else {
 			var ps []profile
 			ps, err = profiles(strings.Split(*names, ","))
