@@ -245,15 +245,16 @@ const (
 
 // ServerMemory sizes argo-server for the archive the settings allow: no
 // request any user can make (the unbounded list of an archive of
-// ArchiveCapacity workflows) gets it killed. GOMEMLIMIT holds the heap
-// near what is live (the Go runtime collects harder as it nears the soft
-// limit instead of letting the answer's garbage take the container over
-// its limit); the limit leaves a fifth above it for what the runtime does
-// not count (stacks, the binary, page cache). Rounded up to 64 MiB.
+// ArchiveCapacity workflows) gets it killed. GOMEMLIMIT is what that list
+// holds live, with a margin (the Go runtime collects harder as the heap
+// nears it instead of letting the answer's garbage take the container over
+// its limit); the limit is a quarter more, at least 256 MiB, for what the
+// runtime does not count (the binary's pages, the kernel's buffers).
+// Rounded up to 64 MiB.
 func (a Settings) ServerMemory() Memory {
 	soft := serverBaseMiB + (a.ArchiveCapacity()*serverKiBPerWorkflow+1023)/1024
 	limit := max(serverMinimumMiB, roundUp((soft*5+3)/4, 64))
-	return Memory{LimitMiB: limit, GoMemLimitMiB: limit * 4 / 5}
+	return Memory{LimitMiB: limit, GoMemLimitMiB: soft}
 }
 
 // ServerCPU is argo-server's CPU request in millicores: 100m, or more where
