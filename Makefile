@@ -50,6 +50,9 @@ bench: tools
 # archive's page, a label-filtered page, `argo list` and `argo archive list`
 # at each size, argo-server's and the controller's peak memory against
 # their limits, and the controller's TTL deletion of a day's rows.
+# ARCHIVE_RUNS_PER_DAY sizes argo-server for another argo.archivedRunsPerDay
+# (0: production's stack file).
 ARCHIVE_SIZES ?= 20000,60000,216000
+ARCHIVE_RUNS_PER_DAY ?= 0
 bench-archive: tools
-	go run ./tests/bench -archive $(ARCHIVE_SIZES)
+	go run ./tests/bench -archive $(ARCHIVE_SIZES) -runs-per-day $(ARCHIVE_RUNS_PER_DAY)
