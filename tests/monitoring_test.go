@@ -74,7 +74,7 @@ func TestAlertPoliciesWatchTheStacksControllerAndNotifyItsEmails(t *testing.T) {
 				q := Str(p.Inputs, "conditions[0].conditionPrometheusQueryLanguage.query")
 				assert.Equal(t, a.Query, q)
 				if a.Name == "archive-growth" {
-					assert.Contains(t, q, fmt.Sprintf("> %d", r.cfg.Argo.ArchivedRunsPerDay*4/5), "80%% of the rate argo-server is sized for")
+					assert.Contains(t, q, fmt.Sprintf("> %d", (r.cfg.Argo.ArchivedRunsPerDay*4+4)/5), "80%% of the rate argo-server is sized for")
 				}
 				// Managed Prometheus labels a scraped target cluster and
 				// namespace; GKE's system metrics label their monitored

@@ -134,7 +134,7 @@ func Alerts(s Scope) []Alert {
 			"raise argo.archivedRunsPerDay in the stack file to what the archive-growth chart shows and deploy; meanwhile ask people to list with `argo list --chunk-size 500`.",
 	}, {
 		Name: "archive-growth", Title: "Argo: the archive grows faster than argo-server is sized for", Severity: "WARNING",
-		Query: fmt.Sprintf("%s > %d", s.runsPerDay(), s.RunsPerDay*4/5),
+		Query: fmt.Sprintf("%s > %d", s.runsPerDay(), (s.RunsPerDay*4+4)/5),
 		Runbook: fmt.Sprintf("More than 80%% of argo.archivedRunsPerDay (%d) workflows started in the last day. ", s.RunsPerDay) +
 			"argo-server's memory is sized for archiveTTLDays days at that rate; a larger archive can get it killed by one plain `argo list`. " +
 			"Raise argo.archivedRunsPerDay in the stack file (argo-server's memory follows it) or lower argo.archiveTTLDays, and deploy.",

@@ -306,7 +306,7 @@ func firstLine(s string) string {
 // set on its Deployment as an operator's edit would): how long the real
 // controller's own deletion takes, from its log.
 func ttlDeletion(ctx context.Context, env *upEnv, cfg *stacks.Loaded, uid string, largest int) (time.Duration, int, error) {
-	perDay := largest / cfg.Argo.ArchiveTTLDays
+	perDay := max(1, largest/cfg.Argo.ArchiveTTLDays)
 	// One day's rows, started TTL+1 days ago and within the day before.
 	day := 24 * time.Hour
 	if err := env.live.CopyArchived(stacks.NamesFor(cfg.Settings).Database, uid, largest+1, largest+perDay,

@@ -23,9 +23,9 @@ import (
 )
 
 // checkArchiveAtCapacity fills the archive to the largest size the stack's
-// settings allow (argo.archiveTTLDays × argo.archivedRunsPerDay: 6,000
-// workflows for staging), copies of one workflow the real controller
-// archived, and runs the requests that build the whole archive in
+// settings allow (argo.archiveTTLDays × argo.archivedRunsPerDay: 12,000
+// workflows for the e2e's staging, above the sizing's floor), copies of one
+// 51-node workflow the real controller archived, and runs the requests that build the whole archive in
 // argo-server's memory: the real CLI's `argo archive list` and `argo list`
 // with no limit (its default). Each is answered, and argo-server's sampled
 // peak resident memory stays below its Deployment's memory limit, where
@@ -36,7 +36,20 @@ import (
 // spike shorter than that.
 func (l *liveArgo) checkArchiveAtCapacity(t *testing.T, ctx context.Context) {
 	capacity := l.cfg.Argo.ArchiveCapacity()
-	name := l.submit(t, oneStep("archive-seed-", "echo seed", nil))
+	// The shape argo-server is sized by (make bench-archive): a steps
+	// template, its step group and 24 retried steps, 51 nodes.
+	name := l.submit(t, map[string]any{
+		"metadata": map[string]any{"generateName": "archive-seed-"},
+		"spec": map[string]any{
+			"entrypoint": "main",
+			"templates": []any{
+				map[string]any{"name": "main", "steps": []any{[]any{map[string]any{
+					"name": "work", "template": "work", "withSequence": map[string]any{"count": "24"},
+				}}}},
+				map[string]any{"name": "work", "container": map[string]any{"image": "busybox", "command": []any{"true"}}},
+			},
+		},
+	})
 	l.finished(t, name)
 	l.awaitArchived(t, name, "before it is copied")
 	uid := archivedWorkflows(t, l.ns)[name]

@@ -531,6 +531,12 @@ func stackSettings(stack string, change func(argo map[string]any)) (*stacks.Load
 		}
 		a := tests.Section(m, "argo")
 		a["workflowSecrets"] = []any{allowedSecret}
+		if stack == stacks.Staging {
+			// Staging's archive at 12,000 workflows: argo-server's limit
+			// comes from the sizing formula (448 MiB), not its floor, so
+			// the unbounded lists of checkArchiveAtCapacity test it.
+			a["archivedRunsPerDay"] = 400
+		}
 		if change != nil {
 			change(a)
 		}

@@ -238,22 +238,30 @@ const (
 	serverBaseMiB        = 128
 	serverKiBPerWorkflow = 10
 	serverMinimumMiB     = 256
+	// serverOverheadMiB is the least room above GOMEMLIMIT: the e2e saw
+	// argo-server's resident memory up to 69 MiB above it (12,000
+	// workflows, in a server that had served the whole e2e before).
+	serverOverheadMiB = 160
 	// MaxServerMemoryMiB is the most argo-server is given (8 GiB): beyond
 	// it the archive is too large for Argo's unbounded lists.
 	MaxServerMemoryMiB = 8192
 )
 
-// ServerMemory sizes argo-server for the archive the settings allow: no
-// request any user can make (the unbounded list of an archive of
-// ArchiveCapacity workflows) gets it killed. GOMEMLIMIT is what that list
+// ServerMemory sizes argo-server for the archive the settings allow: the
+// largest request anyone can make (the unbounded list of an archive of
+// ArchiveCapacity workflows) does not get it killed. It is sized for one
+// such list at a time in each server pod: two at once in the same pod hold
+// twice as much (production runs two pods behind the load balancer, and
+// the memory alert fires at 80%). GOMEMLIMIT is what that list
 // holds live, with a margin (the Go runtime collects harder as the heap
 // nears it instead of letting the answer's garbage take the container over
-// its limit); the limit is a quarter more, at least 256 MiB, for what the
-// runtime does not count (the binary's pages, the kernel's buffers).
+// its limit); the limit is a quarter more (at least 160 MiB more) for
+// what the runtime does not count (the binary's pages, the kernel's
+// buffers, a busy server's own working set).
 // Rounded up to 64 MiB.
 func (a Settings) ServerMemory() Memory {
 	soft := serverBaseMiB + (a.ArchiveCapacity()*serverKiBPerWorkflow+1023)/1024
-	limit := max(serverMinimumMiB, roundUp((soft*5+3)/4, 64))
+	limit := max(serverMinimumMiB, roundUp(soft+max((soft+3)/4, serverOverheadMiB), 64))
 	return Memory{LimitMiB: limit, GoMemLimitMiB: soft}
 }
 
