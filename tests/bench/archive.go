@@ -33,7 +33,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/argo-platform/argo-platform/stacks"
 	"github.com/argo-platform/argo-platform/tests"
@@ -137,34 +136,25 @@ func archiveBench(ctx context.Context, sizes []int, nodes, runsPerDay int, serve
 	defer env.stop()
 	live := env.live
 	ns := cfg.Argo.WorkflowNamespace
-	serverLimit, err := memoryLimit(ctx, env, cfg.Argo.Namespace, "argo-server")
+	serverLimit, err := realargo.MemoryLimit(ctx, env.client, cfg.Argo.Namespace, "argo-server")
 	if err != nil {
 		return err
 	}
-	controllerLimit, err := memoryLimit(ctx, env, cfg.Argo.Namespace, "workflow-controller")
+	controllerLimit, err := realargo.MemoryLimit(ctx, env.client, cfg.Argo.Namespace, "workflow-controller")
 	if err != nil {
 		return err
 	}
 
 	if serverEnv != "" {
 		// An experiment's edit of the server's Deployment (-server-env).
-		deps := env.client.AppsV1().Deployments(cfg.Argo.Namespace)
-		dep, err := deps.Get(ctx, "argo-server", metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		c := &dep.Spec.Template.Spec.Containers[0]
+		var vars []corev1.EnvVar
 		for _, kv := range strings.Split(serverEnv, ",") {
 			k, v, _ := strings.Cut(kv, "=")
-			c.Env = append(c.Env, corev1.EnvVar{Name: k, Value: v})
+			vars = append(vars, corev1.EnvVar{Name: k, Value: v})
 		}
-		if _, err := deps.Update(ctx, dep, metav1.UpdateOptions{}); err != nil {
+		if err := env.withEnv(ctx, cfg, "argo-server", vars...); err != nil {
 			return err
 		}
-		if err := live.Restart(ctx, env.opts, cfg, realargo.StepsAsWritten); err != nil {
-			return err
-		}
-		session = live.Session
 		fmt.Printf("argo-server runs with %s\n", serverEnv)
 	}
 
@@ -221,7 +211,7 @@ func archiveBench(ctx context.Context, sizes []int, nodes, runsPerDay int, serve
 		fmt.Printf("\n== %d archived workflows (%s on disk; copied in %s)\n", rows, bytes, time.Since(t0).Round(time.Second))
 		r := archiveSize{Rows: rows}
 		for _, req := range archiveRequests(ns) {
-			m := measure(ctx, live, req, env.argoEnv)
+			m := measure(ctx, live, req, ns)
 			fmt.Printf("  %-20s %8s  peak %s of %s  %s\n", m.Name, m.Took.Round(time.Millisecond), mib(m.Peak), mib(serverLimit), m.Outcome)
 			r.Requests = append(r.Requests, m)
 			if !m.Alive {
@@ -246,7 +236,7 @@ func archiveBench(ctx context.Context, sizes []int, nodes, runsPerDay int, serve
 
 // measure makes one request as the operator and samples argo-server's
 // memory meanwhile.
-func measure(ctx context.Context, live *realargo.Live, req request, argoEnv []string) measured {
+func measure(ctx context.Context, live *realargo.Live, req request, ns string) measured {
 	m := measured{request: req}
 	peak := &realargo.PeakRSS{Pid: live.Server.Pid(), Every: 20 * time.Millisecond}
 	stop := peak.Sample()
@@ -254,9 +244,7 @@ func measure(ctx context.Context, live *realargo.Live, req request, argoEnv []st
 	if req.Path != "" {
 		m.Outcome = get(ctx, req.Path)
 	} else {
-		cmd := exec.CommandContext(ctx, filepath.Join(localdeploy.Tools(), "bin", "argo"), req.Argv...)
-		cmd.Env = argoEnv
-		out, err := cmd.Output()
+		out, err := live.CLI(ctx, filepath.Join(localdeploy.Tools(), "bin"), ns, req.Argv...).Output()
 		if err != nil {
 			msg := err.Error()
 			if ee, ok := err.(*exec.ExitError); ok {
@@ -313,20 +301,9 @@ func ttlDeletion(ctx context.Context, env *upEnv, cfg *stacks.Loaded, uid string
 		time.Duration(cfg.Argo.ArchiveTTLDays+1)*day, day/time.Duration(perDay)); err != nil {
 		return 0, 0, err
 	}
-	deps := env.client.AppsV1().Deployments(cfg.Argo.Namespace)
-	dep, err := deps.Get(ctx, "workflow-controller", metav1.GetOptions{})
-	if err != nil {
+	if err := env.withEnv(ctx, cfg, "workflow-controller", corev1.EnvVar{Name: "ARCHIVED_WORKFLOW_GC_PERIOD", Value: "10s"}); err != nil {
 		return 0, 0, err
 	}
-	c := &dep.Spec.Template.Spec.Containers[0]
-	c.Env = append(c.Env, corev1.EnvVar{Name: "ARCHIVED_WORKFLOW_GC_PERIOD", Value: "10s"})
-	if _, err := deps.Update(ctx, dep, metav1.UpdateOptions{}); err != nil {
-		return 0, 0, err
-	}
-	if err := env.live.Restart(ctx, env.opts, cfg, realargo.StepsAsWritten); err != nil {
-		return 0, 0, err
-	}
-	session = env.live.Session
 	deadline := time.Now().Add(10 * time.Minute)
 	for time.Now().Before(deadline) {
 		if took, deleted, ok := gcSpan(env.live.Controller.Log()); ok {
@@ -362,19 +339,6 @@ func gcSpan(log string) (time.Duration, int, bool) {
 		}
 	}
 	return 0, 0, false
-}
-
-// memoryLimit is the memory limit of Deployment ns/name's main container.
-func memoryLimit(ctx context.Context, env *upEnv, ns, name string) (int64, error) {
-	dep, err := env.client.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		return 0, err
-	}
-	q, ok := dep.Spec.Template.Spec.Containers[0].Resources.Limits[corev1.ResourceMemory]
-	if !ok {
-		return 0, fmt.Errorf("%s sets no memory limit", name)
-	}
-	return q.Value(), nil
 }
 
 func mib(n int64) string { return fmt.Sprintf("%d MiB", n>>20) }

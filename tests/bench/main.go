@@ -281,8 +281,6 @@ type upEnv struct {
 	client  *kubernetes.Clientset
 	live    *realargo.Live
 	opts    realargo.Options
-	// argoEnv runs the real argo CLI as the operator.
-	argoEnv []string
 }
 
 func (e *upEnv) stop() {
@@ -342,9 +340,28 @@ func bringUp(ctx context.Context, stack string, cfg *stacks.Loaded, dir string, 
 		return nil, err
 	}
 	session = e.live.Session
-	e.argoEnv = append(os.Environ(), "ARGO_SERVER="+strings.TrimPrefix(realargo.ServerURL, "http://"), "ARGO_HTTP1=true",
-		"ARGO_SECURE=false", "ARGO_NAMESPACE="+cfg.Argo.WorkflowNamespace, "ARGO_TOKEN="+e.live.Session)
 	return e, nil
+}
+
+// withEnv adds vars to the main container of Deployment name in Argo's
+// namespace, as an operator's edit would, and restarts Argo from the
+// Deployments as they are then (the operator's new session in session).
+func (e *upEnv) withEnv(ctx context.Context, cfg *stacks.Loaded, name string, vars ...corev1.EnvVar) error {
+	deps := e.client.AppsV1().Deployments(cfg.Argo.Namespace)
+	dep, err := deps.Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	c := &dep.Spec.Template.Spec.Containers[0]
+	c.Env = append(c.Env, vars...)
+	if _, err := deps.Update(ctx, dep, metav1.UpdateOptions{}); err != nil {
+		return err
+	}
+	if err := e.live.Restart(ctx, e.opts, cfg, realargo.StepsAsWritten); err != nil {
+		return err
+	}
+	session = e.live.Session
+	return nil
 }
 
 // bench measures cases on one running profile.

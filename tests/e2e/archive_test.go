@@ -4,8 +4,6 @@ package e2e
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,8 +12,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/argo-platform/argo-platform/stacks"
 	"github.com/argo-platform/argo-platform/tests/localdeploy"
@@ -70,20 +66,12 @@ func (l *liveArgo) checkArchiveAtCapacity(t *testing.T, ctx context.Context) {
 	defer sql("DELETE FROM argo_archived_workflows WHERE name LIKE 'archived-%';")
 	require.Equal(t, strconv.Itoa(capacity), sql("SELECT count(*) FROM argo_archived_workflows;"))
 
-	dep, err := cluster.Client.AppsV1().Deployments(l.cfg.Argo.Namespace).Get(ctx, "argo-server", metav1.GetOptions{})
-	require.NoError(t, err)
-	q, ok := dep.Spec.Template.Spec.Containers[0].Resources.Limits[corev1.ResourceMemory]
-	require.True(t, ok, "argo-server has a memory limit")
-	limit := q.Value()
-
-	env := append(os.Environ(), "ARGO_SERVER="+strings.TrimPrefix(realargo.ServerURL, "http://"), "ARGO_HTTP1=true",
-		"ARGO_SECURE=false", "ARGO_TOKEN="+l.Session)
+	limit, err := realargo.MemoryLimit(ctx, cluster.Client, l.cfg.Argo.Namespace, "argo-server")
+	require.NoError(t, err, "argo-server has a memory limit")
 	for _, argv := range [][]string{{"archive", "list", "-n", l.ns}, {"list", "-n", l.ns}} {
 		peak := &realargo.PeakRSS{Pid: l.Server.Pid(), Every: 20 * time.Millisecond}
 		stop := peak.Sample()
-		c := exec.CommandContext(ctx, filepath.Join(localdeploy.Tools(), "bin", "argo"), argv...)
-		c.Env = env
-		out, err := c.CombinedOutput()
+		out, err := l.CLI(ctx, filepath.Join(localdeploy.Tools(), "bin"), l.ns, argv...).CombinedOutput()
 		stop()
 		cmd := "argo " + strings.Join(argv, " ")
 		require.NoError(t, err, "%s is answered: %s", cmd, firstLines(string(out), 3))

@@ -6,11 +6,15 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/argo-platform/argo-platform/infra/gcp/google"
 	"github.com/argo-platform/argo-platform/stacks"
@@ -311,4 +315,27 @@ ANALYZE argo_archived_workflows_labels;
 		return fmt.Errorf("realargo: copying archived workflow %s: %w: %s", uid, err, out)
 	}
 	return nil
+}
+
+// CLI is the real argo CLI (bin/argo) running args against the server as
+// the operator (Session), in namespace ns, as the sandbox prints it.
+func (l *Live) CLI(ctx context.Context, bin, ns string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, filepath.Join(bin, "argo"), args...)
+	cmd.Env = append(os.Environ(), "ARGO_SERVER="+strings.TrimPrefix(ServerURL, "http://"), "ARGO_HTTP1=true",
+		"ARGO_SECURE=false", "ARGO_NAMESPACE="+ns, "ARGO_TOKEN="+l.Session)
+	return cmd
+}
+
+// MemoryLimit is the memory limit of Deployment ns/name's main container,
+// in bytes (on Autopilot, also its request: where GKE kills it).
+func MemoryLimit(ctx context.Context, client kubernetes.Interface, ns, name string) (int64, error) {
+	dep, err := client.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return 0, err
+	}
+	q, ok := dep.Spec.Template.Spec.Containers[0].Resources.Limits[corev1.ResourceMemory]
+	if !ok {
+		return 0, fmt.Errorf("realargo: %s sets no memory limit", name)
+	}
+	return q.Value(), nil
 }
