@@ -21,6 +21,9 @@ type ArgoInputs struct {
 	// target. Both optional.
 	Prerequisites []pulumi.Resource
 	Cluster       pulumi.Resource
+	// GoogleAPIsCIDR is where pods reach Google's APIs (the network's
+	// private.googleapis.com). Required.
+	GoogleAPIsCIDR string
 	// SignInIssuer is the OpenID Connect issuer argo-server signs people
 	// in with. Optional: Google's (the end-to-end tests' provider stands in
 	// for it).
@@ -64,6 +67,11 @@ func ArgoArgs(cfg *stacks.Loaded, in ArgoInputs) *argo.WorkflowsArgs {
 			Viewers:      s.Viewers(),
 			Runners:      s.Access.Runners,
 			Editors:      s.Access.Editors,
+		},
+		Egress: argo.Egress{
+			APIServerCIDR:  s.Network.ControlPlaneCIDR,
+			GoogleAPIsCIDR: in.GoogleAPIsCIDR,
+			DatabaseCIDR:   s.Network.PrivateServicesCIDR,
 		},
 		Links:            LoggingLinks(s.Project),
 		Retain:           s.Protect,

@@ -62,9 +62,6 @@ func (b *gcpBuilder) email(key string) pulumi.StringInput {
 
 func (b *gcpBuilder) services() error {
 	var extra []string
-	if b.s.DNS.ManagedZone != "" {
-		extra = append(extra, "dns.googleapis.com")
-	}
 	for _, wi := range b.s.Identities {
 		if len(wi.Secrets) > 0 {
 			// Granting a role on a secret calls Secret Manager's API.
@@ -217,8 +214,9 @@ func (g *GCP) ArgoInputs() ArgoInputs {
 			Server:     g.Database.Users[Server],
 			Admin:      g.Database.AdminUser,
 		},
-		Principals:    append([]Principal(nil), g.Principals...),
-		Prerequisites: append(append([]pulumi.Resource{}, g.Identity.Grants...), g.Logs.Grants...),
-		Cluster:       g.Cluster.Resource,
+		Principals:     append([]Principal(nil), g.Principals...),
+		Prerequisites:  append(append([]pulumi.Resource{}, g.Identity.Grants...), g.Logs.Grants...),
+		Cluster:        g.Cluster.Resource,
+		GoogleAPIsCIDR: g.Network.GoogleAPIs,
 	}
 }

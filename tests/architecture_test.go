@@ -56,6 +56,7 @@ var layers = []layer{
 	{"tests", "the harness: the real stack files, mocks, the repository's root", []string{"stacks"}, nil},
 	{"tests/iam", "the IAM the program registers, evaluated; the GCS and metadata stand-ins", []string{"infra", "stacks", "tests"}, nil},
 	{"tests/localcluster", "a local control plane (etcd, kube-apiserver, controllers, kwok) in a private network", nil, nil},
+	{"tests/netpol", "GKE Dataplane V2's NetworkPolicy egress judgement, stood in, and where a stack's pods connect on GKE", []string{"infra/argo", "infra/gcp/google"}, nil},
 	{"tests/localpg", "a throwaway PostgreSQL set up as Cloud SQL sets one up", []string{"tests/localcluster"}, nil},
 	{"tests/localdeploy", "the Kubernetes side deployed with the real engine, GCP played by ConfigMaps", []string{"infra", "infra/argo", "infra/gcp/google", "infra/kube", "stacks", "tests", "tests/localcluster"}, nil},
 	{"tests/realargo", "the real Argo controller and server as host processes, the executor's and Google sign-in's stand-ins", []string{"infra/gcp/google", "stacks", "tests/iam", "tests/localcluster", "tests/localpg"}, nil},

@@ -52,9 +52,6 @@ type Settings struct {
 type Environment struct {
 	// Project is the environment's GCP project id (its stack's gcp:project).
 	Project string `json:"project"`
-	// DNS grants the deployer Cloud DNS admin, for a stack that sets
-	// dns.managedZone. Default false.
-	DNS bool `json:"dns"`
 }
 
 var (

@@ -19,8 +19,7 @@ import (
 const GitHubIssuer = "https://token.actions.githubusercontent.com"
 
 // DeployerRoles are what `pulumi up` of the main program needs on its
-// environment's project (DNS admin added when the environment says dns):
-// DeployerRoleFor's roles, each once.
+// environment's project: DeployerRoleFor's roles, each once.
 var DeployerRoles = []string{
 	"roles/serviceusage.serviceUsageAdmin",
 	"roles/compute.networkAdmin",
@@ -43,10 +42,13 @@ var DeployerRoles = []string{
 	// Workflow identities' grants on Secret Manager secrets: a secret's
 	// IAM policy is set by no narrower role either.
 	"roles/secretmanager.admin",
+	// The network's private zone for Google's APIs (and, where the
+	// environment has one, the UI's record in its managed zone).
+	"roles/dns.admin",
 }
 
 // DeployerRoleFor is, per resource type the main program registers, the
-// role of DeployerRoles (or roles/dns.admin) that lets the deployer create,
+// role of DeployerRoles that lets the deployer create,
 // change and delete it (Google's IAM roles reference). A type the program
 // registers without an entry here fails
 // TestTheDeployerMayCreateEveryResourceTheProgramRegisters: a new resource
@@ -74,6 +76,7 @@ var DeployerRoleFor = map[string]string{
 	"gcp:monitoring/dashboard:Dashboard":                     "roles/monitoring.dashboardEditor",
 	"gcp:bigquery/datasetIamMember:DatasetIamMember":         "roles/bigquery.dataOwner",
 	"gcp:secretmanager/secretIamMember:SecretIamMember":      "roles/secretmanager.admin",
+	"gcp:dns/managedZone:ManagedZone":                        "roles/dns.admin",
 	"gcp:dns/recordSet:RecordSet":                            "roles/dns.admin",
 	// Every Kubernetes object goes through the cluster's API, which GKE
 	// authorizes with IAM.
@@ -300,8 +303,6 @@ func NewTrust(ctx *pulumi.Context, name string, s *Settings, opts ...pulumi.Reso
 				roles, stateRole, keyRole = PreviewerRoles, "roles/storage.objectViewer", "roles/cloudkms.cryptoKeyDecrypter"
 			case role == PullRequest:
 				roles, stateRole, keyRole = PullRequestRoles, "roles/storage.objectViewer", "roles/cloudkms.cryptoKeyDecrypter"
-			case e.DNS:
-				roles = append(append([]string{}, roles...), "roles/dns.admin")
 			}
 			for _, r := range roles {
 				if _, err := projects.NewIAMMember(ctx, res+"-"+google.RoleKey(r), &projects.IAMMemberArgs{

@@ -25,7 +25,7 @@ const (
 func settingsJSON() string {
 	return `{"location": "asia-northeast1", "repository": "` + repo + `", "repositoryId": "` + repoID + `",
 	  "environments": {"experimental": {"project": "acme-argo-experimental"}, "staging": {"project": "acme-argo-staging"},
-	  "production": {"project": "acme-argo-production", "dns": true}}}`
+	  "production": {"project": "acme-argo-production"}}}`
 }
 
 func envProject(env string) string { return "acme-argo-" + env }
@@ -301,8 +301,7 @@ func TestAccountsHoldRolesOnTheirOwnProjectOnly(t *testing.T) {
 		got[k] = append(got[k], tests.Str(m.Inputs, "role"))
 	}
 	// The deployer holds the roles that create what the program registers
-	// (DeployerRoleFor), and acts as the nodes' account; nothing else. DNS
-	// only where the settings say dns.
+	// (DeployerRoleFor), and acts as the nodes' account; nothing else.
 	needed := map[string]bool{"roles/iam.serviceAccountUser": true}
 	for _, r := range DeployerRoleFor {
 		needed[r] = true
@@ -311,9 +310,7 @@ func TestAccountsHoldRolesOnTheirOwnProjectOnly(t *testing.T) {
 	for _, env := range stacks.Environments {
 		var deployer []string
 		for r := range needed {
-			if r != "roles/dns.admin" || env == "production" {
-				deployer = append(deployer, r)
-			}
+			deployer = append(deployer, r)
 		}
 		want[envProject(env)+" serviceAccount:"+email(env, Deployer)] = deployer
 		// Reading only: no write and no Secret in the cluster.

@@ -96,6 +96,8 @@ type WorkflowsArgs struct {
 	// SignIn is how argo-server signs people in and what each may do.
 	// Required.
 	SignIn SignIn
+	// Egress is where Argo's pods may connect. Required.
+	Egress Egress
 	// Links are buttons in the UI (e.g. Cloud Logging for a workflow or pod).
 	// Optional.
 	Links []Link
@@ -175,6 +177,9 @@ func NewWorkflows(ctx *pulumi.Context, name string, args *WorkflowsArgs, opts ..
 	}
 	if args.SignIn.ClientID == "" || args.SignIn.ClientSecret == nil {
 		return nil, fmt.Errorf("argo: argo-server's sign-in needs the OAuth client's id and secret")
+	}
+	if err := args.Egress.check(); err != nil {
+		return nil, err
 	}
 	if args.WorkflowNamespace == args.Namespace {
 		return nil, fmt.Errorf("argo: the workflow namespace must not be Argo's own (%s): workflows would reach its accounts and Secrets", args.Namespace)

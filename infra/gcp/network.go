@@ -5,6 +5,7 @@ import (
 	"net/netip"
 
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/compute"
+	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/dns"
 	"github.com/pulumi/pulumi-gcp/sdk/v7/go/gcp/servicenetworking"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -31,8 +32,11 @@ type NetworkArgs struct {
 	google.Network
 }
 
-// Network is a VPC with one subnet, private services access for Cloud SQL and
-// Cloud NAT so private Autopilot nodes can pull Argo's public images.
+// Network is a VPC with one subnet, private services access for Cloud SQL,
+// Cloud NAT so private Autopilot nodes can pull Argo's public images, and a
+// private DNS zone that sends every *.googleapis.com name to
+// private.googleapis.com, so pods reach Google's APIs at one known range
+// (their egress policies allow that range, not the internet).
 type Network struct {
 	pulumi.ResourceState
 
@@ -44,9 +48,13 @@ type Network struct {
 	// PrivateServices is the peering Cloud SQL's private IP needs; depend on
 	// it before creating the instance.
 	PrivateServices pulumi.Resource
+	// GoogleAPIs is the range the VPC's private zone answers Google's APIs
+	// with (google.PrivateGoogleAPIs): where pods reach them.
+	GoogleAPIs string
 }
 
-// NewNetwork creates the VPC, subnet, private services access and NAT.
+// NewNetwork creates the VPC, subnet, private services access, NAT and the
+// Google APIs' private zone.
 func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pulumi.ResourceOption) (*Network, error) {
 	n := &Network{}
 	if err := ctx.RegisterComponentResource(typePrefix+"Network", name, n, opts...); err != nil {
@@ -141,9 +149,57 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 		return nil, fmt.Errorf("network: nat: %w", err)
 	}
 
+	if err := privateGoogleAPIs(ctx, name, args.Project, vpc, child); err != nil {
+		return nil, err
+	}
+
 	n.ID, n.SelfLink, n.SubnetID, n.PrivateServices = vpc.ID(), vpc.SelfLink, subnet.ID(), peering
+	n.GoogleAPIs = google.PrivateGoogleAPIs
 	return n, ctx.RegisterResourceOutputs(n, pulumi.Map{
 		"network": vpc.SelfLink,
 		"subnet":  subnet.SelfLink,
 	})
+}
+
+// privateGoogleAPIs is a private zone for googleapis.com, seen only from the
+// VPC: private.googleapis.com at its four addresses and every other name
+// under googleapis.com pointing at it (Private Google Access's DNS
+// configuration). Pods' Google API calls then go to google.PrivateGoogleAPIs,
+// the one range Argo's egress policies allow for them; the subnet's Private
+// Google Access routes it without the internet.
+func privateGoogleAPIs(ctx *pulumi.Context, name string, project pulumi.StringInput, vpc *compute.Network, child pulumi.ResourceOption) error {
+	zone, err := dns.NewManagedZone(ctx, name+"-googleapis", &dns.ManagedZoneArgs{
+		Project:     project,
+		Name:        pulumi.String(name + "-googleapis"),
+		DnsName:     pulumi.String("googleapis.com."),
+		Description: pulumi.String("Google APIs through private.googleapis.com for the cluster's pods"),
+		Visibility:  pulumi.String("private"),
+		PrivateVisibilityConfig: dns.ManagedZonePrivateVisibilityConfigArgs{
+			Networks: dns.ManagedZonePrivateVisibilityConfigNetworkArray{
+				dns.ManagedZonePrivateVisibilityConfigNetworkArgs{NetworkUrl: vpc.ID()},
+			},
+		},
+	}, child)
+	if err != nil {
+		return fmt.Errorf("network: googleapis zone: %w", err)
+	}
+	for _, r := range []struct {
+		key, name, kind string
+		data            []string
+	}{
+		{"private", google.PrivateGoogleAPIsHost, "A", google.PrivateGoogleAPIsAddresses()},
+		{"wildcard", "*.googleapis.com.", "CNAME", []string{google.PrivateGoogleAPIsHost}},
+	} {
+		if _, err := dns.NewRecordSet(ctx, name+"-googleapis-"+r.key, &dns.RecordSetArgs{
+			Project:     project,
+			ManagedZone: zone.Name,
+			Name:        pulumi.String(r.name),
+			Type:        pulumi.String(r.kind),
+			Ttl:         pulumi.Int(300),
+			Rrdatas:     pulumi.ToStringArray(r.data),
+		}, child); err != nil {
+			return fmt.Errorf("network: googleapis record %s: %w", r.name, err)
+		}
+	}
+	return nil
 }

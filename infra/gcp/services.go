@@ -11,6 +11,7 @@ import (
 // RequiredServices are the APIs the platform uses.
 var RequiredServices = []string{
 	"compute.googleapis.com",              // network, NAT, static IP, load balancer
+	"dns.googleapis.com",                  // the Google APIs' private zone (and the UI's record)
 	"container.googleapis.com",            // GKE Autopilot
 	"sqladmin.googleapis.com",             // Cloud SQL and the Auth Proxy
 	"servicenetworking.googleapis.com",    // private services access for Cloud SQL
@@ -28,8 +29,7 @@ type ServicesArgs struct {
 	// Project is the project to enable the APIs in. Required.
 	Project pulumi.StringInput
 	// Extra are APIs needed only by some stacks (secretmanager.googleapis.com
-	// when an identity is granted a secret, dns.googleapis.com when a
-	// managed zone is configured). Optional.
+	// when an identity is granted a secret). Optional.
 	Extra []string
 }
 

@@ -152,6 +152,9 @@ func Program(cfg *stacks.Loaded, kubeconfig string) pulumi.RunFunc {
 			Principals:   principals,
 			Cluster:      cluster,
 			SignInIssuer: localcluster.SignInIssuer,
+			// GCP's value: the e2e judges its pods' connections by the
+			// policies GKE would get (tests/netpol).
+			GoogleAPIsCIDR: google.PrivateGoogleAPIs,
 		}), pulumi.Providers(provider))
 		if err != nil {
 			return err

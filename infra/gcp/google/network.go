@@ -86,3 +86,24 @@ func (n Network) Check(r *setting.Rules) {
 	}
 	atMost("privateServicesCIDR", n.PrivateServicesCIDR, 24, "a /24 or larger (Cloud SQL's minimum)")
 }
+
+// PrivateGoogleAPIs is private.googleapis.com's range (Private Google
+// Access): most Google APIs, reached from inside the VPC without the
+// internet. The network's private DNS zone answers every *.googleapis.com
+// name with it, so Argo's egress policies can name Google's APIs by one
+// range instead of the internet.
+const PrivateGoogleAPIs = "199.36.153.8/30"
+
+// PrivateGoogleAPIsHost is the name the zone's wildcard points at.
+const PrivateGoogleAPIsHost = "private.googleapis.com."
+
+// PrivateGoogleAPIsAddresses are PrivateGoogleAPIs' four addresses, the
+// zone's A record.
+func PrivateGoogleAPIsAddresses() []string {
+	p := netip.MustParsePrefix(PrivateGoogleAPIs)
+	var out []string
+	for a := p.Addr(); p.Contains(a); a = a.Next() {
+		out = append(out, a.String())
+	}
+	return out
+}
