@@ -93,6 +93,8 @@ func argoOptions(t *testing.T) realargo.Options {
 	return realargo.Options{
 		Client: cluster.Client, Server: cluster.Server,
 		Bin: filepath.Join(localdeploy.Tools(), "bin"), Dir: t.TempDir(),
+		// checkEgress judges what they connect to.
+		RecordConnections: true,
 	}
 }
 
@@ -585,6 +587,10 @@ func (l *liveArgo) check(t *testing.T, ctx context.Context) {
 
 	t.Run("no permission errors; every warning is listed in the README", func(t *testing.T) {
 		l.checkLogs(t)
+	})
+
+	t.Run("Argo's pods connect only where their egress policies allow", func(t *testing.T) {
+		l.checkEgress(t, ctx)
 	})
 
 	// After checkLogs: the next subtest makes the controller log an error

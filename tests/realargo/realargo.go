@@ -73,6 +73,24 @@ type Component struct {
 	// Name is the Deployment's name.
 	Name string
 	*localcluster.Process
+	// Ledger is where strace records its connections ("" unless
+	// Options.RecordConnections): Connects.
+	Ledger string
+	pid    int
+}
+
+// Pid is the component's own process (under strace, strace's child), for
+// reading its memory in /proc.
+func (c *Component) Pid() int {
+	if c.Ledger == "" {
+		return c.Process.Pid()
+	}
+	if c.pid == 0 {
+		if pid, err := tracee(c.Process.Pid()); err == nil {
+			c.pid = pid
+		}
+	}
+	return c.pid
 }
 
 // Options say where to run.
@@ -84,6 +102,10 @@ type Options struct {
 	Bin string
 	// Dir is a scratch folder for kubeconfigs and logs.
 	Dir string
+	// RecordConnections runs the controller and the server under strace,
+	// recording every connection they open (Component.Connects), so the
+	// tests can judge them by the pods' egress policies. It needs strace.
+	RecordConnections bool
 }
 
 // Start runs the main container of Deployment ns/name. It returns once the
@@ -123,11 +145,19 @@ func Start(ctx context.Context, o Options, ns, name string) (*Component, error) 
 	// builds the clients of a signed-in person's account from it (their
 	// token, the cluster's address), not from --kubeconfig.
 	env = append(env, "PATH="+os.Getenv("PATH"), "HOME="+dir, "KUBECONFIG="+kc)
-	proc, err := localcluster.StartProcess(filepath.Join(o.Bin, binary), append(argv, "--kubeconfig="+kc), env, dir, filepath.Join(dir, name+".log"))
+	path, args, ledger := filepath.Join(o.Bin, binary), append(argv, "--kubeconfig="+kc), ""
+	if o.RecordConnections {
+		ledger = filepath.Join(dir, name+".connects")
+		args = straceArgs(ledger, path, args)
+		if path, err = exec.LookPath("strace"); err != nil {
+			return nil, fmt.Errorf("realargo: recording %s's connections needs strace (apt-get install strace): %w", name, err)
+		}
+	}
+	proc, err := localcluster.StartProcess(path, args, env, dir, filepath.Join(dir, name+".log"))
 	if err != nil {
 		return nil, fmt.Errorf("realargo: %s: %w (run `make tools`)", name, err)
 	}
-	comp := &Component{Name: name, Process: proc}
+	comp := &Component{Name: name, Process: proc, Ledger: ledger}
 	// Ready as the kubelet decides it: after the readiness probe's initial
 	// delay, once the probe answers. A container without one is ready when
 	// it runs; its liveness endpoint then says it is up.

@@ -1,0 +1,124 @@
+package realargo
+
+import (
+	"bufio"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Connect is one connect(2) a component made: what a pod's egress policy
+// judges.
+type Connect struct {
+	// Protocol is TCP or UDP.
+	Protocol string
+	Addr     netip.AddrPort
+}
+
+func (c Connect) String() string { return c.Protocol + " " + c.Addr.String() }
+
+// straceArgs run path under strace, recording every connect(2) of every
+// thread and child into ledger, appended across restarts: each line names
+// the socket's protocol (-yy) and the address.
+func straceArgs(ledger, path string, args []string) []string {
+	return append([]string{"-f", "-qq", "-A", "--seccomp-bpf", "-yy", "-e", "trace=connect", "-e", "signal=none", "-o", ledger, "--", path}, args...)
+}
+
+var (
+	connectRe = regexp.MustCompile(`connect\(\d+<(TCP|UDP)(v6)?:[^>]*>, \{sa_family=AF_INET6?, (.*?)\}`)
+	port4Re   = regexp.MustCompile(`sin_port=htons\((\d+)\), sin_addr=inet_addr\("([^"]+)"\)`)
+	port6Re   = regexp.MustCompile(`sin6_port=htons\((\d+)\).*inet_pton\(AF_INET6, "([^"]+)"`)
+)
+
+// Connects are the distinct connections the component opened (or tried to)
+// since it first started, from its ledger (Options.RecordConnections).
+func (c *Component) Connects() ([]Connect, error) {
+	if c.Ledger == "" {
+		return nil, fmt.Errorf("realargo: %s's connections were not recorded (Options.RecordConnections)", c.Name)
+	}
+	return ReadConnects(c.Ledger)
+}
+
+// ReadConnects parses an strace ledger of connect(2) calls. A connect to a
+// socket family other than IPv4 and IPv6 (a Unix socket) is not a network
+// connection and is left out; a line that is a connect but cannot be read
+// is an error, so nothing escapes unjudged.
+func ReadConnects(ledger string) ([]Connect, error) {
+	f, err := os.Open(ledger)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	seen := map[Connect]bool{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.Contains(line, "connect(") || strings.Contains(line, "resumed>") {
+			continue
+		}
+		if strings.Contains(line, "sa_family=AF_UNIX") || strings.Contains(line, "sa_family=AF_UNSPEC") {
+			continue
+		}
+		m := connectRe.FindStringSubmatch(line)
+		if m == nil {
+			return nil, fmt.Errorf("realargo: %s: a connect this parser cannot read: %s", filepath.Base(ledger), line)
+		}
+		pm := port4Re.FindStringSubmatch(m[3])
+		if m[2] == "v6" || strings.Contains(m[3], "sin6_port") {
+			pm = port6Re.FindStringSubmatch(m[3])
+		}
+		if pm == nil {
+			return nil, fmt.Errorf("realargo: %s: no address in: %s", filepath.Base(ledger), line)
+		}
+		port, err := strconv.Atoi(pm[1])
+		if err != nil {
+			return nil, err
+		}
+		addr, err := netip.ParseAddr(pm[2])
+		if err != nil {
+			return nil, fmt.Errorf("realargo: %s: %w in: %s", filepath.Base(ledger), err, line)
+		}
+		seen[Connect{Protocol: m[1], Addr: netip.AddrPortFrom(addr.Unmap(), uint16(port))}] = true
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	var out []Connect
+	for c := range seen {
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(a, b Connect) int { return strings.Compare(a.String(), b.String()) })
+	return out, nil
+}
+
+// tracee is the process strace started (its child), found in /proc.
+func tracee(stracePid int) (int, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, err
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so read after
+		// its closing parenthesis.
+		rest := string(stat[strings.LastIndexByte(string(stat), ')')+1:])
+		fields := strings.Fields(rest)
+		if len(fields) > 1 && fields[1] == strconv.Itoa(stracePid) {
+			return pid, nil
+		}
+	}
+	return 0, fmt.Errorf("realargo: strace %d has no child", stracePid)
+}

@@ -1,0 +1,38 @@
+package realargo
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestReadConnects reads strace's own lines (recorded with straceArgs on
+// this machine): IPv4 and IPv6, TCP and UDP, an IPv4-mapped IPv6 address,
+// one split by another thread, repeats once, and no Unix socket; a connect
+// it cannot read is an error, never skipped.
+func TestReadConnects(t *testing.T) {
+	ledger := filepath.Join(t.TempDir(), "x.connects")
+	require.NoError(t, os.WriteFile(ledger, []byte(`30446 connect(3<TCPv6:[1325961]>, {sa_family=AF_INET6, sin6_port=htons(443), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "::1", &sin6_addr), sin6_scope_id=0}, 28) = -1 ECONNREFUSED (Connection refused)
+30446 connect(4<TCP:[1325962]>, {sa_family=AF_INET, sin_port=htons(9), sin_addr=inet_addr("127.0.0.1")}, 16) = -1 ECONNREFUSED (Connection refused)
+30447 connect(5<TCP:[1325970]>, {sa_family=AF_INET, sin_port=htons(9), sin_addr=inet_addr("127.0.0.1")}, 16) = 0
+30446 connect(3<UDP:[1325963]>, {sa_family=AF_INET, sin_port=htons(53), sin_addr=inet_addr("10.0.0.1")}, 16) = -1 ENETUNREACH (Network is unreachable)
+30448 connect(7<TCPv6:[1325990]>, {sa_family=AF_INET6, sin6_port=htons(80), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "::ffff:127.0.0.1", &sin6_addr), sin6_scope_id=0}, 28 <unfinished ...>
+30448 <... connect resumed>) = -1 EINPROGRESS (Operation now in progress)
+30449 connect(8<UNIX:[1326000]>, {sa_family=AF_UNIX, sun_path="/run/x.sock"}, 110) = -1 ENOENT (No such file or directory)
+`), 0o644))
+	got, err := ReadConnects(ledger)
+	require.NoError(t, err)
+	var s []string
+	for _, c := range got {
+		s = append(s, c.String())
+	}
+	assert.Equal(t, []string{"TCP 127.0.0.1:80", "TCP 127.0.0.1:9", "TCP [::1]:443", "UDP 10.0.0.1:53"}, s)
+
+	require.NoError(t, os.WriteFile(ledger, []byte(`1 connect(3<NETLINK:[1]>, {sa_family=AF_NETLINK, nl_pid=0, nl_groups=00000000}, 12) = 0
+`), 0o644))
+	_, err = ReadConnects(ledger)
+	assert.ErrorContains(t, err, "cannot read", "an unknown family is not skipped")
+}
