@@ -24,6 +24,9 @@ type ArgoInputs struct {
 	// GoogleAPIsCIDR is where pods reach Google's APIs (the network's
 	// private.googleapis.com). Required.
 	GoogleAPIsCIDR string
+	// GoogleAPIsDNS are what makes Google's API names resolve there; the
+	// egress policies wait for them. Optional.
+	GoogleAPIsDNS []pulumi.Resource
 	// SignInIssuer is the OpenID Connect issuer argo-server signs people
 	// in with. Optional: Google's (the end-to-end tests' provider stands in
 	// for it).
@@ -72,6 +75,7 @@ func ArgoArgs(cfg *stacks.Loaded, in ArgoInputs) *argo.WorkflowsArgs {
 			APIServerCIDR:  s.Network.ControlPlaneCIDR,
 			GoogleAPIsCIDR: in.GoogleAPIsCIDR,
 			DatabaseCIDR:   s.Network.PrivateServicesCIDR,
+			After:          in.GoogleAPIsDNS,
 		},
 		Links:            LoggingLinks(s.Project),
 		Retain:           s.Protect,

@@ -218,5 +218,6 @@ func (g *GCP) ArgoInputs() ArgoInputs {
 		Prerequisites:  append(append([]pulumi.Resource{}, g.Identity.Grants...), g.Logs.Grants...),
 		Cluster:        g.Cluster.Resource,
 		GoogleAPIsCIDR: g.Network.GoogleAPIs,
+		GoogleAPIsDNS:  g.Network.GoogleAPIsDNS,
 	}
 }

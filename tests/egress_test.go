@@ -3,6 +3,7 @@ package tests
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -144,5 +145,18 @@ func TestGoogleAPIsResolveInsideTheVPC(t *testing.T) {
 		}, records)
 		policy := kubeIn(t, r.rec, "kubernetes:networking.k8s.io/v1:NetworkPolicy", r.cfg.Argo.Namespace, "egress")
 		assert.Contains(t, fmt.Sprint(Prop(policy.Inputs, "spec.egress").Mappable()), "199.36.153.8/30", "the policies allow the range the zone answers")
+		// Every egress policy waits for the records: applied before them,
+		// a pod still resolving a Google API to a public address would be
+		// refused.
+		for _, np := range r.rec.OfType("kubernetes:networking.k8s.io/v1:NetworkPolicy") {
+			if !slices.Contains(Strs(np.Inputs, "spec.policyTypes"), "Egress") {
+				continue
+			}
+			for _, rs := range r.rec.OfType("gcp:dns/recordSet:RecordSet") {
+				if Str(rs.Inputs, "managedZone") == Str(zone.Inputs, "name") {
+					assert.Contains(t, np.DependsOn, rs.URN, "%s waits for %s", np.Name, rs.Name)
+				}
+			}
+		}
 	})
 }

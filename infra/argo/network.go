@@ -49,6 +49,10 @@ type Egress struct {
 	// DatabaseCIDR holds Cloud SQL's private IPs (private services access):
 	// the instance, and any clone a restore makes. Required.
 	DatabaseCIDR string
+	// After are what must exist before the policies apply: the DNS that
+	// sends Google's API names to GoogleAPIsCIDR (a pod still resolving
+	// them to a public address would be refused). Optional.
+	After []pulumi.Resource
 }
 
 // GKE's node-local addresses pods reach (GKE's Workload Identity and
@@ -201,7 +205,7 @@ func (b *builder) networkPolicies() error {
 		if _, err := networkingv1.NewNetworkPolicy(b.ctx, b.child(resource), &networkingv1.NetworkPolicyArgs{
 			Metadata: b.metaIn(p.ns, p.name, dataPlaneApp),
 			Spec:     p.spec,
-		}, b.inNamespace()...); err != nil {
+		}, b.inNamespace(pulumi.DependsOn(b.args.Egress.After))...); err != nil {
 			return fmt.Errorf("argo: network policy %s: %w", p.name, err)
 		}
 	}

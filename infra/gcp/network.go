@@ -51,6 +51,9 @@ type Network struct {
 	// GoogleAPIs is the range the VPC's private zone answers Google's APIs
 	// with (google.PrivateGoogleAPIs): where pods reach them.
 	GoogleAPIs string
+	// GoogleAPIsDNS are the zone's records: egress policies that allow only
+	// GoogleAPIs wait for them.
+	GoogleAPIsDNS []pulumi.Resource
 }
 
 // NewNetwork creates the VPC, subnet, private services access, NAT and the
@@ -149,7 +152,7 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 		return nil, fmt.Errorf("network: nat: %w", err)
 	}
 
-	if err := privateGoogleAPIs(ctx, name, args.Project, vpc, child); err != nil {
+	if n.GoogleAPIsDNS, err = privateGoogleAPIs(ctx, name, args.Project, vpc, child); err != nil {
 		return nil, err
 	}
 
@@ -167,7 +170,7 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 // configuration). Pods' Google API calls then go to google.PrivateGoogleAPIs,
 // the one range Argo's egress policies allow for them; the subnet's Private
 // Google Access routes it without the internet.
-func privateGoogleAPIs(ctx *pulumi.Context, name string, project pulumi.StringInput, vpc *compute.Network, child pulumi.ResourceOption) error {
+func privateGoogleAPIs(ctx *pulumi.Context, name string, project pulumi.StringInput, vpc *compute.Network, child pulumi.ResourceOption) ([]pulumi.Resource, error) {
 	zone, err := dns.NewManagedZone(ctx, name+"-googleapis", &dns.ManagedZoneArgs{
 		Project:     project,
 		Name:        pulumi.String(name + "-googleapis"),
@@ -181,8 +184,9 @@ func privateGoogleAPIs(ctx *pulumi.Context, name string, project pulumi.StringIn
 		},
 	}, child)
 	if err != nil {
-		return fmt.Errorf("network: googleapis zone: %w", err)
+		return nil, fmt.Errorf("network: googleapis zone: %w", err)
 	}
+	var records []pulumi.Resource
 	for _, r := range []struct {
 		key, name, kind string
 		data            []string
@@ -190,16 +194,18 @@ func privateGoogleAPIs(ctx *pulumi.Context, name string, project pulumi.StringIn
 		{"private", google.PrivateGoogleAPIsHost, "A", google.PrivateGoogleAPIsAddresses()},
 		{"wildcard", "*.googleapis.com.", "CNAME", []string{google.PrivateGoogleAPIsHost}},
 	} {
-		if _, err := dns.NewRecordSet(ctx, name+"-googleapis-"+r.key, &dns.RecordSetArgs{
+		rs, err := dns.NewRecordSet(ctx, name+"-googleapis-"+r.key, &dns.RecordSetArgs{
 			Project:     project,
 			ManagedZone: zone.Name,
 			Name:        pulumi.String(r.name),
 			Type:        pulumi.String(r.kind),
 			Ttl:         pulumi.Int(300),
 			Rrdatas:     pulumi.ToStringArray(r.data),
-		}, child); err != nil {
-			return fmt.Errorf("network: googleapis record %s: %w", r.name, err)
+		}, child)
+		if err != nil {
+			return nil, fmt.Errorf("network: googleapis record %s: %w", r.name, err)
 		}
+		records = append(records, rs)
 	}
-	return nil
+	return records, nil
 }
