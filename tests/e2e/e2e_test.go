@@ -825,37 +825,13 @@ func recoverAndConverge(t *testing.T, ctx context.Context, s auto.Stack, cfg *st
 // with all its descendants (the provider plugins it runs), as an OOM kill or
 // a lost CI runner would.
 func killPulumiChildren(t *testing.T) int {
-	type proc struct {
-		ppid int
-		comm string
-	}
-	procs := map[int]proc{}
-	entries, err := os.ReadDir("/proc")
+	procs, err := realargo.Processes()
 	require.NoError(t, err)
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// "pid (comm) state ppid ..."
-		text := string(stat)
-		open, closing := strings.IndexByte(text, '('), strings.LastIndexByte(text, ')')
-		fields := strings.Fields(text[closing+1:])
-		if open < 0 || closing < open || len(fields) < 2 {
-			continue
-		}
-		ppid, _ := strconv.Atoi(fields[1])
-		procs[pid] = proc{ppid: ppid, comm: text[open+1 : closing]}
-	}
 	var victims []int
 	var descend func(parent int)
 	descend = func(parent int) {
 		for pid, p := range procs {
-			if p.ppid == parent {
+			if p.PPid == parent {
 				victims = append(victims, pid)
 				descend(pid)
 			}
@@ -863,7 +839,7 @@ func killPulumiChildren(t *testing.T) int {
 	}
 	clis := 0
 	for pid, p := range procs {
-		if p.ppid == os.Getpid() && p.comm == "pulumi" {
+		if p.PPid == os.Getpid() && p.Comm == "pulumi" {
 			clis++
 			victims = append(victims, pid)
 			descend(pid)

@@ -97,12 +97,19 @@ func ReadConnects(ledger string) ([]Connect, error) {
 	return out, nil
 }
 
-// tracee is the process strace started (its child), found in /proc.
-func tracee(stracePid int) (int, error) {
+// Proc is a process as its /proc/<pid>/stat tells it.
+type Proc struct {
+	PPid int
+	Comm string
+}
+
+// Processes are the processes this one can see, by pid.
+func Processes() (map[int]Proc, error) {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
+	procs := map[int]Proc{}
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
@@ -110,13 +117,33 @@ func tracee(stracePid int) (int, error) {
 		}
 		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
 		if err != nil {
+			continue // gone since the listing
+		}
+		// "pid (comm) state ppid ...": comm may hold spaces and
+		// parentheses, so read the rest after its last ')'.
+		text := string(stat)
+		open, closing := strings.IndexByte(text, '('), strings.LastIndexByte(text, ')')
+		if open < 0 || closing < open {
 			continue
 		}
-		// pid (comm) state ppid ...: comm may hold spaces, so read after
-		// its closing parenthesis.
-		rest := string(stat[strings.LastIndexByte(string(stat), ')')+1:])
-		fields := strings.Fields(rest)
-		if len(fields) > 1 && fields[1] == strconv.Itoa(stracePid) {
+		fields := strings.Fields(text[closing+1:])
+		if len(fields) < 2 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(fields[1])
+		procs[pid] = Proc{PPid: ppid, Comm: text[open+1 : closing]}
+	}
+	return procs, nil
+}
+
+// tracee is the process strace started (its child).
+func tracee(stracePid int) (int, error) {
+	procs, err := Processes()
+	if err != nil {
+		return 0, err
+	}
+	for pid, p := range procs {
+		if p.PPid == stracePid {
 			return pid, nil
 		}
 	}
