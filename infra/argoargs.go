@@ -75,6 +75,7 @@ func ArgoArgs(cfg *stacks.Loaded, in ArgoInputs) *argo.WorkflowsArgs {
 			APIServerCIDR:  s.Network.ControlPlaneCIDR,
 			GoogleAPIsCIDR: in.GoogleAPIsCIDR,
 			DatabaseCIDR:   s.Network.PrivateServicesCIDR,
+			NodesCIDR:      s.Network.SubnetCIDR,
 			After:          in.GoogleAPIsDNS,
 		},
 		Links:            LoggingLinks(s.Project),

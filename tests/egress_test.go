@@ -90,6 +90,9 @@ func TestArgosPodsReachOnlyWhatTheyNeed(t *testing.T) {
 			for _, to := range []netpol.Dest{
 				g.KubeDNS("UDP"), g.KubeDNS("TCP"), g.NodeLocalDNS("UDP"), g.Metadata(53, "UDP"),
 				g.APIServer(), g.GoogleAPI(), g.Metadata(80, "TCP"), g.MetadataWorkloadIdentity(),
+				// The metadata server as Dataplane V2 may judge it, after
+				// sending it to the pod's node.
+				g.Node(80), g.Node(988),
 			} {
 				assert.True(t, allowed(p, to), "%s %v needs %s", p.Namespace, p.Labels, to)
 			}

@@ -25,7 +25,9 @@ var PrometheusNamespaces = []string{"gke-gmp-system", "gmp-system"}
 //   - the API server (APIServerCIDR, 443): the controller, argo-server and
 //     every step's executor (its wait container reports results);
 //   - GKE's metadata server (169.254.169.254:80, and 169.254.169.252:988
-//     where GKE serves Workload Identity): every pod's Google token;
+//     where GKE serves Workload Identity; and the nodes' own addresses on
+//     those ports, where reports from GKE clusters say Dataplane V2 has
+//     already sent the request when it judges it): every pod's Google token;
 //   - Google's APIs (GoogleAPIsCIDR, 443): GCS for logs and artifacts, the
 //     Cloud SQL Admin API for the Auth Proxies, and whatever Google API a
 //     workflow identity was granted (BigQuery, Secret Manager);
@@ -49,6 +51,9 @@ type Egress struct {
 	// DatabaseCIDR holds Cloud SQL's private IPs (private services access):
 	// the instance, and any clone a restore makes. Required.
 	DatabaseCIDR string
+	// NodesCIDR holds the nodes' addresses: reached on the metadata
+	// server's ports only. Required.
+	NodesCIDR string
 	// After are what must exist before the policies apply: the DNS that
 	// sends Google's API names to GoogleAPIsCIDR (a pod still resolving
 	// them to a public address would be refused). Optional.
@@ -73,14 +78,20 @@ const (
 
 // NonPublicRanges are the private, shared and link-local ranges: the sign-in
 // issuer's rule reaches public addresses only.
-var NonPublicRanges = []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16", "127.0.0.0/8"}
+// (IANA's special-purpose registry: this network, private, shared, loopback,
+// link-local, protocol assignments, benchmarking, multicast and reserved).
+var NonPublicRanges = []string{
+	"0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+	"192.0.0.0/24", "192.168.0.0/16", "198.18.0.0/15", "224.0.0.0/3",
+}
 
 func (e Egress) check() error {
 	for _, c := range []struct{ name, cidr string }{
-		{"APIServerCIDR", e.APIServerCIDR}, {"GoogleAPIsCIDR", e.GoogleAPIsCIDR}, {"DatabaseCIDR", e.DatabaseCIDR},
+		{"APIServerCIDR", e.APIServerCIDR}, {"GoogleAPIsCIDR", e.GoogleAPIsCIDR}, {"DatabaseCIDR", e.DatabaseCIDR}, {"NodesCIDR", e.NodesCIDR},
 	} {
-		if _, err := netip.ParsePrefix(c.cidr); err != nil {
-			return fmt.Errorf("argo: egress %s %q: an IPv4 network in CIDR form is required: %w", c.name, c.cidr, err)
+		p, err := netip.ParsePrefix(c.cidr)
+		if err != nil || !p.Addr().Is4() || p.Masked() != p {
+			return fmt.Errorf("argo: egress %s %q: an IPv4 network in CIDR form is required (e.g. 10.10.0.0/20)", c.name, c.cidr)
 		}
 	}
 	return nil
@@ -118,8 +129,7 @@ func (b *builder) egressRules(database bool) networkingv1.NetworkPolicyEgressRul
 			Ports: dns,
 		},
 		networkingv1.NetworkPolicyEgressRuleArgs{To: to(e.APIServerCIDR, e.GoogleAPIsCIDR), Ports: ports("TCP", 443)},
-		networkingv1.NetworkPolicyEgressRuleArgs{To: to(MetadataServer), Ports: ports("TCP", 80)},
-		networkingv1.NetworkPolicyEgressRuleArgs{To: to(MetadataServerWorkloadIdentity), Ports: ports("TCP", 988)},
+		networkingv1.NetworkPolicyEgressRuleArgs{To: to(MetadataServer, MetadataServerWorkloadIdentity, e.NodesCIDR), Ports: append(ports("TCP", 80), ports("TCP", 988)...)},
 	}
 	if database {
 		rules = append(rules, networkingv1.NetworkPolicyEgressRuleArgs{To: to(e.DatabaseCIDR), Ports: ports("TCP", cloudSQLPort)})

@@ -220,7 +220,9 @@ func archiveBench(ctx context.Context, sizes []int, nodes, runsPerDay int, serve
 			}
 		}
 		stopSampling()
-		r.ControllerPeak = peak.Max()
+		if r.ControllerPeak, err = peak.Max(); err != nil {
+			return err
+		}
 		fmt.Printf("  controller peak %s of %s\n", mib(r.ControllerPeak), mib(controllerLimit))
 		results = append(results, r)
 	}
@@ -257,7 +259,10 @@ func measure(ctx context.Context, live *realargo.Live, req request, ns string) m
 	}
 	m.Took = time.Since(start)
 	stop()
-	m.Peak = peak.Max()
+	var err error
+	if m.Peak, err = peak.Max(); err != nil {
+		m.Outcome += "; " + err.Error()
+	}
 	m.Alive = get(ctx, "/api/v1/info") == "200 OK"
 	return m
 }

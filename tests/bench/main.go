@@ -441,7 +441,10 @@ func (b *bench) measure(ctx context.Context, name string, wfs []map[string]any, 
 	if err != nil || err2 != nil {
 		return r, fmt.Errorf("%s: %v %v; controller log:\n%s", name, err, err2, b.live.Controller.Tail(20))
 	}
-	r.CPU, r.PeakRSS = cpu1-cpu0, peak.Max()
+	r.CPU = cpu1 - cpu0
+	if r.PeakRSS, err = peak.Max(); err != nil {
+		return r, fmt.Errorf("%s: %w", name, err)
+	}
 	mu.Lock()
 	slices.Sort(r.PodTimes)
 	mu.Unlock()

@@ -463,6 +463,9 @@ func TestStacks(t *testing.T) {
 				})
 			}
 
+			// Every connection of every lifetime: the restarts, the move,
+			// the people's requests, the restore.
+			t.Run("Argo's pods connected only where their egress policies allow, through the whole run", func(t *testing.T) { live.checkEgress(t, ctx) })
 			live.Stop()
 			t.Run("destroy waits for the load balancer and NEGs, skips what goes with the cluster", func(t *testing.T) {
 				since := time.Now()

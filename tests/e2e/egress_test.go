@@ -18,13 +18,13 @@ import (
 	"github.com/argo-platform/argo-platform/tests/realargo"
 )
 
-// checkEgress judges every connection the real controller and server opened
-// in this run (strace's record of their connect calls, through the whole
-// of check) by the NetworkPolicies as the real API server stores them,
+// checkEgress judges every connection the real controller and server have
+// opened so far (strace's record of their connect and send calls, in every
+// lifetime since startRealArgo, restarts included) by the NetworkPolicies as the real API server stores them,
 // with netpol standing in for GKE Dataplane V2 (nothing enforces policies
 // on the local API server). Each local address is first put where it is
 // on GKE: the API server at the control plane's private endpoint, the
-// sign-in issuer on the internet, a name server at kube-dns; the Auth
+// sign-in issuer on the internet; the Auth
 // Proxy's port and the component's own ports stay inside the pod (no policy
 // judges a pod's loopback). A connection to anywhere else fails the test:
 // Argo reaching something new needs a place on GKE and a rule.
@@ -58,7 +58,7 @@ func (l *liveArgo) checkEgress(t *testing.T, ctx context.Context) {
 				inPod = append(inPod, int(p.ContainerPort))
 			}
 		}
-		connects, err := comp.Connects()
+		connects, err := l.Connects(comp.Name)
 		require.NoError(t, err)
 		require.NotEmpty(t, connects, "strace recorded %s's connections", comp.Name)
 		var places []string
@@ -69,8 +69,6 @@ func (l *liveArgo) checkEgress(t *testing.T, ctx context.Context) {
 				to, places = g.APIServer(), append(places, "api-server")
 			case cn.Addr == issuerAddr:
 				to, places = g.Internet(443), append(places, "issuer")
-			case cn.Addr.Port() == 53:
-				to, places = g.KubeDNS(cn.Protocol), append(places, "dns")
 			case cn.Addr.Addr().IsLoopback() && slices.Contains(inPod, int(cn.Addr.Port())):
 				t.Logf("%s: %s stays inside the pod", comp.Name, cn)
 				places = append(places, "pod")

@@ -22,32 +22,28 @@ type Connect struct {
 
 func (c Connect) String() string { return c.Protocol + " " + c.Addr.String() }
 
-// straceArgs run path under strace, recording every connect(2) of every
-// thread and child into ledger, appended across restarts: each line names
-// the socket's protocol (-yy) and the address.
+// straceArgs run path under strace, recording into ledger, appended across
+// restarts, every connect(2) of every thread and child, and every send
+// that names its own destination (sendto, sendmsg, sendmmsg on an
+// unconnected socket): each line names the socket's protocol (-yy) and the
+// address.
 func straceArgs(ledger, path string, args []string) []string {
-	return append([]string{"-f", "-qq", "-A", "--seccomp-bpf", "-yy", "-e", "trace=connect", "-e", "signal=none", "-o", ledger, "--", path}, args...)
+	return append([]string{"-f", "-qq", "-A", "--seccomp-bpf", "-yy", "-e", "trace=connect,sendto,sendmsg,sendmmsg",
+		"-e", "signal=none", "-o", ledger, "--", path}, args...)
 }
 
 var (
-	connectRe = regexp.MustCompile(`connect\(\d+<(TCP|UDP)(v6)?:[^>]*>, \{sa_family=AF_INET6?, (.*?)\}`)
-	port4Re   = regexp.MustCompile(`sin_port=htons\((\d+)\), sin_addr=inet_addr\("([^"]+)"\)`)
-	port6Re   = regexp.MustCompile(`sin6_port=htons\((\d+)\).*inet_pton\(AF_INET6, "([^"]+)"`)
+	callRe  = regexp.MustCompile(`^\d+ (connect|sendto|sendmsg|sendmmsg)\(\d+(<[A-Za-z0-9]+)?`)
+	protoRe = regexp.MustCompile(`^\d+ \w+\(\d+<(TCP|UDP)(v6)?:\[`)
+	port4Re = regexp.MustCompile(`sa_family=AF_INET, sin_port=htons\((\d+)\), sin_addr=inet_addr\("([^"]+)"\)`)
+	port6Re = regexp.MustCompile(`sa_family=AF_INET6, sin6_port=htons\((\d+)\).*?inet_pton\(AF_INET6, "([^"]+)"`)
 )
 
-// Connects are the distinct connections the component opened (or tried to)
-// since it first started, from its ledger (Options.RecordConnections).
-func (c *Component) Connects() ([]Connect, error) {
-	if c.Ledger == "" {
-		return nil, fmt.Errorf("realargo: %s's connections were not recorded (Options.RecordConnections)", c.Name)
-	}
-	return ReadConnects(c.Ledger)
-}
-
-// ReadConnects parses an strace ledger of connect(2) calls. A connect to a
-// socket family other than IPv4 and IPv6 (a Unix socket) is not a network
-// connection and is left out; a line that is a connect but cannot be read
-// is an error, so nothing escapes unjudged.
+// ReadConnects parses an strace ledger (straceArgs). A connect to a Unix
+// socket, and a send without a destination of its own (its socket's
+// connect was judged) or on a socket that is neither TCP nor UDP (netlink),
+// are left out; a connect, or a TCP or UDP send naming an address, that
+// cannot be read is an error, so nothing escapes unjudged.
 func ReadConnects(ledger string) ([]Connect, error) {
 	f, err := os.Open(ledger)
 	if err != nil {
@@ -59,19 +55,23 @@ func ReadConnects(ledger string) ([]Connect, error) {
 	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
 	for sc.Scan() {
 		line := sc.Text()
-		if !strings.Contains(line, "connect(") || strings.Contains(line, "resumed>") {
-			continue
+		call := callRe.FindStringSubmatch(line)
+		if call == nil {
+			continue // a resumed half, an exit, or another line of strace's
 		}
-		if strings.Contains(line, "sa_family=AF_UNIX") || strings.Contains(line, "sa_family=AF_UNSPEC") {
+		proto := protoRe.FindStringSubmatch(line)
+		named := strings.Contains(line, "sa_family=AF_INET")
+		switch {
+		case call[1] == "connect" && (strings.Contains(line, "sa_family=AF_UNIX") || strings.Contains(line, "sa_family=AF_UNSPEC")):
 			continue
-		}
-		m := connectRe.FindStringSubmatch(line)
-		if m == nil {
+		case call[1] != "connect" && (proto == nil || !named):
+			continue
+		case proto == nil || !named:
 			return nil, fmt.Errorf("realargo: %s: a connect this parser cannot read: %s", filepath.Base(ledger), line)
 		}
-		pm := port4Re.FindStringSubmatch(m[3])
-		if m[2] == "v6" || strings.Contains(m[3], "sin6_port") {
-			pm = port6Re.FindStringSubmatch(m[3])
+		pm := port4Re.FindStringSubmatch(line)
+		if pm == nil {
+			pm = port6Re.FindStringSubmatch(line)
 		}
 		if pm == nil {
 			return nil, fmt.Errorf("realargo: %s: no address in: %s", filepath.Base(ledger), line)
@@ -84,7 +84,7 @@ func ReadConnects(ledger string) ([]Connect, error) {
 		if err != nil {
 			return nil, fmt.Errorf("realargo: %s: %w in: %s", filepath.Base(ledger), err, line)
 		}
-		seen[Connect{Protocol: m[1], Addr: netip.AddrPortFrom(addr.Unmap(), uint16(port))}] = true
+		seen[Connect{Protocol: proto[1], Addr: netip.AddrPortFrom(addr.Unmap(), uint16(port))}] = true
 	}
 	if err := sc.Err(); err != nil {
 		return nil, err

@@ -48,6 +48,43 @@ type Live struct {
 
 	stopPlayer context.CancelFunc
 	forwarders *Forwarders
+	// ledgers are every strace record of each component's lifetimes, by
+	// Deployment name (Options.RecordConnections): Connects.
+	ledgers map[string][]string
+}
+
+// Connects are the distinct connections Deployment name's component opened
+// in every lifetime so far (each start and restart), from strace's records
+// (Options.RecordConnections).
+func (l *Live) Connects(name string) ([]Connect, error) {
+	if len(l.ledgers[name]) == 0 {
+		return nil, fmt.Errorf("realargo: %s's connections were not recorded (Options.RecordConnections)", name)
+	}
+	seen := map[Connect]bool{}
+	var out []Connect
+	for _, ledger := range l.ledgers[name] {
+		cs, err := ReadConnects(ledger)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cs {
+			if !seen[c] {
+				seen[c] = true
+				out = append(out, c)
+			}
+		}
+	}
+	return out, nil
+}
+
+func (l *Live) recordLedger(c *Component) {
+	if c.Ledger == "" {
+		return
+	}
+	if l.ledgers == nil {
+		l.ledgers = map[string][]string{}
+	}
+	l.ledgers[c.Name] = append(l.ledgers[c.Name], c.Ledger)
 }
 
 // Run brings a deployed stack's Argo side up for real, in order: the
@@ -137,6 +174,7 @@ func (l *Live) start(ctx context.Context, o Options, cfg *stacks.Loaded, decide 
 	if l.Controller, err = Start(ctx, o, ns, "workflow-controller"); err != nil {
 		return err
 	}
+	l.recordLedger(l.Controller)
 	// The server's grants wait for the controller's tables, as the Job
 	// does after the controller's Deployment.
 	if jobs {
@@ -149,6 +187,7 @@ func (l *Live) start(ctx context.Context, o Options, cfg *stacks.Loaded, decide 
 	if l.Server, err = Start(ctx, o, ns, "argo-server"); err != nil {
 		return err
 	}
+	l.recordLedger(l.Server)
 	// The server's API gateway dials the server's own gRPC port, one
 	// connection per service, before the listener exists, and each retries
 	// with its own backoff: the probe's initial delay covers it, and the

@@ -32,6 +32,8 @@ type PeakRSS struct {
 	Every time.Duration
 	mu    sync.Mutex
 	peak  int64
+	taken int
+	err   error
 }
 
 // Sample starts sampling; the function it returns stops it after one last
@@ -39,11 +41,14 @@ type PeakRSS struct {
 func (p *PeakRSS) Sample() func() {
 	stop, done := make(chan struct{}), make(chan struct{})
 	take := func() {
-		if n, err := ResidentMemory(p.Pid); err == nil {
-			p.mu.Lock()
-			p.peak = max(p.peak, n)
-			p.mu.Unlock()
+		n, err := ResidentMemory(p.Pid)
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if err != nil {
+			p.err = err // the process may end between samples
+			return
 		}
+		p.peak, p.taken = max(p.peak, n), p.taken+1
 	}
 	every := p.Every
 	if every == 0 {
@@ -64,9 +69,13 @@ func (p *PeakRSS) Sample() func() {
 	return func() { close(stop); <-done }
 }
 
-// Max is the largest resident memory sampled, in bytes.
-func (p *PeakRSS) Max() int64 {
+// Max is the largest resident memory sampled, in bytes; an error when no
+// sample could be read (a wrong pid must not read as 0 bytes).
+func (p *PeakRSS) Max() (int64, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.peak
+	if p.taken == 0 {
+		return 0, fmt.Errorf("realargo: no memory sample of process %d: %v", p.Pid, p.err)
+	}
+	return p.peak, nil
 }

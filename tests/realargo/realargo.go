@@ -80,15 +80,19 @@ type Component struct {
 }
 
 // Pid is the component's own process (under strace, strace's child), for
-// reading its memory in /proc.
+// reading its memory in /proc; -1 if strace's child cannot be found (a
+// read of /proc/-1 then fails, never reads as another process).
 func (c *Component) Pid() int {
 	if c.Ledger == "" {
 		return c.Process.Pid()
 	}
-	if c.pid == 0 {
+	for deadline := time.Now().Add(5 * time.Second); c.pid == 0 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		if pid, err := tracee(c.Process.Pid()); err == nil {
 			c.pid = pid
 		}
+	}
+	if c.pid == 0 {
+		return -1
 	}
 	return c.pid
 }
