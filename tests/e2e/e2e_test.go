@@ -428,6 +428,7 @@ func TestStacks(t *testing.T) {
 							"core/v1:ServiceAccount::argo-sa-argo-sso-editor-" + wi.Name,
 							"core/v1:Secret::argo-secret-argo-sso-editor.service-account-token-" + wi.Name,
 							"networking.k8s.io/v1:NetworkPolicy::argo-netpol-default-deny-ingress-workloads-" + wi.Name,
+							"networking.k8s.io/v1:NetworkPolicy::argo-netpol-egress-workloads-" + wi.Name,
 						} {
 							want["kubernetes:"+name] = []apitype.OpType{apitype.OpDelete}
 						}

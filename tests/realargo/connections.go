@@ -33,8 +33,8 @@ func straceArgs(ledger, path string, args []string) []string {
 }
 
 var (
-	callRe  = regexp.MustCompile(`^\d+ (connect|sendto|sendmsg|sendmmsg)\(\d+(<[A-Za-z0-9]+)?`)
-	protoRe = regexp.MustCompile(`^\d+ \w+\(\d+<(TCP|UDP)(v6)?:\[`)
+	callRe  = regexp.MustCompile(`^\d+\s+(connect|sendto|sendmsg|sendmmsg)\(\d+(<[A-Za-z0-9]+)?`)
+	protoRe = regexp.MustCompile(`^\d+\s+\w+\(\d+<(TCP|UDP)(v6)?:\[`)
 	port4Re = regexp.MustCompile(`sa_family=AF_INET, sin_port=htons\((\d+)\), sin_addr=inet_addr\("([^"]+)"\)`)
 	port6Re = regexp.MustCompile(`sa_family=AF_INET6, sin6_port=htons\((\d+)\).*?inet_pton\(AF_INET6, "([^"]+)"`)
 )
