@@ -156,8 +156,16 @@ func (l *liveArgo) checkPeople(t *testing.T, ctx context.Context) {
 			assert.Equal(t, http.StatusForbidden, apiAs(t, loader, http.MethodPost, "/api/v1/workflow-templates/"+ns, map[string]any{"template": tmpl}, nil), "a runner makes no template")
 			require.Equal(t, http.StatusOK, apiAs(t, editor, http.MethodPost, "/api/v1/workflow-templates/"+ns, map[string]any{"template": tmpl}, nil))
 			fromTemplate := map[string]any{"resourceKind": "WorkflowTemplate", "resourceName": "load-daily"}
+			// argo-server finds a template by reference in its own cache
+			// (an informer), which holds a new one a moment after it is
+			// made: until then a submit answers 404.
+			var submitted int
+			require.Eventually(t, func() bool {
+				submitted = apiAs(t, loader, http.MethodPost, "/api/v1/workflows/"+ns+"/submit", fromTemplate, nil)
+				return submitted != http.StatusNotFound
+			}, 30*time.Second, 200*time.Millisecond, "argo-server sees the new template")
+			assert.Equal(t, http.StatusOK, submitted, "the identity's runner runs its template")
 			assert.Equal(t, http.StatusForbidden, apiAs(t, runner, http.MethodPost, "/api/v1/workflows/"+ns+"/submit", fromTemplate, nil), "the workflow account's runner runs the identity's template")
-			assert.Equal(t, http.StatusOK, apiAs(t, loader, http.MethodPost, "/api/v1/workflows/"+ns+"/submit", fromTemplate, nil))
 			assert.Equal(t, http.StatusOK, apiAs(t, editor, http.MethodDelete, "/api/v1/workflow-templates/"+ns+"/load-daily", nil, nil))
 			// Scheduling as the identity needs an editor who also runs as it.
 			assert.Equal(t, http.StatusForbidden, cron(loader, ns, "loader-nightly"), "a runner schedules nothing")
