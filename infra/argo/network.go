@@ -97,24 +97,28 @@ func (e Egress) check() error {
 	return nil
 }
 
+// ports are a policy's ports: nums, each over proto.
+func ports(proto string, nums ...int) networkingv1.NetworkPolicyPortArray {
+	var out networkingv1.NetworkPolicyPortArray
+	for _, n := range nums {
+		out = append(out, networkingv1.NetworkPolicyPortArgs{Port: pulumi.Int(n), Protocol: pulumi.String(proto)})
+	}
+	return out
+}
+
+// to are a policy's peers: one ipBlock per CIDR.
+func to(cidrs ...string) networkingv1.NetworkPolicyPeerArray {
+	var out networkingv1.NetworkPolicyPeerArray
+	for _, c := range cidrs {
+		out = append(out, networkingv1.NetworkPolicyPeerArgs{IpBlock: networkingv1.IPBlockArgs{Cidr: pulumi.String(c)}})
+	}
+	return out
+}
+
 // egressRules are the rules every pod of a namespace gets; database adds
 // Cloud SQL (Argo's home).
 func (b *builder) egressRules(database bool) networkingv1.NetworkPolicyEgressRuleArray {
 	e := b.args.Egress
-	ports := func(proto string, nums ...int) networkingv1.NetworkPolicyPortArray {
-		var out networkingv1.NetworkPolicyPortArray
-		for _, n := range nums {
-			out = append(out, networkingv1.NetworkPolicyPortArgs{Port: pulumi.Int(n), Protocol: pulumi.String(proto)})
-		}
-		return out
-	}
-	to := func(cidrs ...string) networkingv1.NetworkPolicyPeerArray {
-		var out networkingv1.NetworkPolicyPeerArray
-		for _, c := range cidrs {
-			out = append(out, networkingv1.NetworkPolicyPeerArgs{IpBlock: networkingv1.IPBlockArgs{Cidr: pulumi.String(c)}})
-		}
-		return out
-	}
 	dns := append(ports("UDP", 53), ports("TCP", 53)...)
 	rules := networkingv1.NetworkPolicyEgressRuleArray{
 		// kube-dns and NodeLocal DNSCache run in kube-system; GKE Dataplane
@@ -141,11 +145,6 @@ func (b *builder) egressRules(database bool) networkingv1.NetworkPolicyEgressRul
 // the load balancer and the controller's metrics to Managed Prometheus; and
 // allow each namespace's pods only the egress they need (Egress).
 func (b *builder) networkPolicies() error {
-	tcp := pulumi.String("TCP")
-	var lb networkingv1.NetworkPolicyPeerArray
-	for _, cidr := range LoadBalancerRanges {
-		lb = append(lb, networkingv1.NetworkPolicyPeerArgs{IpBlock: networkingv1.IPBlockArgs{Cidr: pulumi.String(cidr)}})
-	}
 	denyAll := networkingv1.NetworkPolicySpecArgs{
 		PodSelector: metav1.LabelSelectorArgs{},
 		PolicyTypes: pulumi.StringArray{pulumi.String("Ingress")},
@@ -170,15 +169,15 @@ func (b *builder) networkPolicies() error {
 			PolicyTypes: pulumi.StringArray{pulumi.String("Egress")},
 			Egress: networkingv1.NetworkPolicyEgressRuleArray{networkingv1.NetworkPolicyEgressRuleArgs{
 				To:    networkingv1.NetworkPolicyPeerArray{networkingv1.NetworkPolicyPeerArgs{IpBlock: public}},
-				Ports: networkingv1.NetworkPolicyPortArray{networkingv1.NetworkPolicyPortArgs{Port: pulumi.Int(443), Protocol: tcp}},
+				Ports: ports("TCP", 443),
 			}},
 		}},
 		{"argo-server-from-load-balancer", b.args.Namespace, "", networkingv1.NetworkPolicySpecArgs{
 			PodSelector: metav1.LabelSelectorArgs{MatchLabels: b.selector(serverName)},
 			PolicyTypes: pulumi.StringArray{pulumi.String("Ingress")},
 			Ingress: networkingv1.NetworkPolicyIngressRuleArray{networkingv1.NetworkPolicyIngressRuleArgs{
-				From:  lb,
-				Ports: networkingv1.NetworkPolicyPortArray{networkingv1.NetworkPolicyPortArgs{Port: pulumi.Int(serverPort), Protocol: tcp}},
+				From:  to(LoadBalancerRanges...),
+				Ports: ports("TCP", serverPort),
 			}},
 		}},
 		{"controller-metrics-from-prometheus", b.args.Namespace, "", networkingv1.NetworkPolicySpecArgs{
@@ -196,7 +195,7 @@ func (b *builder) networkPolicies() error {
 						},
 					}},
 				}},
-				Ports: networkingv1.NetworkPolicyPortArray{networkingv1.NetworkPolicyPortArgs{Port: pulumi.Int(metricsPort), Protocol: tcp}},
+				Ports: ports("TCP", metricsPort),
 			}},
 		}},
 	}

@@ -20,14 +20,14 @@ import (
 
 // checkEgress judges every connection the real controller and server have
 // opened so far (strace's record of their connect and send calls, in every
-// lifetime since startRealArgo, restarts included) by the NetworkPolicies as the real API server stores them,
-// with netpol standing in for GKE Dataplane V2 (nothing enforces policies
-// on the local API server). Each local address is first put where it is
-// on GKE: the API server at the control plane's private endpoint, the
-// sign-in issuer on the internet; the Auth
-// Proxy's port and the component's own ports stay inside the pod (no policy
-// judges a pod's loopback). A connection to anywhere else fails the test:
-// Argo reaching something new needs a place on GKE and a rule.
+// lifetime since startRealArgo, restarts included) by the NetworkPolicies
+// as the real API server stores them, with netpol standing in for GKE
+// Dataplane V2 (nothing enforces policies on the local API server). Each
+// local address is first put where it is on GKE: the API server at the
+// control plane's private endpoint, the sign-in issuer on the internet; the
+// Auth Proxy's port and the component's own ports stay inside the pod (no
+// policy judges a pod's loopback). A connection to anywhere else fails the
+// test: Argo reaching something new needs a place on GKE and a rule.
 func (l *liveArgo) checkEgress(t *testing.T, ctx context.Context) {
 	g := netpol.GKE{Network: l.cfg.Settings.Network}
 	c := netpol.Cluster{Namespaces: map[string]map[string]string{}, Services: g.Services()}

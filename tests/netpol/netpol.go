@@ -16,8 +16,8 @@
 // What it does not check: Ingress (the mock tests read those policies
 // directly), named ports (refused as an error, none are used), SCTP, IPv6,
 // FQDN policies, the node's own traffic (kubelet probes), host-network pods,
-// and GKE's exact DNAT of the metadata server (the policies allow both of
-// its documented addresses).
+// and where GKE judges a metadata-server request (the policies allow its
+// documented addresses and the nodes, on its ports).
 package netpol
 
 import (

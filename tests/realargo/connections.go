@@ -33,24 +33,40 @@ func straceArgs(ledger, path string, args []string) []string {
 }
 
 var (
-	callRe  = regexp.MustCompile(`^\d+\s+(connect|sendto|sendmsg|sendmmsg)\(\d+(<[A-Za-z0-9]+)?`)
+	callRe  = regexp.MustCompile(`^\d+\s+(connect|sendto|sendmsg|sendmmsg)\(`)
 	protoRe = regexp.MustCompile(`^\d+\s+\w+\(\d+<(TCP|UDP)(v6)?:\[`)
 	port4Re = regexp.MustCompile(`sa_family=AF_INET, sin_port=htons\((\d+)\), sin_addr=inet_addr\("([^"]+)"\)`)
 	port6Re = regexp.MustCompile(`sa_family=AF_INET6, sin6_port=htons\((\d+)\).*?inet_pton\(AF_INET6, "([^"]+)"`)
 )
 
-// ReadConnects parses an strace ledger (straceArgs). A connect to a Unix
+// ReadConnects are the distinct connections in strace ledgers (straceArgs),
+// sorted. A connect to a Unix
 // socket, and a send without a destination of its own (its socket's
 // connect was judged) or on a socket that is neither TCP nor UDP (netlink),
 // are left out; a connect, or a TCP or UDP send naming an address, that
 // cannot be read is an error, so nothing escapes unjudged.
-func ReadConnects(ledger string) ([]Connect, error) {
+func ReadConnects(ledgers ...string) ([]Connect, error) {
+	seen := map[Connect]bool{}
+	for _, ledger := range ledgers {
+		if err := readLedger(ledger, seen); err != nil {
+			return nil, err
+		}
+	}
+	var out []Connect
+	for c := range seen {
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(a, b Connect) int { return strings.Compare(a.String(), b.String()) })
+	return out, nil
+}
+
+// readLedger adds one ledger's connections to seen.
+func readLedger(ledger string, seen map[Connect]bool) error {
 	f, err := os.Open(ledger)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer f.Close()
-	seen := map[Connect]bool{}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
 	for sc.Scan() {
@@ -67,34 +83,26 @@ func ReadConnects(ledger string) ([]Connect, error) {
 		case call[1] != "connect" && (proto == nil || !named):
 			continue
 		case proto == nil || !named:
-			return nil, fmt.Errorf("realargo: %s: a connect this parser cannot read: %s", filepath.Base(ledger), line)
+			return fmt.Errorf("realargo: %s: a connect this parser cannot read: %s", filepath.Base(ledger), line)
 		}
 		pm := port4Re.FindStringSubmatch(line)
 		if pm == nil {
 			pm = port6Re.FindStringSubmatch(line)
 		}
 		if pm == nil {
-			return nil, fmt.Errorf("realargo: %s: no address in: %s", filepath.Base(ledger), line)
+			return fmt.Errorf("realargo: %s: no address in: %s", filepath.Base(ledger), line)
 		}
 		port, err := strconv.Atoi(pm[1])
 		if err != nil {
-			return nil, err
+			return err
 		}
 		addr, err := netip.ParseAddr(pm[2])
 		if err != nil {
-			return nil, fmt.Errorf("realargo: %s: %w in: %s", filepath.Base(ledger), err, line)
+			return fmt.Errorf("realargo: %s: %w in: %s", filepath.Base(ledger), err, line)
 		}
 		seen[Connect{Protocol: proto[1], Addr: netip.AddrPortFrom(addr.Unmap(), uint16(port))}] = true
 	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
-	var out []Connect
-	for c := range seen {
-		out = append(out, c)
-	}
-	slices.SortFunc(out, func(a, b Connect) int { return strings.Compare(a.String(), b.String()) })
-	return out, nil
+	return sc.Err()
 }
 
 // Proc is a process as its /proc/<pid>/stat tells it.

@@ -12,8 +12,9 @@ import (
 // TestReadConnects reads strace's own lines (recorded with straceArgs on
 // this machine): IPv4 and IPv6, TCP and UDP, an IPv4-mapped IPv6 address,
 // one split by another thread, repeats once, UDP sends naming their
-// destination, a pid strace pads with a second space; no Unix socket, no send on a connected socket, no netlink; a
-// connect it cannot read is an error, never skipped.
+// destination, a pid strace pads with a second space; no Unix socket, no
+// send on a connected socket, no netlink; a connect it cannot read is an
+// error, never skipped.
 func TestReadConnects(t *testing.T) {
 	ledger := filepath.Join(t.TempDir(), "x.connects")
 	require.NoError(t, os.WriteFile(ledger, []byte(`30446 connect(3<TCPv6:[1325961]>, {sa_family=AF_INET6, sin6_port=htons(443), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "::1", &sin6_addr), sin6_scope_id=0}, 28) = -1 ECONNREFUSED (Connection refused)
@@ -36,6 +37,10 @@ func TestReadConnects(t *testing.T) {
 		s = append(s, c.String())
 	}
 	assert.Equal(t, []string{"TCP 127.0.0.1:80", "TCP 127.0.0.1:9", "TCP 127.0.0.2:9", "TCP [::1]:443", "UDP 10.0.0.1:53", "UDP 127.0.0.1:53", "UDP 127.0.0.1:54"}, s)
+	// Two lifetimes' ledgers: each connection once.
+	twice, err := ReadConnects(ledger, ledger)
+	require.NoError(t, err)
+	assert.Equal(t, got, twice)
 
 	require.NoError(t, os.WriteFile(ledger, []byte(`1 connect(3<NETLINK:[1]>, {sa_family=AF_NETLINK, nl_pid=0, nl_groups=00000000}, 12) = 0
 `), 0o644))

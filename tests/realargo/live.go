@@ -60,21 +60,7 @@ func (l *Live) Connects(name string) ([]Connect, error) {
 	if len(l.ledgers[name]) == 0 {
 		return nil, fmt.Errorf("realargo: %s's connections were not recorded (Options.RecordConnections)", name)
 	}
-	seen := map[Connect]bool{}
-	var out []Connect
-	for _, ledger := range l.ledgers[name] {
-		cs, err := ReadConnects(ledger)
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range cs {
-			if !seen[c] {
-				seen[c] = true
-				out = append(out, c)
-			}
-		}
-	}
-	return out, nil
+	return ReadConnects(l.ledgers[name]...)
 }
 
 func (l *Live) recordLedger(c *Component) {
